@@ -1,0 +1,3 @@
+from book.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,53 @@
+"""Convert stage: a part's Markdown body → an HTML5 fragment, through the bundled Pandoc.
+
+The reader is Pandoc Markdown tuned for Chinese manuscripts: lists may follow a paragraph line
+directly, a newline between Han characters is not a space, smart quotes are off (its heuristics
+mis-pair quotes next to Han; the typography stage pairs them), and `$`/`~` stay literal because
+prices and ranges are common in prose.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pypandoc  # noqa: E402
+
+from book.errors import BookError, Problem
+
+# pypandoc picks the newest pandoc on the machine; pin the one the wheel ships so every machine
+# converts the same way.
+BUNDLED_PANDOC = Path(pypandoc.__file__).parent / "files" / "pandoc"
+if BUNDLED_PANDOC.exists():
+    os.environ["PYPANDOC_PANDOC"] = str(BUNDLED_PANDOC)
+
+READER = (
+    "markdown"
+    "+lists_without_preceding_blankline"
+    "+east_asian_line_breaks"
+    "-smart"
+    "-tex_math_dollars"
+    "-raw_tex"
+    "-subscript"
+    "-superscript"
+)
+
+
+def pandoc_version() -> str:
+    return pypandoc.get_pandoc_version()
+
+
+def markdown_to_html(body: str, id_prefix: str, source: Path | str = "") -> str:
+    """Return the HTML5 fragment Pandoc makes of `body`; ids are prefixed to be unique in the book."""
+    try:
+        return pypandoc.convert_text(
+            body,
+            "html5",
+            format=READER,
+            extra_args=["--section-divs", "--wrap=none", f"--id-prefix={id_prefix}-"],
+            sandbox=True,
+        )
+    except RuntimeError as exc:
+        raise BookError(
+            Problem(str(source), None, f"Pandoc could not convert the text: {str(exc).strip()[:200]}")
+        ) from None

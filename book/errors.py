@@ -1,0 +1,88 @@
+"""Diagnostics: user-fixable problems become one-line messages, collected before stopping.
+
+A `BookError` is a problem the user can fix (bad front matter, a missing file); the CLI prints it as
+`path:line: message — hint` and exits non-zero without a traceback. Anything else is a bug and keeps
+its traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One finding about a source, positioned so an editor can jump to it."""
+
+    path: str
+    line: int | None
+    message: str
+    hint: str = ""
+    severity: str = "error"  # "error" | "warning"
+
+    def __str__(self) -> str:
+        where = f"{self.path}:{self.line}" if self.line else self.path
+        text = f"{where}: {self.severity}: {self.message}"
+        return f"{text} — {self.hint}" if self.hint else text
+
+
+class BookError(Exception):
+    """One or more user-fixable problems; the build stops."""
+
+    def __init__(self, problems: Problem | list[Problem]):
+        self.problems = [problems] if isinstance(problems, Problem) else list(problems)
+        super().__init__("\n".join(str(p) for p in self.problems))
+
+
+def error(path: str | Path, line: int | None, message: str, hint: str = "") -> BookError:
+    return BookError(Problem(display_path(path), line, message, hint))
+
+
+def display_path(path: str | Path) -> str:
+    """A path as the user would type it: relative to the working folder when inside it."""
+    p = Path(path)
+    try:
+        return str(p.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(p)
+
+
+@dataclass
+class Diagnostics:
+    """Collects problems across all sources so a build reports everything wrong at once."""
+
+    strict: bool = False
+    problems: list[Problem] = field(default_factory=list)
+    echo: bool = True
+
+    def warn(self, path: str | Path, line: int | None, message: str, hint: str = "") -> None:
+        p = Problem(display_path(path), line, message, hint, "warning")
+        if p in self.problems:
+            return
+        self.problems.append(p)
+        if self.echo:
+            print(p, file=sys.stderr)
+
+    def error(self, path: str | Path, line: int | None, message: str, hint: str = "") -> None:
+        self.problems.append(Problem(display_path(path), line, message, hint, "error"))
+
+    def add(self, exc: BookError) -> None:
+        self.problems.extend(exc.problems)
+
+    @property
+    def errors(self) -> list[Problem]:
+        return [p for p in self.problems if p.severity == "error"]
+
+    @property
+    def warnings(self) -> list[Problem]:
+        return [p for p in self.problems if p.severity == "warning"]
+
+    def raise_if_errors(self) -> None:
+        """Stop with every error so far; under --strict, warnings count as errors."""
+        errs = self.errors
+        if self.strict:
+            errs = errs + [Problem(w.path, w.line, w.message, w.hint, "error") for w in self.warnings]
+        if errs:
+            raise BookError(errs)

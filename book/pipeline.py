@@ -1,0 +1,77 @@
+"""The pipeline: `book.yaml` → manifest → per-part HTML → rendered parts → EPUB and PDF.
+
+Everything is gathered and validated before anything is written. Each part is processed by
+`process_part` from its own inputs only, so parts can be processed in parallel and cached.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from book import convert, images, render, structures, typography
+from book.atomic import write_text
+from book.config import BookConfig, load_config
+from book.errors import Diagnostics
+from book.htmltree import parse_fragment
+from book.manifest import Manifest, Part, build_manifest
+from book.render import RenderedPart
+
+
+@dataclass
+class Build:
+    config: BookConfig
+    manifest: Manifest
+    parts: list[RenderedPart]  # front matter first, then chapters and appendices
+    diag: Diagnostics
+    out: Path
+    fixes: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def epub_path(self) -> Path:
+        return self.out / f"{self.config.slug}.epub"
+
+    @property
+    def pdf_path(self) -> Path:
+        return self.out / f"{self.config.slug}.pdf"
+
+
+def process_part(config: BookConfig, part: Part, diag: Diagnostics) -> tuple[RenderedPart, dict[str, int]]:
+    """Markdown body → converted, structured, typeset and rendered part."""
+    fragment = convert.markdown_to_html(part.body, part.id, part.source)
+    root = parse_fragment(fragment)
+    structures.apply(root, part, diag)
+    images.apply(root, part, diag, config.root)
+    fixes = typography.apply(root, part, diag)
+    return render.render_part(config, part, root), fixes
+
+
+def prepare(config_path: str | Path, out: str | Path, diag: Diagnostics) -> Build:
+    """Read, validate and render everything; writes nothing but the manifest."""
+    config = load_config(config_path)
+    manifest = build_manifest(config, diag)
+    rendered: list[RenderedPart] = []
+    fixes: dict[str, int] = {}
+    for part in manifest.parts:
+        rp, part_fixes = process_part(config, part, diag)
+        rendered.append(rp)
+        for k, v in part_fixes.items():
+            fixes[k] = fixes.get(k, 0) + v
+    diag.raise_if_errors()
+    front = render.render_front(config, manifest, rendered)
+    out_dir = Path(out)
+    build = Build(config, manifest, front + rendered, diag, out_dir, fixes)
+    write_text(out_dir / "manifest.json", manifest.to_json())
+    return build
+
+
+def source_date_epoch(build: Build) -> int:
+    """SOURCE_DATE_EPOCH if set, else the newest `last_updated` among the parts (midnight UTC)."""
+    env = os.environ.get("SOURCE_DATE_EPOCH")
+    if env and env.isdigit():
+        return int(env)
+    import datetime as dt
+
+    day = dt.date.fromisoformat(build.manifest.modified()[:10])
+    return int(dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC).timestamp())

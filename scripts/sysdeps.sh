@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Installs the Debian packages the build and the tests need, when they are missing.
+# As root it uses apt-get; otherwise it names the packages to install and fails.
+set -euo pipefail
+pkgs=(fonts-noto-cjk fonts-noto-color-emoji fonts-lxgw-wenkai libharfbuzz-subset0 poppler-utils libgs-common)
+[ -n "${BOOK_EXTRA_DEBS:-}" ] && pkgs+=($BOOK_EXTRA_DEBS)
+command -v java >/dev/null 2>&1 || pkgs+=(default-jre-headless)
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+if [ "$(id -u)" -ne 0 ]; then
+  echo "missing Debian packages: ${missing[*]} — run: sudo apt-get install ${missing[*]}" >&2
+  exit 1
+fi
+echo "installing Debian packages: ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq >/dev/null
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
