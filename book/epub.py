@@ -22,7 +22,7 @@ from book.config import BookConfig
 from book.pipeline import Build, source_date_epoch
 from book.render import RenderedPart
 
-STYLESHEETS = ("book.css", "epub.css")
+STYLESHEETS = ("book.css", "components.css", "epub.css")
 
 
 def find_style(config: BookConfig, name: str) -> Path:

@@ -15,7 +15,7 @@ from book.epub import find_style
 from book.pipeline import Build
 from book.render import book_context, environment
 
-PRINT_STYLESHEETS = ("book.css", "print.css")
+PRINT_STYLESHEETS = ("book.css", "components.css", "print.css")
 
 
 class _Collector(logging.Handler):
