@@ -63,7 +63,7 @@ def cmd_manifest(args: argparse.Namespace) -> int:
     from book.manifest import build_manifest
 
     diag = Diagnostics(strict=args.strict)
-    manifest = build_manifest(load_config(args.config), diag)
+    manifest = build_manifest(load_config(args.config, diag), diag)
     print(manifest.to_json(), end="")
     return 0
 

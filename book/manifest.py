@@ -25,10 +25,11 @@ class FieldSpec:
     type: str  # "int" | "str" | "date" | "list"
     required: bool = False
     minimum: int | None = None
+    maximum: int | None = None
 
 
 CHAPTER_SCHEMA: dict[str, FieldSpec] = {
-    "chapter_number": FieldSpec("int", required=True, minimum=1),
+    "chapter_number": FieldSpec("int", required=True, minimum=1, maximum=999),
     "title": FieldSpec("str", required=True),
     "title_en": FieldSpec("str"),
     "period": FieldSpec("str"),
@@ -156,13 +157,21 @@ def _check_field(src: Source, key: str, spec: FieldSpec, value: Any, diag: Diagn
     hint_type = {"int": "a whole number", "str": "text", "date": "a date like 2025-10-17", "list": "a YAML list"}[
         spec.type
     ]
-    bad = f"'{key}' must be {hint_type}, not {value!r}"
+    shown = repr(value)
+    bad = f"'{key}' must be {hint_type}, not {shown if len(shown) <= 60 else shown[:57] + '…'}"
     if spec.type == "int":
         if isinstance(value, bool) or not isinstance(value, int):
             diag.error(src.path, line, bad, f"write {key}: 8")
             return None
         if spec.minimum is not None and value < spec.minimum:
-            diag.error(src.path, line, f"'{key}' must be at least {spec.minimum}, not {value}")
+            diag.error(
+                src.path, line, f"'{key}' must be at least {spec.minimum}, not {value}", f"write {key}: {spec.minimum}"
+            )
+            return None
+        if spec.maximum is not None and value > spec.maximum:
+            diag.error(
+                src.path, line, f"'{key}' must be at most {spec.maximum}, not {value}", f"write {key}: {spec.maximum}"
+            )
             return None
         return value
     if spec.type == "str":
@@ -170,6 +179,9 @@ def _check_field(src: Source, key: str, spec: FieldSpec, value: Any, diag: Diagn
             return str(value)
         if not isinstance(value, str):
             diag.error(src.path, line, bad, f'write {key}: "…"')
+            return None
+        if spec.required and not value.strip():
+            diag.error(src.path, line, f"'{key}' is empty", f'write {key}: "…"')
             return None
         return value
     if spec.type == "date":
@@ -211,7 +223,11 @@ def validate_meta(src: Source, diag: Diagnostics) -> dict[str, Any]:
         close = difflib.get_close_matches(str(key), list(schema), n=1, cutoff=0.75)
         hint = f"did you mean '{close[0]}'?" if close else "it is kept in the manifest but not used"
         diag.warn(src.path, src.key_lines.get(str(key), 2), f"unknown front-matter key '{key}'", hint)
-        meta[str(key)] = _jsonable(src.meta[key])
+        try:
+            meta[str(key)] = _jsonable(src.meta[key], [0])
+        except ValueError:
+            diag.error(src.path, src.key_lines.get(str(key), 2), f"front-matter value of '{key}' is too large or nested",
+                       "shorten it")  # fmt: skip
     status = meta.get("status")
     if status is not None and status not in STATUSES:
         diag.warn(
@@ -220,14 +236,21 @@ def validate_meta(src: Source, diag: Diagnostics) -> dict[str, Any]:
     return meta
 
 
-def _jsonable(value: Any) -> Any:
+def _jsonable(value: Any, seen: list[int], depth: int = 0) -> Any:
+    """A front-matter value as JSON data; YAML aliases can make a small file expand to billions of
+    nodes (or loop), so the walk is bounded."""
+    seen[0] += 1
+    if seen[0] > 10_000 or depth > 50:
+        raise ValueError("front-matter value too large")
     if isinstance(value, (dt.date, dt.datetime)):
         return value.isoformat()
     if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
+        return {str(k): _jsonable(v, seen, depth + 1) for k, v in value.items()}
     if isinstance(value, list):
-        return [_jsonable(v) for v in value]
-    return value
+        return [_jsonable(v, seen, depth + 1) for v in value]
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value
+    return str(value)
 
 
 def build_manifest(config: BookConfig, diag: Diagnostics) -> Manifest:

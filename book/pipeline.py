@@ -49,7 +49,7 @@ def process_part(config: BookConfig, part: Part, diag: Diagnostics) -> tuple[Ren
 
 def prepare(config_path: str | Path, out: str | Path, diag: Diagnostics) -> Build:
     """Read, validate and render everything; writes nothing but the manifest."""
-    config = load_config(config_path)
+    config = load_config(config_path, diag)
     manifest = build_manifest(config, diag)
     rendered: list[RenderedPart] = []
     fixes: dict[str, int] = {}
