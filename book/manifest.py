@@ -51,6 +51,19 @@ ARTICLE_SCHEMA: dict[str, FieldSpec] = {
     "status": FieldSpec("str"),
 }
 STATUSES = ("draft", "review", "final", "published")
+
+
+class Meta(dict):
+    """Validated front matter; an optional field the source leaves out reads as None.
+
+    Templates render with StrictUndefined (a typo in a template must fail), so `meta.title_en` on a
+    chapter without a `title_en` must be None rather than an error.
+    """
+
+    def __missing__(self, key: str) -> None:
+        return None
+
+
 CN_DIGITS = "零一二三四五六七八九"
 
 
@@ -208,7 +221,7 @@ def _check_field(src: Source, key: str, spec: FieldSpec, value: Any, diag: Diagn
 
 def validate_meta(src: Source, diag: Diagnostics) -> dict[str, Any]:
     schema = CHAPTER_SCHEMA if src.kind == "chapter" else ARTICLE_SCHEMA
-    meta: dict[str, Any] = {}
+    meta: dict[str, Any] = Meta()
     for key, spec in schema.items():
         if key not in src.meta or src.meta[key] is None:
             if spec.required:

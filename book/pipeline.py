@@ -10,7 +10,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from book import convert, images, render, structures, typography
+from book import convert, images, render, sanitize, structures, typography
 from book.atomic import write_text
 from book.config import BookConfig, load_config
 from book.errors import Diagnostics
@@ -40,6 +40,7 @@ class Build:
 def process_part(config: BookConfig, part: Part, diag: Diagnostics) -> tuple[RenderedPart, dict[str, int]]:
     """Markdown body → converted, structured, typeset and rendered part."""
     fragment = convert.markdown_to_html(part.body, part.id, part.source)
+    fragment = sanitize.clean(fragment, part, diag)
     root = parse_fragment(fragment)
     structures.apply(root, part, diag)
     images.apply(root, part, diag, config.root)

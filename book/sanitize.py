@@ -1,0 +1,166 @@
+"""Sanitise stage: Pandoc's HTML fragment of a part → the same fragment with nothing active in it.
+
+Manuscripts carry pasted HTML. The book never runs what it renders, so raw `<script>`, `<iframe>`,
+`<object>`, forms, event attributes (`onclick`) and `javascript:` (or any non-web) links are removed
+by nh3 (the Rust `ammonia` sanitiser), each with a warning naming the source file and the line where
+it was written. Everything Pandoc legitimately emits is kept: sections, ids, classes, `data-*`,
+ARIA roles, figures, tables with their alignment styles, footnotes, task-list checkboxes.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from urllib.parse import urlsplit
+
+import nh3
+from lxml import html as lxml_html
+
+from book.errors import Diagnostics
+from book.manifest import Part
+
+# The HTML5 a book may contain: what Pandoc writes, plus the phrasing and structure an author may
+# paste on purpose. Anything else is unwrapped (its text kept); the content of script-like
+# elements is dropped with the element.
+TAGS = {
+    "a", "abbr", "address", "article", "aside", "b", "bdi", "bdo", "blockquote", "br", "caption",
+    "cite", "code", "col", "colgroup", "dd", "del", "details", "dfn", "div", "dl", "dt", "em",
+    "figcaption", "figure", "footer", "h1", "h2", "h3", "h4", "h5", "h6", "header", "hr", "i", "img",
+    "input", "ins", "kbd", "label", "li", "mark", "ol", "p", "pre", "q", "rp", "rt", "ruby", "s",
+    "samp", "section", "small", "span", "strong", "sub", "summary", "sup", "table", "tbody", "td",
+    "tfoot", "th", "thead", "time", "tr", "u", "ul", "var", "wbr",
+}  # fmt: skip
+DROP_WITH_CONTENT = {"script", "style", "iframe", "object", "embed", "noscript", "template", "frame", "frameset"}
+GENERIC_ATTRIBUTES = {"id", "class", "lang", "title", "dir", "role", "hidden", "translate"}
+ATTRIBUTES = {
+    "a": {"href", "tabindex"},
+    "img": {"src", "alt", "width", "height", "style"},
+    "ol": {"start", "type", "reversed"},
+    "li": {"value"},
+    "td": {"colspan", "rowspan", "style", "headers"},
+    "th": {"colspan", "rowspan", "style", "scope", "headers"},
+    "col": {"span", "style"},
+    "colgroup": {"span"},
+    "input": {"type", "checked", "disabled"},
+    "time": {"datetime"},
+    "q": {"cite"},
+    "blockquote": {"cite"},
+    "del": {"cite", "datetime"},
+    "ins": {"cite", "datetime"},
+    "details": {"open"},
+    "div": {"style"},
+    "span": {"style"},
+    "p": {"style"},
+    "abbr": {"title"},
+    "bdo": {"dir"},
+}
+ATTRIBUTE_PREFIXES = {"data-", "aria-"}
+# Presentational declarations only: no property here can load a resource or run anything.
+STYLE_PROPERTIES = {
+    "text-align", "vertical-align", "width", "height", "color", "background-color", "font-weight",
+    "font-style", "text-decoration",
+}  # fmt: skip
+LINK_SCHEMES = {"http", "https", "mailto"}
+URL_ATTRIBUTES = {"href", "src", "cite"}
+XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+def _allowed_url(tag: str, attr: str, value: str) -> bool:
+    scheme = urlsplit(value.strip()).scheme.lower() if ":" in value else ""
+    if not scheme or re.fullmatch(r"[a-z]", scheme):  # relative, or a Windows drive path (images decide)
+        return True
+    if tag == "img" and attr == "src" and scheme == "data":  # the images stage caps their size
+        return True
+    return scheme in LINK_SCHEMES
+
+
+def _attribute_filter(tag: str, attr: str, value: str) -> str | None:
+    if attr in URL_ATTRIBUTES and not _allowed_url(tag, attr, value):
+        return None
+    if tag == "input" and attr == "type" and value.lower() != "checkbox":
+        return None
+    return value
+
+
+def _allowed_attribute(tag: str, attr: str) -> bool:
+    return (
+        attr in GENERIC_ATTRIBUTES
+        or attr in ATTRIBUTES.get(tag, ())
+        or any(attr.startswith(p) and len(attr) > len(p) for p in ATTRIBUTE_PREFIXES)
+    )
+
+
+ACTIVE_HINT = "the book never runs scripts or loads frames; delete it from the source"
+UNKNOWN_HINT = "write it in Markdown, or use a class on a <span>/<div> and style it"
+
+
+def findings(fragment: str) -> Iterator[tuple[str, str, str]]:
+    """(what is removed, a regex to find where the author wrote it, hint) for each active or unknown bit."""
+    if not fragment.strip():
+        return
+    root = lxml_html.fragment_fromstring(fragment, create_parent="div")
+    for el in root.iter():
+        if not isinstance(el.tag, str):
+            continue
+        tag = el.tag.lower()
+        if el is not root and tag not in TAGS:
+            if tag in DROP_WITH_CONTENT:
+                yield f"HTML element <{tag}> removed", rf"<{re.escape(tag)}\b", ACTIVE_HINT
+            else:
+                yield f"HTML element <{tag}> removed (its text is kept)", rf"<{re.escape(tag)}\b", UNKNOWN_HINT
+            continue
+        for attr, value in el.attrib.items():
+            attr = attr.lower()
+            if attr.startswith("on"):
+                yield f"event attribute {attr}= removed from <{tag}>", rf"\b{re.escape(attr)}\s*=", ACTIVE_HINT
+            elif not _allowed_attribute(tag, attr):
+                yield f"attribute {attr}= removed from <{tag}>", rf"\b{re.escape(attr)}\s*=", UNKNOWN_HINT
+            elif attr in URL_ATTRIBUTES and not _allowed_url(tag, attr, value):
+                scheme = value.strip().split(":", 1)[0].lower()
+                hint = "link only to http(s) or mailto addresses"
+                yield f"{scheme}: link removed from <{tag}>", rf"{re.escape(scheme)}\s*:", hint
+
+
+class _Locator:
+    """Finds successive occurrences of a pattern in a part's Markdown, as file line numbers."""
+
+    def __init__(self, part: Part) -> None:
+        self.part = part
+        self.cursor: dict[str, int] = {}
+
+    def line(self, pattern: str) -> int | None:
+        body = self.part.body
+        m = re.compile(pattern, re.I).search(body, self.cursor.get(pattern, 0))
+        if m is None:
+            m = re.compile(pattern, re.I).search(body)
+            if m is None:
+                return None
+        self.cursor[pattern] = m.end()
+        return self.part.body_line + body.count("\n", 0, m.start())
+
+
+def clean(html: str, part: Part, diag: Diagnostics) -> str:
+    """Remove everything active from Pandoc's output; warn once per removal with its source line."""
+    where = _Locator(part)
+    for what, pattern, hint in findings(html):
+        diag.warn(part.source, where.line(pattern), what, hint)
+    cleaned = nh3.clean(
+        html,
+        tags=TAGS,
+        clean_content_tags=DROP_WITH_CONTENT,
+        attributes={"*": GENERIC_ATTRIBUTES, **ATTRIBUTES},
+        attribute_filter=_attribute_filter,
+        generic_attribute_prefixes=ATTRIBUTE_PREFIXES,
+        url_schemes=LINK_SCHEMES | {"data"},
+        filter_style_properties=STYLE_PROPERTIES,
+        link_rel=None,
+        strip_comments=True,
+    )
+    bad = XML_INVALID.search(cleaned)
+    if bad:
+        # A numeric character reference such as `&#1;` survives Pandoc as a raw control character.
+        diag.warn(part.source, where.line(r"&#(?:x0*[0-9a-f]|x0*1[0-9a-f]|0*[0-9]|0*[12][0-9]|0*3[01]);"),
+                  f"character U+{ord(bad.group()):04X} is not allowed in XML; removed",
+                  "delete the character reference from the source")  # fmt: skip
+        cleaned = XML_INVALID.sub("", cleaned)
+    return cleaned
