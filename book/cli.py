@@ -7,6 +7,8 @@ traceback; any other exception is a bug and keeps its traceback.
 from __future__ import annotations
 
 import argparse
+import errno
+import signal
 import sys
 from pathlib import Path
 
@@ -26,31 +28,41 @@ def _out(args: argparse.Namespace) -> Path:
 
 
 def cmd_build(args: argparse.Namespace) -> int:
+    from book.atomic import Staging
+    from book.lock import build_lock
     from book.pipeline import prepare
 
     diag = Diagnostics(strict=args.strict)
-    build = prepare(args.config, _out(args), diag)
-    formats = ("epub", "pdf") if args.format == "all" else (args.format,)
-    if "epub" in formats:
-        from book.epub import write_epub
+    out = _out(args)
+    # One build at a time per output folder; outputs are staged and moved into place only when the
+    # whole build succeeded, so a failed, interrupted or killed build leaves the previous ones.
+    with build_lock(out), Staging(out) as stage:
+        build = prepare(args.config, out, diag)
+        formats = ("epub", "pdf") if args.format == "all" else (args.format,)
+        if "epub" in formats:
+            from book.epub import write_epub
 
-        path = write_epub(build)
-        print(f"wrote {path}", file=sys.stderr)
-        if not args.no_check:
-            from book.check import run_epubcheck
+            path = write_epub(build, stage.path(build.epub_path))
+            if not args.no_check:
+                from book.check import run_epubcheck
 
-            result = run_epubcheck(path)
-            print(result.line(), file=sys.stderr)
-            for d in result.details:
-                print(f"  {d}", file=sys.stderr)
-            if not result.ok:
-                return 1
-    if "pdf" in formats:
-        from book.pdf import write_pdf
+                result = run_epubcheck(path)
+                print(result.line(), file=sys.stderr)
+                for d in result.details:
+                    print(f"  {d}", file=sys.stderr)
+                if not result.ok:
+                    print(
+                        f"{build.epub_path}: error: EPUBCheck failed — the previous outputs are kept", file=sys.stderr
+                    )
+                    return 1
+        if "pdf" in formats:
+            from book.pdf import write_pdf
 
-        path = write_pdf(build)
-        print(f"wrote {path} ({build.page_count} pages)", file=sys.stderr)  # type: ignore[attr-defined]
-    diag.raise_if_errors()
+            write_pdf(build, stage.path(build.pdf_path))
+        diag.raise_if_errors()
+        for path in stage.commit():
+            pages = f" ({build.page_count} pages)" if path.suffix == ".pdf" else ""  # type: ignore[attr-defined]
+            print(f"wrote {path}{pages}", file=sys.stderr)
     if build.fixes:
         fixed = ", ".join(f"{k} {v}" for k, v in sorted(build.fixes.items()) if v)
         if fixed:
@@ -104,14 +116,40 @@ def parser() -> argparse.ArgumentParser:
     return ap
 
 
+class Interrupted(KeyboardInterrupt):
+    """SIGTERM/SIGHUP, handled like Ctrl-C: unwind, so staged and temporary files are removed."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _on_signal(signum: int, frame: object) -> None:
+    raise Interrupted(signum)
+
+
+# Failures of the machine or the folders the user chose, not bugs: one line, no traceback.
+USER_OS_ERRORS = {errno.EACCES, errno.EPERM, errno.ENOSPC, errno.EROFS, errno.EDQUOT, errno.ENOTDIR, errno.EISDIR}
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, _on_signal)
     try:
         return args.func(args)
     except BookError as exc:
         for problem in exc.problems:
             print(problem, file=sys.stderr)
         return 1
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
+        signum = exc.signum if isinstance(exc, Interrupted) else signal.SIGINT
         print("interrupted; previous outputs are untouched", file=sys.stderr)
-        return 130
+        return 128 + signum
+    except OSError as exc:
+        if exc.errno not in USER_OS_ERRORS or exc.filename is None:
+            raise
+        print(
+            f"{exc.filename}: error: {exc.strerror} — check the folder, its permissions and free space", file=sys.stderr
+        )
+        return 1
