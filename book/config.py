@@ -132,6 +132,16 @@ def _suggest(key: str, known: set[str] | list[str]) -> str:
     return f"did you mean '{close[0]}'?" if close else "remove it or check its spelling"
 
 
+# XML 1.0 forbids these (and lone surrogates cannot be written as UTF-8); Word and WeChat exports
+# carry them, and YAML's "\x08" escapes can put them in any value.
+XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def xml_safe(text: str) -> str:
+    """`text` without the characters no XML document (or UTF-8 file) may contain."""
+    return XML_INVALID.sub("", text)
+
+
 SLUG = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 
 
@@ -173,6 +183,7 @@ def load_config(path: str | Path, diag: Diagnostics | None = None) -> BookConfig
         )  # fmt: skip
     root = config_path.parent
     problems: list[Problem] = []
+    text_of_config = text
 
     def err(key: str | None, message: str, hint: str = "") -> None:
         problems.append(Problem(shown, _line_of(text, key) if key else None, message, hint))
@@ -187,7 +198,12 @@ def load_config(path: str | Path, diag: Diagnostics | None = None) -> BookConfig
         if isinstance(value, bool) or not isinstance(value, (str, int, float, dt.date)):
             err(key, f"'{key}' must be text, not {type(value).__name__}", f'write {key}: "…"')
             return default
-        return value.isoformat() if isinstance(value, dt.date) else str(value)
+        text = value.isoformat() if isinstance(value, dt.date) else str(value)
+        if XML_INVALID.search(text):
+            warn(_line_of(text_of_config, key), f"'{key}' contains control characters; they are removed",
+                 "delete them from book.yaml")  # fmt: skip
+            text = xml_safe(text)
+        return text
 
     for key, line in duplicates:
         warn(line, f"key '{key}' appears twice; the last one wins", "keep only one")
@@ -199,10 +215,10 @@ def load_config(path: str | Path, diag: Diagnostics | None = None) -> BookConfig
         err("title" if "title" in data else None, "book.yaml lacks the book's 'title'", "add 'title: 书名'")
     authors_raw = data.get("authors", data.get("author"))
     authors: tuple[str, ...] = ()
-    if isinstance(authors_raw, (str, int)) and str(authors_raw).strip():
-        authors = (str(authors_raw),)
+    if isinstance(authors_raw, (str, int)) and xml_safe(str(authors_raw)).strip():
+        authors = (xml_safe(str(authors_raw)),)
     elif isinstance(authors_raw, list) and authors_raw and all(isinstance(a, (str, int)) for a in authors_raw):
-        authors = tuple(str(a) for a in authors_raw)
+        authors = tuple(xml_safe(str(a)) for a in authors_raw)
     else:
         err("authors" if "authors" in data else "author", "'authors' must be a name or a list of names",
             "write 'authors: [姓名]'")  # fmt: skip

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from book.config import BookConfig
+from book.config import XML_INVALID, BookConfig, xml_safe
 from book.errors import BookError, Diagnostics
 from book.read import Source, read_source
 
@@ -167,6 +167,14 @@ class Manifest:
 
 def _check_field(src: Source, key: str, spec: FieldSpec, value: Any, diag: Diagnostics) -> Any:
     line = src.key_lines.get(key, 2)
+    if (
+        isinstance(value, str)
+        and XML_INVALID.search(value)
+        or (isinstance(value, list) and any(isinstance(v, str) and XML_INVALID.search(v) for v in value))
+    ):
+        # YAML escapes ("\x08") put characters in values that no XHTML page may contain.
+        diag.warn(src.path, line, f"'{key}' contains control characters; they are removed", "delete them")
+        value = xml_safe(value) if isinstance(value, str) else [xml_safe(v) if isinstance(v, str) else v for v in value]
     hint_type = {"int": "a whole number", "str": "text", "date": "a date like 2025-10-17", "list": "a YAML list"}[
         spec.type
     ]
@@ -237,7 +245,7 @@ def validate_meta(src: Source, diag: Diagnostics) -> dict[str, Any]:
         hint = f"did you mean '{close[0]}'?" if close else "it is kept in the manifest but not used"
         diag.warn(src.path, src.key_lines.get(str(key), 2), f"unknown front-matter key '{key}'", hint)
         try:
-            meta[str(key)] = _jsonable(src.meta[key], [0])
+            meta[xml_safe(str(key))] = _jsonable(src.meta[key], [0])
         except ValueError:
             diag.error(src.path, src.key_lines.get(str(key), 2), f"front-matter value of '{key}' is too large or nested",
                        "shorten it")  # fmt: skip
@@ -258,12 +266,14 @@ def _jsonable(value: Any, seen: list[int], depth: int = 0) -> Any:
     if isinstance(value, (dt.date, dt.datetime)):
         return value.isoformat()
     if isinstance(value, dict):
-        return {str(k): _jsonable(v, seen, depth + 1) for k, v in value.items()}
+        return {xml_safe(str(k)): _jsonable(v, seen, depth + 1) for k, v in value.items()}
     if isinstance(value, list):
         return [_jsonable(v, seen, depth + 1) for v in value]
-    if isinstance(value, (str, int, float, bool)) or value is None:
+    if isinstance(value, str):
+        return xml_safe(value)
+    if isinstance(value, (int, float, bool)) or value is None:
         return value
-    return str(value)
+    return xml_safe(str(value))
 
 
 def build_manifest(config: BookConfig, diag: Diagnostics) -> Manifest:

@@ -17,12 +17,10 @@ from typing import Any
 
 import yaml
 
-from book.config import SourceSpec, load_yaml
+from book.config import XML_INVALID, SourceSpec, load_yaml
 from book.errors import BookError, Diagnostics, Problem, display_path
 
 FENCE = re.compile(r"\A---[ \t]*\n(.*?\n)?(?:---|\.\.\.)[ \t]*(?:\n|\Z)", re.S)
-# XML 1.0 forbids these; Word and WeChat exports carry them.
-XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 # What Chinese prose is made of besides ASCII: Han, CJK and general punctuation, full-width forms.
 CJK_TEXT = re.compile("[\u2000-\u206f\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uff00-\uffef]")
 MAX_FRONT_MATTER = 64 * 1024

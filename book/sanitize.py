@@ -156,6 +156,7 @@ def clean(html: str, part: Part, diag: Diagnostics) -> str:
         link_rel=None,
         strip_comments=True,
     )
+    cleaned = repair(cleaned, part, diag, where)
     bad = XML_INVALID.search(cleaned)
     if bad:
         # A numeric character reference such as `&#1;` survives Pandoc as a raw control character.
@@ -164,3 +165,97 @@ def clean(html: str, part: Part, diag: Diagnostics) -> str:
                   "delete the character reference from the source")  # fmt: skip
         cleaned = XML_INVALID.sub("", cleaned)
     return cleaned
+
+
+# Elements whose content may only be phrasing (inline) content, and the block elements that must
+# not appear inside them. HTML parsers keep `<b><p>…</p></b>` or `<span><ul>` from pasted HTML;
+# the EPUB's XHTML content model (and EPUBCheck) does not allow it.
+PHRASING_ONLY = {
+    "p", "h1", "h2", "h3", "h4", "h5", "h6", "pre", "a", "abbr", "b", "bdi", "bdo", "cite", "code",
+    "dfn", "em", "i", "kbd", "label", "mark", "q", "ruby", "rp", "rt", "s", "samp", "small", "span",
+    "strong", "sub", "sup", "time", "u", "var", "del", "ins", "summary",
+}  # fmt: skip
+BLOCKS = {
+    "address", "article", "aside", "blockquote", "details", "div", "dl", "dd", "dt", "figure",
+    "figcaption", "footer", "header", "h1", "h2", "h3", "h4", "h5", "h6", "hr", "li", "ol", "p",
+    "pre", "section", "table", "caption", "colgroup", "col", "thead", "tbody", "tfoot", "tr", "td",
+    "th", "ul", "summary",
+}  # fmt: skip
+# Elements that are only valid inside particular parents.
+PARENTS = {
+    "li": {"ul", "ol"},
+    "dt": {"dl", "div"},
+    "dd": {"dl", "div"},
+    "rt": {"ruby"},
+    "rp": {"ruby"},
+    "figcaption": {"figure"},
+    "summary": {"details"},
+    "caption": {"table"},
+    "colgroup": {"table"},
+    "col": {"colgroup"},
+    "thead": {"table"},
+    "tbody": {"table"},
+    "tfoot": {"table"},
+    "tr": {"table", "thead", "tbody", "tfoot"},
+    "td": {"tr"},
+    "th": {"tr"},
+}
+NCNAME = re.compile(r"[^\W\d][\w.\-]*")
+INTERACTIVE = {"a", "label", "details", "input"}
+
+
+def _phrasing_context(el) -> bool:
+    parent = el.getparent()
+    while parent is not None:
+        if parent.tag in PHRASING_ONLY:
+            return True
+        parent = parent.getparent()
+    return False
+
+
+def repair(fragment: str, part: Part, diag: Diagnostics, where: _Locator | None = None) -> str:
+    """Make hand-written HTML fit the XHTML content model: blocks inside inline elements become
+    spans, list items and table cells outside their parents become divs, interactive elements are
+    not nested, and ids are unique XML names. Pandoc's own output needs none of this."""
+    if not fragment.strip():
+        return fragment
+    root = lxml_html.fragment_fromstring(fragment, create_parent="div")
+    changed = []
+    for el in list(root.iter()):
+        if el is root or not isinstance(el.tag, str):
+            continue
+        tag = el.tag
+        if tag in BLOCKS and _phrasing_context(el):
+            if tag in ("hr", "col", "colgroup"):
+                el.drop_tree()
+            else:
+                el.tag = "span"
+            changed.append(tag)
+        elif tag in PARENTS and (el.getparent() is None or el.getparent().tag not in PARENTS[tag]):
+            el.tag = "span" if _phrasing_context(el) else "div"
+            changed.append(tag)
+        elif tag in INTERACTIVE and any(a.tag in INTERACTIVE for a in el.iterancestors()):
+            el.tag = "span"
+            for attr in ("href", "type", "checked", "disabled", "open"):
+                el.attrib.pop(attr, None)
+            changed.append(tag)
+    seen: set[str] = set()
+    for n, el in enumerate(root.iter()):
+        if not isinstance(el.tag, str):
+            continue
+        ident = el.get("id")
+        if ident is None:
+            continue
+        if not NCNAME.fullmatch(ident) or ident in seen:
+            new = f"{part.id}-id{n}"
+            el.set("id", new)
+            changed.append(f"id {ident!r}")
+            ident = new
+        seen.add(ident)
+    if not changed:
+        return fragment
+    what = ", ".join(dict.fromkeys(changed))
+    diag.warn(part.source, None, f"hand-written HTML repaired to fit XHTML ({what[:120]})",
+              "write the passage in Markdown, or close the HTML elements in the right order")  # fmt: skip
+    head = (root.text or "").replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return head + "".join(lxml_html.tostring(c, encoding="unicode") for c in root)
