@@ -59,6 +59,7 @@ def prepare(config_path: str | Path, out: str | Path, diag: Diagnostics) -> Buil
         rendered.append(rp)
         for k, v in part_fixes.items():
             fixes[k] = fixes.get(k, 0) + v
+    sanitize.check_links(manifest, rendered, diag)
     diag.raise_if_errors()
     front = render.render_front(config, manifest, rendered)
     out_dir = Path(out)

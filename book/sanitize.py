@@ -11,13 +11,17 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 import nh3
 from lxml import html as lxml_html
 
 from book.errors import Diagnostics
-from book.manifest import Part
+from book.manifest import Manifest, Part
+
+if TYPE_CHECKING:
+    from book.render import RenderedPart
 
 # The HTML5 a book may contain: what Pandoc writes, plus the phrasing and structure an author may
 # paste on purpose. Anything else is unwrapped (its text kept); the content of script-like
@@ -234,7 +238,9 @@ def repair(fragment: str, part: Part, diag: Diagnostics, where: _Locator | None 
         elif tag in PARENTS and (el.getparent() is None or el.getparent().tag not in PARENTS[tag]):
             el.tag = "span" if _phrasing_context(el) else "div"
             changed.append(tag)
-        elif tag in INTERACTIVE and any(a.tag in INTERACTIVE for a in el.iterancestors()):
+        elif tag in INTERACTIVE and any(
+            a.tag == "a" or (a.tag == "label" and tag == "label") for a in el.iterancestors()
+        ):  # nothing interactive inside a link; a label holds its input but no other label
             el.tag = "span"
             for attr in ("href", "type", "checked", "disabled", "open"):
                 el.attrib.pop(attr, None)
@@ -259,3 +265,39 @@ def repair(fragment: str, part: Part, diag: Diagnostics, where: _Locator | None 
               "write the passage in Markdown, or close the HTML elements in the right order")  # fmt: skip
     head = (root.text or "").replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     return head + "".join(lxml_html.tostring(c, encoding="unicode") for c in root)
+
+
+HREF_FRAGMENT = re.compile(r'\shref="#([^"]*)"')
+ID_ATTRIBUTE = re.compile(r'\sid="([^"]+)"')
+
+
+def check_links(manifest: Manifest, rendered: list[RenderedPart], diag: Diagnostics) -> None:
+    """Remove in-book links whose target id exists nowhere in the book, with a positioned warning.
+
+    A dangling `[见上文](#不存在)` is an EPUBCheck error (RSC-012); the words stay, the link goes.
+    Needs every part, so it runs once after all parts are rendered.
+    """
+    ids = {i for rp in rendered for i in ID_ATTRIBUTE.findall(rp.body)}
+    parts = {p.id: p for p in manifest.parts}
+    for rp in rendered:
+        rp.body = HREF_FRAGMENT.sub(_LinkDropper(ids, parts.get(rp.id), diag), rp.body)
+
+
+class _LinkDropper:
+    def __init__(self, ids: set[str], part: Part | None, diag: Diagnostics) -> None:
+        self.ids, self.part, self.diag = ids, part, diag
+        self.where = _Locator(part) if part is not None else None
+
+    def __call__(self, m: re.Match[str]) -> str:
+        target = m.group(1)
+        if target in self.ids:
+            return m.group(0)
+        if self.part is not None and self.where is not None:
+            written = target.removeprefix(f"{self.part.id}-")
+            pattern = rf"\]\(\s*#{re.escape(written)}|href=[\"']?#{re.escape(written)}"
+            self.diag.warn(
+                self.part.source, self.where.line(pattern),
+                f"link to '#{written}' points at no id in the book; the link is removed (its text is kept)",
+                "link to a heading's {#id}, or remove the link",
+            )  # fmt: skip
+        return ""

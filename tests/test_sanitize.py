@@ -186,3 +186,39 @@ def test_no_active_content_in_any_content_document(hostile_epub: dict) -> None:
 def test_hostile_book_is_epubcheck_clean(hostile_epub: dict) -> None:
     result = run_epubcheck(hostile_epub["epub"])
     assert result.ok, "\n".join(result.details)
+
+
+@pytest.mark.parametrize(
+    "raw,expect,gone",
+    [
+        ("<span>甲<ul><li>乙</li></ul></span>", "<span>甲<span><span>乙</span></span>", "<ul"),
+        ("<em>強<div>塊</div></em>", "<em>強<span>塊</span></em>", "<div"),
+        ("<div><li>孤</li></div>", "<div><div>孤</div></div>", "<li"),
+        ("甲<rt>注</rt>乙", "<span>注</span>", "<rt"),
+        ('<span id="a b">甲</span><span id="k">乙</span><span id="k">丙</span>', 'id="ch01-k"', 'id="ch01-a b"'),
+    ],
+)
+def test_hand_written_html_is_repaired_to_fit_xhtml(raw: str, expect: str, gone: str) -> None:
+    out, warnings = clean(raw)
+    flat = re.sub(r"\s+", "", out)
+    assert re.sub(r"\s+", "", expect) in flat and gone not in out
+    assert out.count('id="ch01-k"') <= 1
+    if "<a" not in raw:
+        assert any("repaired to fit XHTML" in w.message for w in warnings)
+
+
+def test_repaired_html_builds_epubcheck_clean(tmp_path: Path) -> None:
+    book = tmp_path
+    (book / "chapters").mkdir()
+    (book / "book.yaml").write_text("title: 书\nauthors: [甲]\nchapters:\n  - chapters/*.md\n", encoding="utf-8")
+    write_chapter(
+        book, "a.md",
+        "---\nchapter_number: 1\ntitle: 修复\n---\n\n<b>粗<p>段</p></b>\n\n<span>甲<ul><li>乙</li></ul></span>\n\n"
+        '<div><li>孤</li><dt>词</dt></div>\n\n甲<rt>注</rt>乙 <span id="k">一</span><span id="k">二</span>\n\n'
+        '<a href="#x">一<label>二<input type="checkbox"></label></a>\n',
+    )  # fmt: skip
+    epub, diag = build_epub(book)
+    assert any("repaired" in w.message for w in diag.warnings)
+    assert any(w.message.startswith("link to '#x' points at no id") and w.line == 14 for w in diag.warnings)
+    result = run_epubcheck(epub)
+    assert result.ok, "\n".join(result.details)
