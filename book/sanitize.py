@@ -160,6 +160,13 @@ def clean(html: str, part: Part, diag: Diagnostics) -> str:
         link_rel=None,
         strip_comments=True,
     )
+    depth = nesting_depth(cleaned)
+    if depth > MAX_DEPTH:
+        # The XML and HTML parsers downstream (libxml2) silently drop what lies deeper than ~255
+        # levels; stop rather than lose text.
+        diag.error(part.source, None, f"text nested {depth} levels deep (lists, quotes or HTML elements)",
+                   f"flatten it to at most {MAX_DEPTH} levels")  # fmt: skip
+        return ""
     cleaned = repair(cleaned, part, diag, where)
     bad = XML_INVALID.search(cleaned)
     if bad:
@@ -217,6 +224,14 @@ def _phrasing_context(el) -> bool:
     return False
 
 
+def _rename(el, tag: str) -> None:
+    """Change an element's name, dropping the attributes the new name does not allow (ol's type…)."""
+    el.tag = tag
+    for attr in list(el.attrib):
+        if not _allowed_attribute(tag, attr):
+            del el.attrib[attr]
+
+
 def repair(fragment: str, part: Part, diag: Diagnostics, where: _Locator | None = None) -> str:
     """Make hand-written HTML fit the XHTML content model: blocks inside inline elements become
     spans, list items and table cells outside their parents become divs, interactive elements are
@@ -233,17 +248,15 @@ def repair(fragment: str, part: Part, diag: Diagnostics, where: _Locator | None 
             if tag in ("hr", "col", "colgroup"):
                 el.drop_tree()
             else:
-                el.tag = "span"
+                _rename(el, "span")
             changed.append(tag)
         elif tag in PARENTS and (el.getparent() is None or el.getparent().tag not in PARENTS[tag]):
-            el.tag = "span" if _phrasing_context(el) else "div"
+            _rename(el, "span" if _phrasing_context(el) else "div")
             changed.append(tag)
         elif tag in INTERACTIVE and any(
             a.tag == "a" or (a.tag == "label" and tag == "label") for a in el.iterancestors()
         ):  # nothing interactive inside a link; a label holds its input but no other label
-            el.tag = "span"
-            for attr in ("href", "type", "checked", "disabled", "open"):
-                el.attrib.pop(attr, None)
+            _rename(el, "span")
             changed.append(tag)
     seen: set[str] = set()
     for n, el in enumerate(root.iter()):
@@ -265,6 +278,23 @@ def repair(fragment: str, part: Part, diag: Diagnostics, where: _Locator | None 
               "write the passage in Markdown, or close the HTML elements in the right order")  # fmt: skip
     head = (root.text or "").replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     return head + "".join(lxml_html.tostring(c, encoding="unicode") for c in root)
+
+
+MAX_DEPTH = 200
+TAG = re.compile(r"<(/?)([A-Za-z][\w-]*)(?:\s[^>]*)?>")
+VOID = {"area", "br", "col", "embed", "hr", "img", "input", "source", "track", "wbr"}
+
+
+def nesting_depth(fragment: str) -> int:
+    """Element depth of sanitised (so well-formed, html5ever-serialised) HTML."""
+    depth = deepest = 0
+    for m in TAG.finditer(fragment):
+        if m.group(1):
+            depth -= 1
+        elif m.group(2).lower() not in VOID:
+            depth += 1
+            deepest = max(deepest, depth)
+    return deepest
 
 
 HREF_FRAGMENT = re.compile(r'\shref="#([^"]*)"')

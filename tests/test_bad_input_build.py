@@ -11,7 +11,7 @@ import pytest
 from lxml import etree
 
 from book.check import run_epubcheck
-from book.errors import Diagnostics
+from book.errors import BookError, Diagnostics
 from tests.conftest import write_chapter
 
 XHTML = {"x": "http://www.w3.org/1999/xhtml"}
@@ -162,3 +162,12 @@ def test_five_megabyte_chapter_builds_clean(book_dir: Path) -> None:
     assert len(raw) > 5 * 1024 * 1024
     assert len(re.findall(rb"<p>", raw)) == i
     assert_clean(epub)
+
+
+def test_nesting_deeper_than_the_parsers_keep_is_an_error_not_lost_text(book_dir: Path) -> None:
+    write_chapter(book_dir, "a.md", CH.format(n=1) + ">" * 300 + " 深处的话\n")
+    with pytest.raises(BookError) as exc:
+        build_epub(book_dir)
+    (problem,) = exc.value.problems
+    assert problem.path.endswith("chapters/a.md") and re.search(r"nested 30\d levels deep", problem.message)
+    assert "flatten it to at most 200 levels" in str(problem)

@@ -41,7 +41,7 @@ WORD = st.one_of(
         "<svg><circle r=\"1\"/></svg>", "<math><mi>x</mi></math>", "<table><tr><td>", "</td></tr></table>",
         "<style>p{}</style>", "<ruby>汉<rt>hàn</rt></ruby>", "<![CDATA[x]]>", "<?pi x?>", "<", "</", "\x01", "\x0b", "\ufffe",
         "https://example.com/路径?q=1", "[链接](https://x.org)", "[坏](javascript:alert(1))", "![图](img.png)",
-        "[^1]", "{.class}", "{#id}", "$x$", "😀", "\u200b", "\u3000", "\t",
+        "[^1]", "[见上文](#nowhere)", "[引言](#引言)", "{#引言}", "{.class}", "{#id}", "$x$", "😀", "\u200b", "\u3000", "\t",
     ]),
 )  # fmt: skip
 PREFIX = st.sampled_from(
