@@ -59,12 +59,17 @@ def cmd_build(args: argparse.Namespace) -> int:
 
 
 def cmd_manifest(args: argparse.Namespace) -> int:
-    from book.config import load_config
-    from book.manifest import build_manifest
+    from book.pipeline import prepare
 
     diag = Diagnostics(strict=args.strict)
-    manifest = build_manifest(load_config(args.config), diag)
-    print(manifest.to_json(), end="")
+    build = prepare(args.config, _out(args), diag)  # measures every part; writes build/manifest.json
+    if args.json:
+        print(build.manifest.to_json(), end="")
+    else:
+        from book.counts import print_counts
+
+        print_counts(build.manifest)
+    diag.raise_if_errors()
     return 0
 
 
@@ -97,6 +102,7 @@ def parser() -> argparse.ArgumentParser:
     b.set_defaults(func=cmd_build)
     m = sub.add_parser("manifest", help="print the validated manifest")
     _common(m)
+    m.add_argument("--json", action="store_true", help="print the manifest as JSON instead of the counts table")
     m.set_defaults(func=cmd_manifest)
     c = sub.add_parser("check", help="run the validators on the built files")
     _common(c)
