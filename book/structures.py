@@ -271,7 +271,7 @@ def make_footnotes(root: etree._Element) -> int:
             for ref in refs:
                 ref.set(EPUB_TYPE, "noteref")
                 ref.set("role", "doc-noteref")
-            aside = etree.Element("aside")
+            aside = root.makeelement("aside", {})
             aside.set("id", nid)
             aside.set(EPUB_TYPE, "footnote")
             aside.set("role", "doc-footnote")
