@@ -48,7 +48,7 @@ class FetchError(Exception):
     """Why a URL was not fetched (shown in the build's one warning for that image)."""
 
 
-_failures: dict[tuple[str, bool], str] = {}
+_failures: dict[tuple[str, FetchPolicy], str] = {}
 
 
 def url_key(url: str) -> str:
@@ -172,7 +172,7 @@ def fetch(url: str, cache_dir: Path, policy: FetchPolicy | None = None) -> Fetch
                 return Fetched(path, meta["media_type"], meta["sha256"])
         except (OSError, ValueError, KeyError):
             pass  # a damaged cache entry is fetched again
-    memo = (url, policy.allow_private)
+    memo = (url, policy)
     if memo in _failures:
         raise FetchError(_failures[memo])
     try:

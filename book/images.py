@@ -35,6 +35,7 @@ if TYPE_CHECKING:
 
 DATA_URL_CAP = 1024 * 1024  # bytes after decoding
 LINK_SCHEMES = ("http", "https", "mailto")
+MEDIA_TAGS = {"img", "embed", "video", "audio", "object"}
 
 
 @dataclass
@@ -132,8 +133,14 @@ def apply(
         warned.add(src)
         diag.warn(part.source, _line(part, src), message, hint)
 
-    for img in list(root.iter("img")):
-        src = (img.get("src") or "").strip()
+    for img in [el for el in root.iter() if el.tag in MEDIA_TAGS]:
+        if img.tag != "img":  # Pandoc writes <embed>/<video>/<audio> for unknown extensions
+            if not img.get("alt"):
+                cap = img.getnext()
+                img.set("alt", "".join(cap.itertext()).strip() if cap is not None and cap.tag == "figcaption" else "")
+            img.attrib.pop("controls", None)
+            img.tag = "img"
+        src = (img.get("src") or img.get("data") or "").strip()
         shown = src[:80] + ("…" if len(src) > 80 else "")
         scheme = urlsplit(src).scheme.lower() if not re.match(r"^[A-Za-z]:[\\/]", src) else ""
         ref: ImageRef | None = None
