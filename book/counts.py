@@ -30,10 +30,23 @@ CLAIMS = {"word_count": "words", "anecdote_count": "anecdotes"}
 
 
 def _text(root: etree._Element) -> str:
-    skip = {"script", "style"}
-    return "".join(
-        t for el in root.iter() if isinstance(el.tag, str) and el.tag not in skip for t in (el.text, el.tail) if t
-    )
+    """The reader's text: no script/style, no placeholder boxes standing in for images."""
+    out: list[str] = []
+
+    def walk(el: etree._Element) -> None:
+        if (
+            not isinstance(el.tag, str)
+            or el.tag in ("script", "style")
+            or "image-placeholder" in (el.get("class") or "")
+        ):
+            return
+        out.append(el.text or "")
+        for child in el:
+            walk(child)
+            out.append(child.tail or "")
+
+    walk(root)
+    return "".join(out)
 
 
 def measure(root: etree._Element, found: dict | None = None) -> dict[str, int]:
