@@ -148,6 +148,10 @@ def make_callouts(root: etree._Element, env: jinja2.Environment) -> int:
                     break
                 body_nodes.append(sib)
             target = h
+        # The callout ends at a thematic break or at the chapter's takeaways/references, which
+        # Markdown sections would otherwise swallow when an anecdote is the chapter's last section.
+        cut = next((i for i, b in enumerate(body_nodes) if b.tag == "hr" or _lead_box(b)), len(body_nodes))
+        body_nodes, after = body_nodes[:cut], body_nodes[cut:]
         title_node = _strip_prefix(h)
         body = "".join(to_xhtml(b, with_tail=True) for b in body_nodes)
         new = _element(
@@ -159,6 +163,8 @@ def make_callouts(root: etree._Element, env: jinja2.Environment) -> int:
                 b.getparent().remove(b)
         new.tail = target.tail
         target.getparent().replace(target, new)
+        for node in reversed(after):
+            new.addnext(node)
         n += 1
     return n
 

@@ -172,3 +172,14 @@ def test_bold_lines_become_headings_only_in_parts_without_headings(book_dir: Pat
     assert "记者" in source and "2024-08-31" in source
     rp_ch, root_ch, _ = process(book_dir, 0)
     assert root_ch.find(".//div[@class='content']//h3") is None  # a chapter keeps its bold lines
+
+
+def test_callout_ends_before_the_takeaways_and_a_rule(book_dir: Path) -> None:
+    body = "## 节\n\n#### 💡 轶事：最后的故事\n\n故事。\n\n---\n\n尾声。\n\n**本章要点** (Key Takeaways):\n- 一\n"
+    chapter(book_dir, body)
+    _, root, _ = process(book_dir)
+    callout = root.find(".//section[@class='callout callout-anecdote']")
+    assert "尾声" not in callout.xpath("string()")
+    assert callout.find(".//section[@class='summary-box takeaways']") is None
+    assert root.find(".//section[@class='summary-box takeaways']") is not None
+    assert callout.getnext().tag == "hr"
