@@ -200,7 +200,7 @@ def make_boxes(root: etree._Element, part: Part, diag: Diagnostics, env: jinja2.
         kind, title_en = found
         title = text_of(p[0]).strip().rstrip(":：")
         if kind == "takeaways":
-            items = [jinja2.utils.markupsafe.Markup(to_xhtml(li, inner=True).strip()) for li in lst.iter("li")]
+            items = [jinja2.utils.markupsafe.Markup(to_xhtml(li, inner=True).strip()) for li in lst.findall("li")]
             new = _element(env, "takeaways.html.j2", title=title, title_en=title_en, items=items, id=p.get("id") or "")
         else:
             entries = []
