@@ -132,11 +132,19 @@ def split_bilingual(root: etree._Element) -> None:
 def make_callouts(root: etree._Element, env: jinja2.Environment) -> int:
     """A section whose heading starts with `💡 轶事` (any level) → the anecdote callout template."""
     n = 0
-    for h in [el for el in root.iter() if heading_level(el) and ANECDOTE_START.match(text_of(el))]:
+    limit = sum(1 for el in root.iter() if heading_level(el))
+    while n < limit:  # one at a time: a callout is re-parsed from its template, so nested ones are found again
+        h = next(
+            (el for el in root.iter()
+             if heading_level(el) and "callout-title" not in (el.get("class") or "") and ANECDOTE_START.match(text_of(el))),
+            None,
+        )  # fmt: skip
+        if h is None:
+            break
         level = heading_level(h) or 3
         section = h.getparent()
         if section is None:
-            continue
+            break
         if section.tag == "section" and section.index(h) == 0:
             body_nodes = list(section)[1:]
             target = section

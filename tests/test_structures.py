@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from lxml import etree, html
 
 from book.config import load_config
@@ -183,3 +185,29 @@ def test_callout_ends_before_the_takeaways_and_a_rule(book_dir: Path) -> None:
     assert callout.find(".//section[@class='summary-box takeaways']") is None
     assert root.find(".//section[@class='summary-box takeaways']") is not None
     assert callout.getnext().tag == "hr"
+
+
+_BLOCKS = st.sampled_from(
+    [
+        "## 节 (Section)", "### 💡 轶事：故事", "#### 💡 轶事 深处", "**本章要点** (Key Takeaways):\n- 一\n- 二",
+        "**参考文献** (Chapter References):\n- A, B. (2020). T. *C*. https://e.org/x\n- 坏的条目", "**粗体行**",
+        "正文[^f]。", "> 引文", "| a | b |\n|---|---|\n| 1 | 2 |", "---", "- 列表\n  - 嵌套", "普通段落。",
+    ]
+)  # fmt: skip
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(blocks=st.lists(_BLOCKS, min_size=1, max_size=12))
+def test_any_mix_of_conventions_gives_well_formed_ids(book_dir: Path, blocks: list[str]) -> None:
+    body = "\n\n".join(blocks) + ("\n\n[^f]: 注。\n" if any("[^f]" in b for b in blocks) else "\n")
+    chapter(book_dir, body)
+    rp, root, _ = process(book_dir)
+    ids = [el.get("id") for el in root.iter() if el.get("id")]
+    assert len(ids) == len(set(ids))
+    content = root.find(".//div[@class='content']")
+    ps = content.findall(".//p")
+    assert [p.get("id") for p in ps] == [f"ch09-p{i}" for i in range(1, len(ps) + 1)]
+    assert rp.counts["anecdotes"] == sum(1 for b in blocks if "💡" in b)
+    for a in root.iter("a"):
+        href = a.get("href") or ""
+        assert not href.startswith("#") or href[1:] in ids
