@@ -180,7 +180,16 @@ def apply(
         img.set("src", ref.href)
         parent = img.getparent()
         if parent is not None and parent.tag == "figure" and "figure" not in (parent.get("class") or ""):
-            parent.set("class", ((parent.get("class") or "") + " figure").strip())
+            cap = parent.find("figcaption")
+            caption = "".join(cap.itertext()).strip() if cap is not None else ""
+            text = (
+                _env(config)
+                .get_template("figure.html.j2")
+                .render(href=ref.href, alt=img.get("alt") or "", caption=caption)
+            )
+            new = html.fragment_fromstring(text.strip())
+            new.tail = parent.tail
+            parent.getparent().replace(parent, new)
     check_links(root, part, diag, root_dir)
     return list(found.values())
 
