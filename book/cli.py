@@ -30,7 +30,7 @@ def _out(args: argparse.Namespace) -> Path:
 def cmd_build(args: argparse.Namespace) -> int:
     from book.atomic import Staging
     from book.lock import build_lock
-    from book.pipeline import prepare
+    from book.pipeline import prepare, write_reports
 
     diag = Diagnostics(strict=args.strict)
     out = _out(args)
@@ -38,6 +38,7 @@ def cmd_build(args: argparse.Namespace) -> int:
     # whole build succeeded, so a failed, interrupted or killed build leaves the previous ones.
     with build_lock(out), Staging(out) as stage:
         build = prepare(args.config, out, diag)
+        write_reports(build, stage.path)
         formats = ("epub", "pdf") if args.format == "all" else (args.format,)
         if "epub" in formats:
             from book.epub import write_epub
@@ -71,12 +72,18 @@ def cmd_build(args: argparse.Namespace) -> int:
 
 
 def cmd_manifest(args: argparse.Namespace) -> int:
-    from book.config import load_config
-    from book.manifest import build_manifest
+    from book.pipeline import prepare, write_reports
 
     diag = Diagnostics(strict=args.strict)
-    manifest = build_manifest(load_config(args.config, diag), diag)
-    print(manifest.to_json(), end="")
+    build = prepare(args.config, _out(args), diag)  # measures every part
+    write_reports(build)
+    if args.json:
+        print(build.manifest.to_json(), end="")
+    else:
+        from book.counts import print_counts
+
+        print_counts(build.manifest)
+    diag.raise_if_errors()
     return 0
 
 
@@ -109,6 +116,7 @@ def parser() -> argparse.ArgumentParser:
     b.set_defaults(func=cmd_build)
     m = sub.add_parser("manifest", help="print the validated manifest")
     _common(m)
+    m.add_argument("--json", action="store_true", help="print the manifest as JSON instead of the counts table")
     m.set_defaults(func=cmd_manifest)
     c = sub.add_parser("check", help="run the validators on the built files")
     _common(c)

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from book import counts
 from book.config import XML_INVALID, BookConfig, xml_safe
 from book.errors import BookError, Diagnostics
 from book.read import Source, read_source
@@ -157,6 +158,8 @@ class Manifest:
                     "status": p.status,
                     "front_matter": p.meta,
                     "counts": p.counts,
+                    "claims": counts.claims(p.meta),
+                    "mismatches": [m for _, _, m in counts.mismatches(p.meta, p.counts).values()],
                     "trim_after": next((s.trim_after for s in c.sources if s.path == p.source), None),
                 }
                 for p in self.parts

@@ -33,7 +33,7 @@ created_date: 2025-10-17
 
 def small_book(book: Path, text: str = "正文。") -> None:
     for n in (1, 2):
-        write_chapter(book, f"{n}.md", CH.format(n=n, text=(text + "\n\n") * 40))
+        write_chapter(book, f"{n}.md", CH.format(n=n, text=(text + "\n\n") * 400))
 
 
 def outputs(out: Path) -> dict[str, bytes]:
@@ -83,7 +83,7 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> dict:
     _, err = proc.communicate()
     assert proc.returncode == 0, err
     before = outputs(out)
-    assert set(before) == {"t.epub", "t.pdf", "manifest.json"}
+    assert set(before) == {"t.epub", "t.pdf", "manifest.json", "references.json"}
     small_book(book, "改过的正文，比原来长一些。" * 3)
     return {"book": book, "out": out, "before": before}
 
@@ -214,7 +214,7 @@ def test_no_output_is_ever_opened_under_its_final_name(built: dict, monkeypatch:
         assert (
             first == ".lock" or first.startswith(".staging-") or (first.startswith(".") and first.endswith(".tmp"))
         ), rel
-    assert set(outputs(out)) == {"t.epub", "t.pdf", "manifest.json"}
+    assert set(outputs(out)) == {"t.epub", "t.pdf", "manifest.json", "references.json"}
 
 
 # --- units ----------------------------------------------------------------------------------------
