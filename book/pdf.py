@@ -10,12 +10,15 @@ import logging
 import re
 from pathlib import Path
 
+from book import justify
 from book.atomic import atomic_path
 from book.epub import find_style
 from book.pipeline import Build
 from book.render import book_context, environment
 
 PRINT_STYLESHEETS = ("book.css", "components.css", "print.css")
+
+justify.install()  # CJK inter-character justification (CONTRACTS 4); before any render
 
 
 class _Collector(logging.Handler):

@@ -1,0 +1,149 @@
+"""WeasyPrint patch: justified lines with Chinese text → extra space spread between the characters.
+
+WeasyPrint 70 justifies only at U+0020/U+00A0, so a line of Han characters is left ragged and a
+mixed line puts all its slack into the few Han–Latin spaces. clreq §3.8 (line adjustment) expands
+between characters instead. `install()` replaces `justify_line` in `weasyprint.layout.inline`:
+for a line with CJK characters, every gap after a CJK character and every space becomes an
+expansion opportunity of the same width; the width each text box gains per unit of spacing is
+measured with Pango (so Pango's own letter-spacing rules at run edges are accounted for exactly),
+and the spacing is the line's slack divided by the sum. Drawing applies it as Pango letter-spacing
+on the CJK runs (`Layout.set_text`, also patched). Lines without CJK keep WeasyPrint's algorithm.
+
+The patch is pinned: on any other WeasyPrint version `install()` does nothing and returns False.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from book.typo_text import FULLWIDTH_PUNCT, HAN
+
+PINNED_VERSION = "70.0"
+CJK_RUN = re.compile(f"[{HAN}{re.escape(FULLWIDTH_PUNCT)}\u3000-\u303f\uff00-\uffef]+".encode())
+CJK_CHAR = re.compile(f"[{HAN}{re.escape(FULLWIDTH_PUNCT)}\u3000-\u303f\uff00-\uffef]")
+_PROBE = 1.0  # px of spacing used to measure how much a box grows per unit
+_installed = False
+
+
+class Spacing(float):
+    """Word spacing for justification that also carries the CJK inter-character spacing."""
+
+    cjk: float
+
+    def __new__(cls, value: float, cjk: float) -> Spacing:
+        obj = super().__new__(cls, value)
+        obj.cjk = cjk
+        return obj
+
+
+def has_cjk(text: str) -> bool:
+    return CJK_CHAR.search(text) is not None
+
+
+def cjk_byte_ranges(text: str) -> list[tuple[int, int]]:
+    """UTF-8 byte ranges of the CJK runs of `text` (where letter-spacing is added)."""
+    return [(m.start(), m.end()) for m in CJK_RUN.finditer(text.encode("utf-8"))]
+
+
+def _version() -> str:
+    import weasyprint
+
+    return str(weasyprint.__version__)
+
+
+def install() -> bool:
+    """Patch WeasyPrint once (idempotent). False if the installed version is not the pinned one."""
+    global _installed
+    if _installed:
+        return True
+    if _version() != PINNED_VERSION:
+        return False
+    from weasyprint.formatting_structure import boxes
+    from weasyprint.layout import inline
+    from weasyprint.text import line_break
+    from weasyprint.text.ffi import TO_UNITS, ffi, pango
+
+    original_set_text = line_break.Layout.set_text
+    original_justify_line = inline.justify_line
+
+    def set_text(self: Any, text: str, justify: bool = False) -> None:
+        original_set_text(self, text, justify)
+        cjk = getattr(self.justification_spacing, "cjk", 0)
+        if not (justify and cjk and self.text):
+            return
+        letter_spacing = self.style["letter_spacing"]
+        base = 0 if letter_spacing == "normal" else letter_spacing
+        units = int((cjk + base) * TO_UNITS)
+        attr_list = pango.pango_layout_get_attributes(self.layout)
+        if attr_list == ffi.NULL:
+            attr_list = ffi.gc(pango.pango_attr_list_new(), pango.pango_attr_list_unref)
+        # One range over the whole box, as CSS letter-spacing does: Pango splits letter-spacing
+        # at item edges, so per-run ranges put the space at run boundaries instead of between
+        # characters. The spaces keep their own (larger) attribute from WeasyPrint.
+        data = self.text.encode("utf-8")
+        attr = pango.pango_attr_letter_spacing_new(units)
+        attr.start_index, attr.end_index = 0, len(data)
+        pango.pango_attr_list_insert(attr_list, attr)
+        pango.pango_layout_set_attributes(self.layout, attr_list)
+
+    def text_boxes(box: Any) -> list[Any]:
+        if isinstance(box, boxes.TextBox):
+            return [box]
+        if isinstance(box, (boxes.LineBox, boxes.InlineBox)):
+            return [b for child in box.children if child.is_in_normal_flow() for b in text_boxes(child)]
+        return []
+
+    def measured_width(box: Any, spacing: float) -> float:
+        layout = line_break.Layout(box.style, Spacing(spacing, spacing), None)
+        layout.set_text(box.text, justify=True)
+        line, _ = layout.get_first_line()
+        width, _ = line_break.line_size(line, box.style)
+        return float(width)
+
+    def growth(box: Any) -> float:
+        """How much wider the box gets per px of spacing (≈ its number of expansion gaps)."""
+        if not box.text or not (has_cjk(box.text) or " " in box.text or "\u00a0" in box.text):
+            return 0.0
+        return max(0.0, (measured_width(box, _PROBE) - measured_width(box, 0.0)) / _PROBE)
+
+    def add_spacing(context: Any, box: Any, spacing: float, x_advance: float, factors: dict[int, float]) -> float:
+        if isinstance(box, boxes.TextBox):
+            box.justification_spacing = Spacing(spacing, spacing)
+            box.position_x += x_advance
+            k = factors.get(id(box), 0.0)
+            if k > 0:
+                layout = line_break.create_layout(
+                    box.text, box.style, context, max_width=None, justification_spacing=box.justification_spacing
+                )
+                layout.deactivate()
+                x_advance += spacing * k
+                box.width += spacing * k
+                box.pango_layout = layout
+        elif isinstance(box, (boxes.LineBox, boxes.InlineBox)):
+            box.position_x += x_advance
+            before = x_advance
+            children = box.children[::-1] if box.style["direction"] == "rtl" else box.children
+            for child in children:
+                if child.is_in_normal_flow():
+                    x_advance = add_spacing(context, child, spacing, x_advance, factors)
+            box.width += x_advance - before
+        else:
+            box.translate(x_advance, 0)
+        return x_advance
+
+    def justify_line(context: Any, line: Any, extra_width: float) -> None:
+        texts = text_boxes(line)
+        if not any(has_cjk(b.text) for b in texts):
+            return original_justify_line(context, line, extra_width)
+        factors = {id(b): growth(b) for b in texts}
+        total = sum(factors.values())
+        if total <= 0 or extra_width <= 0:
+            return None
+        add_spacing(context, line, extra_width / total, 0, factors)
+        return None
+
+    line_break.Layout.set_text = set_text
+    inline.justify_line = justify_line
+    _installed = True
+    return True
