@@ -47,6 +47,11 @@ def local(tag: object) -> str:
     return tag.split("}")[-1] if isinstance(tag, str) else ""
 
 
+def _ours(el: etree._Element) -> bool:
+    """A span the typography stage added (class `cjk-…`): transparent to the text rules."""
+    return local(el.tag) == "span" and any(c.startswith("cjk-") for c in (el.get("class") or "").split())
+
+
 def is_protected(el: etree._Element) -> bool:
     return local(el.tag) in PROTECTED_TAGS or el.get("data-typography") == "off"
 
@@ -241,7 +246,7 @@ def dashes_ellipses(run: Run) -> int:
     t = run.text
     edits: list[Edit] = []
     for m in re.finditer(r"(?<![-—])(?:---?|—)(?![-—])|(?<!\.)\.{3,}(?!\.)|(?<!…)…(?!…)|。{3,}", t):
-        before, after = prev_char(t, m.start(), WJ + " "), next_char(t, m.end(), WJ + " ")
+        before, after = prev_char(t, m.start(), WJ + WS), next_char(t, m.end(), WJ + WS)
         if not (is_cjk(before) or is_cjk(after)):
             continue
         if run.any_locked(m.start(), m.end()):
@@ -302,7 +307,7 @@ def fullwidth_punct(run: Run) -> int:
         if run.locked(i):
             continue
         c = m.group()
-        before = prev_char(t, i)
+        before = prev_char(t, i, WJ + WS)
         after_raw = next_char(t, i + 1, WJ)
         after = next_char(t, i + 1, WJ + " ")
         if is_han(before) or before in CLOSING:
@@ -331,11 +336,7 @@ def fullwidth_punct(run: Run) -> int:
             o = stack.pop()
             inner = t[o + 1 : i]
             if is_han(prev_char(t, o, WJ + " ")) or is_han(next_char(t, i + 1, WJ + " ")) or HAN_RE.search(inner):
-                if (
-                    re.match(r"\w", prev_char(t, o, WJ))
-                    and not HAN_RE.search(inner)
-                    and not is_han(next_char(t, i + 1, WJ + " "))
-                ):
+                if re.match(r"[A-Za-z0-9_]", prev_char(t, o, WJ)) and not HAN_RE.search(inner):
                     continue  # f(x) in a Chinese sentence stays a formula
                 s = o
                 while s > 0 and t[s - 1] == " " and not run.locked(s - 1):
@@ -391,12 +392,22 @@ def kinsoku(run: Run) -> int:
         if i == 0 or t[i - 1] in WJ + WS or run.locked(i) or run.locked(i - 1):
             continue
         edits.append((i, i, WJ))
+    # across an element boundary WeasyPrint may break where Pango alone would not: glue the marks
+    chars = run.chars
+    for i in range(1, len(chars)):
+        a, b = chars[i - 1], chars[i]
+        if a.seg == b.seg or WJ in (a.c, b.c) or a.c in WS or b.c in WS:
+            continue
+        if _ours(run.segs[a.seg].node) or _ours(run.segs[b.seg].node):
+            continue  # our own spans (halt, dash, dots) are glued already
+        if b.c in CLOSING + STOPS or a.c in OPENING:
+            edits.append((i, i, WJ))
     return apply_edits(run, edits)
 
 
 TEXT_RULES: list[tuple[str, Callable[[Run], int]]] = [
-    ("dashes", dashes_ellipses),
-    ("fullwidth", fullwidth_punct),
+    ("fullwidth", lambda run: fullwidth_punct(run) + fullwidth_punct(run)),  # `),` needs the `）` first
+    ("dashes", lambda run: dashes_ellipses(run) + dashes_ellipses(run)),
     ("spacing", spacing),
     ("kinsoku", kinsoku),
 ]

@@ -11,6 +11,7 @@ Every transform is idempotent: running the stage twice gives the same tree.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Callable
 
@@ -29,11 +30,14 @@ from book.typo_text import (
     apply_text_rules,
     is_protected,
     local,
+    runs,
 )
 
 OURS = ("cjk-halt", "cjk-dash", "cjk-dot", "cjk-phrase")
 HALT_RE = re.compile(f"[{OPENING}{CLOSING}{STOPS}](?={WJ}?[{OPENING}{CLOSING}{STOPS}])")
 DASH_RE = re.compile("(?:——|……)+")
+PAIRABLE = OPENING + CLOSING + STOPS
+LAST_PAIRABLE = re.compile(f"[{PAIRABLE}](?={WJ}?$)")
 PHRASE_END = "：，、；？！"
 # a heading longer than this (in characters) gets its phrases kept whole
 PHRASE_MIN_HEADING = 12
@@ -114,6 +118,19 @@ def mark_halt_and_dashes(root: etree._Element) -> tuple[int, int]:
         dashes += wrap_matches(node, attr, DASH_RE, _span(root, "cjk-dash"))
     for node, attr in text_slots(root):
         halts += wrap_matches(node, attr, HALT_RE, _span(root, "cjk-halt"))
+    # pairs split by an element boundary (`</strong>：`): halt the last mark of the first slot
+    ends: list[tuple[etree._Element, str]] = []
+    for run in runs(root):
+        chars = run.chars
+        for i in range(len(chars) - 1):
+            j = i + 2 if chars[i + 1].c == WJ and i + 2 < len(chars) else i + 1
+            a, b = chars[i], chars[j]
+            if a.seg != b.seg and a.c in PAIRABLE and b.c in PAIRABLE and not a.locked:
+                seg = run.segs[a.seg]
+                if not _ours(seg.node) or seg.attr == "tail":
+                    ends.append((seg.node, seg.attr))
+    for node, attr in ends:
+        halts += wrap_matches(node, attr, LAST_PAIRABLE, _span(root, "cjk-halt"))
     return halts, dashes
 
 
@@ -149,6 +166,20 @@ def mark_heading_phrases(root: etree._Element) -> int:
     return n
 
 
+def typeset_string(text: str) -> str:
+    """The text rules (no markup) applied to a plain string, such as a title from front matter."""
+    root = etree.Element("p")
+    root.text = text
+    apply_text_rules(root)
+    return root.text or ""
+
+
+def typeset_title(part: Part) -> Part:
+    """A copy of the part whose title has the text rules applied (the manifest keeps the source's)."""
+    title = typeset_string(part.title)
+    return part if title == part.title else dataclasses.replace(part, title=title)
+
+
 def apply(root: etree._Element, part: Part, diag: Diagnostics) -> dict[str, int]:
     """Apply every rule in place; return how many changes each rule made."""
     counts = apply_text_rules(root)
@@ -158,5 +189,9 @@ def apply(root: etree._Element, part: Part, diag: Diagnostics) -> dict[str, int]
     counts["halt"], counts["dash_spans"] = mark_halt_and_dashes(root)
     counts["emphasis_dots"] = mark_emphasis(root)
     counts["heading_phrases"] = mark_heading_phrases(root)
+    # WeasyPrint may break between one of our spans and a closing mark after it: glue them
+    for el in root.iter("span"):
+        if _ours(el) and el.tail and el.tail[0] in CLOSING + STOPS:
+            el.tail = WJ + el.tail
     typo_fonts.check_coverage(root, part, diag)
     return counts

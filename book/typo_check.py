@@ -1,0 +1,174 @@
+"""Built EPUB and PDF → typography findings per rule (issue 3), measured on the outputs themselves.
+
+EPUB checks read every XHTML document with lxml (inline runs as the typography stage sees them,
+protected text masked). PDF checks use poppler: `pdffonts` (faces), `pdftotext -layout` (line
+starts/ends for kinsoku) and `pdftotext -bbox-layout` (line right edges for justification).
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import zipfile
+from pathlib import Path
+
+from lxml import etree
+
+from book.typo_fonts import missing_chars
+from book.typo_text import CLOSING, FULLWIDTH_PUNCT, HAN, LATIN_END, LATIN_START, OPENING, STOPS, WJ, local, runs
+
+Findings = dict[str, list[str]]
+RULES = {
+    "1-language": "document language is not zh-Hans/zh-CN or a non-SC CJK face is used",
+    "2-typefaces": "a required face (Song/Hei) is missing from the PDF",
+    "5-justify": "a justified line is not flush with the measure",
+    "6-kinsoku": "a line starts with closing punctuation or ends with an opening mark",
+    "7-dashes": "`--`/`...` left in Chinese text or a dash pair outside its unbreakable span",
+    "8-quotes": "ASCII quotation mark in Chinese text",
+    "9-punct": "ASCII punctuation after a Han character",
+    "10-spacing": "Han–Latin boundary without exactly one space, or a space by full-width punctuation",
+    "11-compress": "adjacent full-width punctuation not compressed",
+    "12-emphasis": "Chinese emphasis without emphasis dots",
+    "13-newline": "whitespace between two Han characters",
+    "14-tofu": "character no font can draw",
+}
+ASCII_AFTER_HAN = re.compile(f"[{HAN}][,;:?!]|[{HAN}]\\.(?=\\s|$|[{HAN}])")
+UNSPACED = re.compile(f"[{HAN}][{WJ}]?[{LATIN_START}]|[{LATIN_END}][{HAN}]")
+DOUBLED = re.compile(f"[{HAN}][ \t\n]{{2,}}[{LATIN_START}]|[{LATIN_END}][ \t\n]{{2,}}[{HAN}]")
+SPACE_BY_PUNCT = re.compile(
+    f"[{re.escape(FULLWIDTH_PUNCT.replace('·', ''))}] +\\S| +[{re.escape(FULLWIDTH_PUNCT.replace('·', ''))}]"
+)
+PAIRABLE = OPENING + CLOSING + STOPS
+
+
+def _empty() -> Findings:
+    return {k: [] for k in RULES}
+
+
+def _masked(run: object) -> str:
+    return "".join("\ufffc" if ch.locked else ch.c for ch in run.chars)  # type: ignore[attr-defined]
+
+
+def _has_class(el: etree._Element | None, cls: str) -> bool:
+    return el is not None and cls in (el.get("class") or "").split()
+
+
+def check_xhtml(root: etree._Element, where: str, found: Findings) -> None:
+    """Findings for one XHTML document (or a part body)."""
+    lang = root.get("lang") or root.get("{http://www.w3.org/XML/1998/namespace}lang") or ""
+    if local(root.tag) == "html" and not lang.lower().startswith(("zh-hans", "zh-cn")):
+        found["1-language"].append(f"{where}: lang={lang!r}")
+    body = next((el for el in root.iter() if local(el.tag) == "body"), root)
+    for run in runs(body):
+        text = _masked(run)
+        inner = text.strip()
+        for m in ASCII_AFTER_HAN.finditer(text):
+            found["9-punct"].append(f"{where}: {text[max(0, m.start() - 8) : m.end() + 8]!r}")
+        if re.search(f"[{HAN}]", text):
+            for m in re.finditer("\"|(?<![A-Za-z0-9])'|'(?![A-Za-z])", text):
+                found["8-quotes"].append(f"{where}: {text[max(0, m.start() - 8) : m.end() + 8]!r}")
+        for m in re.finditer(f"[{HAN}][ {WJ}]*(?:--|\\.\\.\\.)|(?:--|\\.\\.\\.)[ ]*[{HAN}]", text):
+            found["7-dashes"].append(f"{where}: {m.group()!r}")
+        for pattern in (UNSPACED, DOUBLED):
+            for m in pattern.finditer(text):
+                found["10-spacing"].append(f"{where}: {text[max(0, m.start() - 6) : m.end() + 6]!r}")
+        for m in SPACE_BY_PUNCT.finditer(inner):
+            found["10-spacing"].append(f"{where}: space by punctuation {inner[max(0, m.start() - 6) : m.end() + 6]!r}")
+        for m in re.finditer(f"[{HAN}][ \t\n]+[{HAN}]", text):
+            found["13-newline"].append(f"{where}: {m.group()!r}")
+        chars = run.chars
+        for i in range(len(chars) - 1):
+            a, b = chars[i], chars[i + 1 if chars[i + 1].c != WJ or i + 2 >= len(chars) else i + 2]
+            if a.c in PAIRABLE and b.c in PAIRABLE and not a.locked:
+                seg = run.segs[a.seg]
+                if not (seg.attr == "text" and _has_class(seg.node, "cjk-halt")):
+                    found["11-compress"].append(f"{where}: {a.c + b.c!r}")
+        for m in re.finditer("——|……", text):
+            seg = run.segs[chars[m.start()].seg]
+            if not (seg.attr == "text" and _has_class(seg.node, "cjk-dash")):
+                found["7-dashes"].append(f"{where}: {m.group()!r} outside span.cjk-dash")
+    for em in body.iter():
+        if local(em.tag) != "em":
+            continue
+        text = "".join(em.itertext())
+        if re.search(f"[{HAN}]", text):
+            dotted = "".join(
+                "".join(s.itertext()) for s in em.iter() if local(s.tag) == "span" and _has_class(s, "cjk-dot")
+            )
+            if not _has_class(em, "cjk-em") or len(dotted) != len(re.findall(f"[{HAN}]", text)):
+                found["12-emphasis"].append(f"{where}: {text!r}")
+    for c in missing_chars("".join(body.itertext())):
+        found["14-tofu"].append(f"{where}: U+{ord(c):04X} {c!r}")
+
+
+def check_epub(path: Path) -> Findings:
+    found = _empty()
+    with zipfile.ZipFile(path) as z:
+        for name in sorted(z.namelist()):
+            if not name.endswith(".xhtml"):
+                continue
+            root = etree.fromstring(z.read(name))
+            check_xhtml(root, name, found)
+    return found
+
+
+def _run(*cmd: str) -> str:
+    return subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+
+
+def check_pdf(path: Path, font_size_pt: float = 10.5) -> Findings:
+    found = _empty()
+    fonts = _run("pdffonts", str(path))
+    for line in fonts.splitlines()[2:]:
+        name = line.split()[0] if line.split() else ""
+        if "CJK" in name and re.search(r"CJK-(JP|KR|TC|HK)|CJK(jp|kr|tc|hk)", name):
+            found["1-language"].append(f"{path.name}: font {name}")
+    for face in ("Noto-Serif-CJK-SC", "Noto-Sans-CJK-SC"):
+        if face not in fonts:
+            found["2-typefaces"].append(f"{path.name}: {face} not embedded")
+    layout = _run("pdftotext", "-layout", str(path), "-").replace(WJ, "")
+    for n, line in enumerate(layout.splitlines(), 1):
+        s = line.strip()
+        if not s:
+            continue
+        if s[0] in CLOSING + STOPS + "·" or s.startswith("——"):
+            found["6-kinsoku"].append(f"{path.name}:{n}: starts {s[:12]!r}")
+        if s[-1] in OPENING:
+            found["6-kinsoku"].append(f"{path.name}:{n}: ends {s[-12:]!r}")
+    plain = _run("pdftotext", str(path), "-").replace(WJ, "")
+    for m in ASCII_AFTER_HAN.finditer(plain):
+        found["9-punct"].append(f"{path.name}: {plain[max(0, m.start() - 8) : m.end() + 8]!r}")
+    for m in UNSPACED.finditer(plain):
+        found["10-spacing"].append(f"{path.name}: {plain[max(0, m.start() - 6) : m.end() + 6]!r}")
+    found["5-justify"] = unflush_lines(path, font_size_pt)
+    return found
+
+
+def unflush_lines(path: Path, font_size_pt: float = 10.5) -> list[str]:
+    """Body lines that end short of the measure (by 0.05–3 em) and are not their block's last line."""
+    em = font_size_pt
+    xml = _run("pdftotext", "-bbox-layout", str(path), "-")
+    xml = re.sub(r"<!DOCTYPE[^>]*>", "", xml)
+    root = etree.fromstring(xml.encode("utf-8"), etree.XMLParser(recover=True))
+    ns = "{http://www.w3.org/1999/xhtml}"
+    bad: list[str] = []
+    for pno, page in enumerate(root.iter(f"{ns}page"), 1):
+        lines = [ln for ln in page.iter(f"{ns}line")]
+        if not lines:
+            continue
+        right = max(float(ln.get("xMax", 0)) for ln in lines)
+        for block in page.iter(f"{ns}block"):
+            blines = list(block.iter(f"{ns}line"))
+            for ln in blines[:-1]:
+                height = float(ln.get("yMax", 0)) - float(ln.get("yMin", 0))
+                if height > 1.6 * em:
+                    continue  # a heading (not justified)
+                short = right - float(ln.get("xMax", 0))
+                if 0.05 * em < short < 3 * em:
+                    words = "".join(w.text or "" for w in ln.iter(f"{ns}word"))
+                    bad.append(f"{path.name} p{pno}: {short / em:.2f} em short: {words[:20]!r}")
+    return bad
+
+
+def counts(found: Findings) -> dict[str, int]:
+    return {k: len(v) for k, v in found.items()}
