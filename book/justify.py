@@ -4,10 +4,10 @@ WeasyPrint 70 justifies only at U+0020/U+00A0, so a line of Han characters is le
 mixed line puts all its slack into the few Han–Latin spaces. clreq §3.8 (line adjustment) expands
 between characters instead. `install()` replaces `justify_line` in `weasyprint.layout.inline`:
 for a line with CJK characters, every gap after a CJK character and every space becomes an
-expansion opportunity of the same width; the width each text box gains per unit of spacing is
-measured with Pango (so Pango's own letter-spacing rules at run edges are accounted for exactly),
-and the spacing is the line's slack divided by the sum. Drawing applies it as Pango letter-spacing
-on the CJK runs (`Layout.set_text`, also patched). Lines without CJK keep WeasyPrint's algorithm.
+expansion opportunity of the same width; the spacing that makes the text boxes
+grow by exactly the line's slack is solved for with Pango's own measurements (so Pango's
+letter-spacing rules at run edges are accounted for exactly). Drawing applies it as Pango letter-spacing
+over each text box that holds CJK (`Layout.set_text`, also patched). Lines without CJK keep WeasyPrint's algorithm.
 
 The patch is pinned: on any other WeasyPrint version `install()` does nothing and returns False.
 """
@@ -22,7 +22,7 @@ from book.typo_text import FULLWIDTH_PUNCT, HAN
 PINNED_VERSION = "70.0"
 CJK_RUN = re.compile(f"[{HAN}{re.escape(FULLWIDTH_PUNCT)}\u3000-\u303f\uff00-\uffef]+".encode())
 CJK_CHAR = re.compile(f"[{HAN}{re.escape(FULLWIDTH_PUNCT)}\u3000-\u303f\uff00-\uffef]")
-_PROBE = 1.0  # px of spacing used to measure how much a box grows per unit
+_PROBE = 0.3137  # px; not a whole px: Pango rounds half letter-spacings of whole px (hinting)
 _installed = False
 
 
@@ -62,7 +62,7 @@ def install() -> bool:
     from weasyprint.formatting_structure import boxes
     from weasyprint.layout import inline
     from weasyprint.text import line_break
-    from weasyprint.text.ffi import TO_UNITS, ffi, pango
+    from weasyprint.text.ffi import FROM_UNITS, TO_UNITS, ffi, pango
 
     original_set_text = line_break.Layout.set_text
     original_justify_line = inline.justify_line
@@ -75,6 +75,8 @@ def install() -> bool:
         letter_spacing = self.style["letter_spacing"]
         base = 0 if letter_spacing == "normal" else letter_spacing
         units = int((cjk + base) * TO_UNITS)
+        if units % int(TO_UNITS) == 0:
+            units += 1  # whole px get their halves rounded by Pango's hinting: stay linear
         attr_list = pango.pango_layout_get_attributes(self.layout)
         if attr_list == ffi.NULL:
             attr_list = ffi.gc(pango.pango_attr_list_new(), pango.pango_attr_list_unref)
@@ -98,27 +100,31 @@ def install() -> bool:
         layout = line_break.Layout(box.style, Spacing(spacing, spacing), None)
         layout.set_text(box.text, justify=True)
         line, _ = layout.get_first_line()
-        width, _ = line_break.line_size(line, box.style)
-        return float(width)
+        # the sum of glyph advances, exactly what the text drawer moves by (Pango's logical
+        # extents trim the letter-spacing at the line's edges, the drawer does not)
+        width = 0
+        run = line.runs
+        while run != ffi.NULL:
+            glyphs = run.data.glyphs
+            width += sum(glyphs.glyphs[i].geometry.width for i in range(glyphs.num_glyphs))
+            run = run.next
+        return width * FROM_UNITS
 
-    def growth(box: Any) -> float:
-        """How much wider the box gets per px of spacing (≈ its number of expansion gaps)."""
-        if not box.text or not (has_cjk(box.text) or " " in box.text or "\u00a0" in box.text):
-            return 0.0
-        return max(0.0, (measured_width(box, _PROBE) - measured_width(box, 0.0)) / _PROBE)
+    def eligible(box: Any) -> bool:
+        return bool(box.text) and (has_cjk(box.text) or " " in box.text or "\u00a0" in box.text)
 
-    def add_spacing(context: Any, box: Any, spacing: float, x_advance: float, factors: dict[int, float]) -> float:
+    def add_spacing(context: Any, box: Any, spacing: float, x_advance: float, grown: dict[int, float]) -> float:
         if isinstance(box, boxes.TextBox):
             box.justification_spacing = Spacing(spacing, spacing)
             box.position_x += x_advance
-            k = factors.get(id(box), 0.0)
-            if k > 0:
+            extra = grown.get(id(box), 0.0)
+            if extra:
                 layout = line_break.create_layout(
                     box.text, box.style, context, max_width=None, justification_spacing=box.justification_spacing
                 )
                 layout.deactivate()
-                x_advance += spacing * k
-                box.width += spacing * k
+                x_advance += extra
+                box.width += extra
                 box.pango_layout = layout
         elif isinstance(box, (boxes.LineBox, boxes.InlineBox)):
             box.position_x += x_advance
@@ -126,21 +132,35 @@ def install() -> bool:
             children = box.children[::-1] if box.style["direction"] == "rtl" else box.children
             for child in children:
                 if child.is_in_normal_flow():
-                    x_advance = add_spacing(context, child, spacing, x_advance, factors)
+                    x_advance = add_spacing(context, child, spacing, x_advance, grown)
             box.width += x_advance - before
         else:
             box.translate(x_advance, 0)
         return x_advance
 
     def justify_line(context: Any, line: Any, extra_width: float) -> None:
-        texts = text_boxes(line)
+        texts = [b for b in text_boxes(line) if eligible(b)]
         if not any(has_cjk(b.text) for b in texts):
             return original_justify_line(context, line, extra_width)
-        factors = {id(b): growth(b) for b in texts}
-        total = sum(factors.values())
-        if total <= 0 or extra_width <= 0:
-            return None
-        add_spacing(context, line, extra_width / total, 0, factors)
+        base = {id(b): measured_width(b, 0.0) for b in texts}
+
+        def growth(spacing: float) -> dict[int, float]:
+            return {id(b): measured_width(b, spacing) - base[id(b)] for b in texts}
+
+        # Pango's letter-spacing is not exactly linear (rounding at run edges): solve by secant
+        # from a probe, then keep the widths actually measured at the chosen spacing
+        spacing, grown = _PROBE, growth(_PROBE)
+        for _ in range(3):
+            total = sum(grown.values())
+            if total == 0 or extra_width == 0:
+                return None
+            if abs(total - extra_width) < 0.01:
+                break
+            # a negative slack (a closing mark kept on the line by kinsoku overflows it) is
+            # taken back from the same gaps: clreq's adjustment compresses before it expands
+            spacing = spacing * extra_width / total
+            grown = growth(spacing)
+        add_spacing(context, line, spacing, 0, grown)
         return None
 
     line_break.Layout.set_text = set_text

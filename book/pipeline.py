@@ -44,7 +44,7 @@ def process_part(config: BookConfig, part: Part, diag: Diagnostics) -> tuple[Ren
     structures.apply(root, part, diag)
     images.apply(root, part, diag, config.root)
     fixes = typography.apply(root, part, diag)
-    part = typography.typeset_title(part)  # the opener, TOC and nav print the title too
+    part = typography.typeset_title(part)  # the opener, TOC and nav print the title and label too
     return render.render_part(config, part, root), fixes
 
 

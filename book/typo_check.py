@@ -144,8 +144,17 @@ def check_pdf(path: Path, font_size_pt: float = 10.5) -> Findings:
     return found
 
 
+MARKER = re.compile(r"^(?:[•◦▪‣·–-]|\d+[.)]|[a-z][.)])$")
+
+
 def unflush_lines(path: Path, font_size_pt: float = 10.5) -> list[str]:
-    """Body lines that end short of the measure (by 0.05–3 em) and are not their block's last line."""
+    """Justified body lines that end short of the measure by more than 0.05 em.
+
+    poppler gives lines, not paragraphs, so a line counts as a paragraph's last (exempt) when the
+    next line is not its continuation: it starts indented (a new paragraph's 2 em), with a list
+    marker, at another size (a heading), or on the next page. The measure's right edge is the
+    page's rightmost line end; a blockquote's is 2 em inside it.
+    """
     em = font_size_pt
     xml = _run("pdftotext", "-bbox-layout", str(path), "-")
     xml = re.sub(r"<!DOCTYPE[^>]*>", "", xml)
@@ -153,20 +162,36 @@ def unflush_lines(path: Path, font_size_pt: float = 10.5) -> list[str]:
     ns = "{http://www.w3.org/1999/xhtml}"
     bad: list[str] = []
     for pno, page in enumerate(root.iter(f"{ns}page"), 1):
-        lines = [ln for ln in page.iter(f"{ns}line")]
-        if not lines:
+        lines = []
+        for ln in page.iter(f"{ns}line"):
+            words = [w.text or "" for w in ln.iter(f"{ns}word")]
+            box = [float(ln.get(k, 0)) for k in ("xMin", "yMin", "xMax", "yMax")]
+            lines.append((box, words))
+        lines.sort(key=lambda item: (round(item[0][1], 1), item[0][0]))
+        if len(lines) < 2:
             continue
-        right = max(float(ln.get("xMax", 0)) for ln in lines)
-        for block in page.iter(f"{ns}block"):
-            blines = list(block.iter(f"{ns}line"))
-            for ln in blines[:-1]:
-                height = float(ln.get("yMax", 0)) - float(ln.get("yMin", 0))
-                if height > 1.6 * em:
-                    continue  # a heading (not justified)
-                short = right - float(ln.get("xMax", 0))
-                if 0.05 * em < short < 3 * em:
-                    words = "".join(w.text or "" for w in ln.iter(f"{ns}word"))
-                    bad.append(f"{path.name} p{pno}: {short / em:.2f} em short: {words[:20]!r}")
+        # the measure's edge: the median end of the lines near the rightmost one (one line that
+        # overshoots, such as an unbreakable URL, must not move it)
+        ends = sorted(b[2] for b, _ in lines if b[2] > max(x[2] for x, _ in lines) - em)
+        right = ends[len(ends) // 2]
+        lefts = [round(b[0], 1) for b, _ in lines]
+        indent = min(lefts) + 2 * em  # a paragraph's first line starts here
+
+        def body_size(b: list[float]) -> bool:
+            return abs((b[3] - b[1]) - 1.44 * em) < 0.1 * em
+
+        for (b, words), (nb, nwords) in zip(lines, lines[1:], strict=False):
+            if not body_size(b) or not body_size(nb):
+                continue  # headings are not justified; a line before one ends its paragraph
+            if nb[1] - b[1] > 2.2 * em or nb[1] <= b[1] + 0.5 * em:
+                continue  # not the next line of the same column (a figure or a table between)
+            if MARKER.match(words[0] if words else ""):
+                continue  # a list item's first line: its continuation is indented past the marker
+            if nb[0] > b[0] + 0.1 * em or MARKER.match(nwords[0] if nwords else "") or abs(nb[0] - indent) < 0.1 * em:
+                continue  # the next line starts a paragraph (2 em indent) or a list item
+            short = min(abs(right - b[2]), abs(right - 2 * em - b[2]))
+            if short > 0.05 * em and right - b[2] < 4 * em:
+                bad.append(f"{path.name} p{pno}: {(right - b[2]) / em:.3f} em short: {''.join(words)[:24]!r}")
     return bad
 
 

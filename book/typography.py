@@ -175,9 +175,11 @@ def typeset_string(text: str) -> str:
 
 
 def typeset_title(part: Part) -> Part:
-    """A copy of the part whose title has the text rules applied (the manifest keeps the source's)."""
-    title = typeset_string(part.title)
-    return part if title == part.title else dataclasses.replace(part, title=title)
+    """A copy of the part whose title and label have the text rules applied (the manifest keeps the source's)."""
+    title, label = typeset_string(part.title), typeset_string(part.label)
+    if (title, label) == (part.title, part.label):
+        return part
+    return dataclasses.replace(part, title=title, label=label)
 
 
 def apply(root: etree._Element, part: Part, diag: Diagnostics) -> dict[str, int]:
