@@ -80,13 +80,12 @@ def install() -> bool:
         attr_list = pango.pango_layout_get_attributes(self.layout)
         if attr_list == ffi.NULL:
             attr_list = ffi.gc(pango.pango_attr_list_new(), pango.pango_attr_list_unref)
-        # One range over the whole box, as CSS letter-spacing does: Pango splits letter-spacing
-        # at item edges, so per-run ranges put the space at run boundaries instead of between
-        # characters. The spaces keep their own (larger) attribute from WeasyPrint.
-        data = self.text.encode("utf-8")
-        attr = pango.pango_attr_letter_spacing_new(units)
-        attr.start_index, attr.end_index = 0, len(data)
-        pango.pango_attr_list_insert(attr_list, attr)
+        # Only the CJK runs are letter-spaced: clreq expands between Han characters and after
+        # punctuation, never inside a Latin word. The spaces keep WeasyPrint's own attribute.
+        for start, end in cjk_byte_ranges(self.text):
+            attr = pango.pango_attr_letter_spacing_new(units)
+            attr.start_index, attr.end_index = start, end
+            pango.pango_attr_list_insert(attr_list, attr)
         pango.pango_layout_set_attributes(self.layout, attr_list)
 
     def text_boxes(box: Any) -> list[Any]:

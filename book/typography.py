@@ -33,7 +33,9 @@ from book.typo_text import (
     runs,
 )
 
-OURS = ("cjk-halt", "cjk-dash", "cjk-dot", "cjk-phrase")
+OURS = ("cjk-halt", "cjk-dash", "cjk-dot", "cjk-phrase", "cjk-quote")
+QUOTE_RE = re.compile("[“”‘’]")
+KAI_CLASSES = {"kai", "callout"}
 HALT_RE = re.compile(f"[{OPENING}{CLOSING}{STOPS}](?={WJ}?[{OPENING}{CLOSING}{STOPS}])")
 DASH_RE = re.compile("(?:——|……)+")
 PAIRABLE = OPENING + CLOSING + STOPS
@@ -182,6 +184,23 @@ def typeset_title(part: Part) -> Part:
     return dataclasses.replace(part, title=title, label=label)
 
 
+def mark_kai_quotes(root: etree._Element) -> int:
+    """Rule 2: quotation marks in Kai text come from the Song face (LXGW WenKai's are Latin-width)."""
+    n = 0
+    for el in root.iter():
+        if not isinstance(el.tag, str) or is_protected(el):
+            continue
+        if local(el.tag) != "blockquote" and not KAI_CLASSES & set(_classes(el)):
+            continue
+        if any(local(a.tag) == "blockquote" or KAI_CLASSES & set(_classes(a)) for a in el.iterancestors()):
+            continue  # the outermost Kai block handles its whole subtree
+        for node, attr in text_slots(el):
+            if attr == "tail" and node is el:
+                continue
+            n += wrap_matches(node, attr, QUOTE_RE, _span(root, "cjk-quote"))
+    return n
+
+
 def apply(root: etree._Element, part: Part, diag: Diagnostics) -> dict[str, int]:
     """Apply every rule in place; return how many changes each rule made."""
     counts = apply_text_rules(root)
@@ -191,6 +210,7 @@ def apply(root: etree._Element, part: Part, diag: Diagnostics) -> dict[str, int]
     counts["halt"], counts["dash_spans"] = mark_halt_and_dashes(root)
     counts["emphasis_dots"] = mark_emphasis(root)
     counts["heading_phrases"] = mark_heading_phrases(root)
+    counts["kai_quotes"] = mark_kai_quotes(root)
     # WeasyPrint may break between one of our spans and a closing mark after it: glue them
     for el in root.iter("span"):
         if _ours(el) and el.tail and el.tail[0] in CLOSING + STOPS:

@@ -155,3 +155,19 @@ def test_property_wellformed_idempotent_lossless(html: str) -> None:
     code_before = [c.text for c in parse_fragment(html).iter("code")]
     code_after = [c.text for c in parse_fragment(once).iter("code")]
     assert code_before == code_after  # protected text is untouched
+
+
+def test_rule2_kai_quotes_take_the_song_face() -> None:
+    out = typeset('<blockquote><p>例如"开放科学"的说法</p></blockquote><p>正文"引号"</p>')
+    assert '<span class="cjk-quote">“</span>开放科学<span class="cjk-quote">”</span>' in out
+    assert "正文“引号”" in out
+
+
+def test_styles_declare_the_typefaces_and_measures() -> None:
+    css = (Path(__file__).resolve().parent.parent / "styles" / "book.css").read_text(encoding="utf-8")
+    assert re.search(r'html \{ font-family: "Noto Serif CJK SC"', css)  # Song body, CJK face first
+    assert re.search(r'h1, h2, h3, h4, h5, h6[^{]*\{ font-family: "Noto Sans CJK SC"', css)  # Hei headings
+    assert '"LXGW WenKai"' in css and "blockquote, .kai, .callout" in css  # Kai quotations and callouts
+    assert "text-indent: 2em" in css and re.search(r"p \{ margin: 0;", css)  # indent, no paragraph space
+    assert "line-height: 1.75" in css
+    assert "text-emphasis: filled dot" in css and "font-style: normal" in css  # dots, never oblique
