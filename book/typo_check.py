@@ -31,6 +31,7 @@ RULES = {
     "12-emphasis": "Chinese emphasis without emphasis dots",
     "13-newline": "whitespace between two Han characters",
     "14-tofu": "character no font can draw",
+    "15-headings": "a heading is the last line of a page",
 }
 ASCII_AFTER_HAN = re.compile(f"[{HAN}][,;:?!]|[{HAN}]\\.(?=\\s|$|[{HAN}])")
 UNSPACED = re.compile(f"[{HAN}][{WJ}]?[{LATIN_START}]|[{LATIN_END}][{HAN}]")
@@ -138,10 +139,34 @@ def check_pdf(path: Path, font_size_pt: float = 10.5) -> Findings:
     plain = _run("pdftotext", str(path), "-").replace(WJ, "")
     for m in ASCII_AFTER_HAN.finditer(plain):
         found["9-punct"].append(f"{path.name}: {plain[max(0, m.start() - 8) : m.end() + 8]!r}")
+    for m in re.finditer(f'[{HAN}]"|"[{HAN}]', plain):
+        found["8-quotes"].append(f"{path.name}: {plain[max(0, m.start() - 8) : m.end() + 8]!r}")
     for m in UNSPACED.finditer(plain):
         found["10-spacing"].append(f"{path.name}: {plain[max(0, m.start() - 6) : m.end() + 6]!r}")
     found["5-justify"] = unflush_lines(path, font_size_pt)
+    found["15-headings"] = stranded_headings(path, font_size_pt)
     return found
+
+
+def stranded_headings(path: Path, font_size_pt: float = 10.5) -> list[str]:
+    """Pages whose last text line (above the folio) is set larger than the body: a heading."""
+    em = font_size_pt
+    xml = re.sub(r"<!DOCTYPE[^>]*>", "", _run("pdftotext", "-bbox-layout", str(path), "-"))
+    root = etree.fromstring(xml.encode("utf-8"), etree.XMLParser(recover=True))
+    ns = "{http://www.w3.org/1999/xhtml}"
+    bad: list[str] = []
+    for pno, page in enumerate(root.iter(f"{ns}page"), 1):
+        lines = sorted(
+            ([float(ln.get(k, 0)) for k in ("yMin", "yMax")], "".join(w.text or "" for w in ln.iter(f"{ns}word")))
+            for ln in page.iter(f"{ns}line")
+        )
+        text_lines = [(y, t) for y, t in lines if not re.fullmatch(r"[0-9ivxlcdm]+", t)]  # drop the folio
+        if len(text_lines) < 2:
+            continue  # a title or opener page
+        (y0, y1), text = text_lines[-1]
+        if y1 - y0 > 1.6 * em:
+            bad.append(f"{path.name} p{pno}: ends with heading {text[:20]!r}")
+    return bad
 
 
 MARKER = re.compile(r"^(?:[•◦▪‣·–-]|\d+[.)]|[a-z][.)])$")
