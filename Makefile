@@ -31,6 +31,7 @@ test: setup
 lint: setup
 	$(PY) -m ruff check book tests
 	$(PY) -m ruff format --check book tests
+	$(BOOK) lint --config $(CONFIG)
 
 format: setup
 	$(PY) -m ruff format book tests

@@ -106,6 +106,21 @@ def cmd_check(args: argparse.Namespace) -> int:
     return 0 if ok else 1
 
 
+def cmd_lint(args: argparse.Namespace) -> int:
+    from book.config import load_config
+    from book.errors import display_path
+    from book.lint import lint_part
+    from book.manifest import build_manifest
+
+    diag = Diagnostics(strict=False)
+    manifest = build_manifest(load_config(args.config), diag)
+    findings = [f for part in manifest.parts for f in lint_part(part, display_path(part.source))]
+    for f in findings:
+        print(f)
+    print(f"{len(findings)} finding(s)", file=sys.stderr)
+    return 1 if args.strict and findings else 0
+
+
 def parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="book", description="Build a Chinese book as EPUB 3 and print PDF.")
     sub = ap.add_subparsers(dest="command", required=True)
@@ -121,6 +136,9 @@ def parser() -> argparse.ArgumentParser:
     c = sub.add_parser("check", help="run the validators on the built files")
     _common(c)
     c.set_defaults(func=cmd_check)
+    lint = sub.add_parser("lint", help="report manuscript typography problems as file:line: message")
+    _common(lint)
+    lint.set_defaults(func=cmd_lint)
     return ap
 
 

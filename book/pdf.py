@@ -11,6 +11,7 @@ import logging
 import re
 from pathlib import Path
 
+from book import justify
 from book.atomic import atomic_path
 from book.epub import find_style
 from book.pipeline import Build
@@ -18,6 +19,8 @@ from book.render import RenderedPart, book_context, environment
 from book.structures import footnotes_for_print
 
 PRINT_STYLESHEETS = ("book.css", "components.css", "print.css")
+
+justify.install()  # CJK inter-character justification (CONTRACTS 4); before any render
 
 
 class _Collector(logging.Handler):
