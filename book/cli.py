@@ -31,11 +31,20 @@ def cmd_build(args: argparse.Namespace) -> int:
     diag = Diagnostics(strict=args.strict)
     build = prepare(args.config, _out(args), diag)
     formats = ("epub", "pdf") if args.format == "all" else (args.format,)
+    if "pdf" in formats:
+        # The PDF first: its layout gives the EPUB the print edition's page list (build.page_map).
+        from book.pdf import write_pdf
+
+        path = write_pdf(build)
+        print(f"wrote {path} ({build.page_count} pages)", file=sys.stderr)  # type: ignore[attr-defined]
     if "epub" in formats:
         from book.epub import write_epub
 
         path = write_epub(build)
-        print(f"wrote {path}", file=sys.stderr)
+        print(f"wrote {path} ({path.stat().st_size / 1e6:.2f} MB)", file=sys.stderr)
+        for f in getattr(build, "fonts", []):
+            print(f"  font {f.href}: {len(f.data) / 1024:.0f} KB, {f.glyphs} glyphs for {f.characters} characters",
+                  file=sys.stderr)  # fmt: skip
         if not args.no_check:
             from book.check import run_epubcheck
 
@@ -45,11 +54,6 @@ def cmd_build(args: argparse.Namespace) -> int:
                 print(f"  {d}", file=sys.stderr)
             if not result.ok:
                 return 1
-    if "pdf" in formats:
-        from book.pdf import write_pdf
-
-        path = write_pdf(build)
-        print(f"wrote {path} ({build.page_count} pages)", file=sys.stderr)  # type: ignore[attr-defined]
     diag.raise_if_errors()
     if build.fixes:
         fixed = ", ".join(f"{k} {v}" for k, v in sorted(build.fixes.items()) if v)
@@ -69,21 +73,30 @@ def cmd_manifest(args: argparse.Namespace) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from book.check import check_pdf_fonts, run_epubcheck
+    from book.check import CheckResult, check_epub, check_pdf_fonts
     from book.config import load_config
 
     config = load_config(args.config)
     out = _out(args)
-    results = []
     epub_path, pdf_path = out / f"{config.slug}.epub", out / f"{config.slug}.pdf"
-    results.append(run_epubcheck(epub_path) if epub_path.exists() else None)
-    results.append(check_pdf_fonts(pdf_path) if pdf_path.exists() else None)
     ok = True
-    for r in results:
-        if r is None:
-            continue
-        print(r.line())
+
+    def report(r: CheckResult) -> None:
+        nonlocal ok
+        print(r.line(), flush=True)
+        for d in r.details if not r.ok else []:
+            print(f"  {d}")
         ok &= r.ok
+
+    if epub_path.exists():
+        for r in check_epub(epub_path):
+            report(r)
+    else:
+        report(CheckResult("epub", False, f"{epub_path} not found: run `make` first"))
+    if pdf_path.exists():
+        report(check_pdf_fonts(pdf_path))
+    else:
+        report(CheckResult("pdf", False, f"{pdf_path} not found: run `make` first"))
     return 0 if ok else 1
 
 

@@ -200,8 +200,10 @@ def write_epub(build: Build, target: Path | None = None) -> Path:
         b.add_metadata(None, "meta", value, {"property": prop})
     if pages:
         source = page_break_source(config)
-        b.add_metadata("DC", "source", source)
-        b.add_metadata(None, "meta", source, {"property": "pageBreakSource"})
+        # EPUB 3.3 names this `pageBreakSource`, but EPUBCheck 4.2.6 (Kobo) rejects that property and
+        # every prefixed spelling fails one validator or the other; the EPUB 3.2 form passes both.
+        b.add_metadata("DC", "source", source, {"id": "print-source"})
+        b.add_metadata(None, "meta", "pagination", {"refines": "#print-source", "property": "source-of"})
     # EPUB 2 readers (older Kobo and Kindle tools) find the cover through this meta.
     b.add_metadata(None, "meta", "", {"name": "cover", "content": "cover-image"})
     hrefs = ["styles/fonts.css"] if embedded else []
