@@ -108,10 +108,16 @@ def insert_pagebreaks(body: str, marks: list[tuple[str, str]], taken: set[str]) 
         m = re.search(r'<([A-Za-z][\w:-]*)\b[^>]*?\sid="' + re.escape(target) + r'"[^>]*>', body)
         if m is None:
             continue
+        pos = m.end() if m.group(1).lower() in _MARK_INSIDE else m.start()
+        # A navigation list allows only headings and lists: a page starting inside one is marked before it.
+        before = body[:pos]
+        navs, closed = [n.start() for n in re.finditer(r"<nav\b", before)], before.count("</nav>")
+        if len(navs) > closed:
+            pos = navs[closed]
         pid = page_id(label, taken)
         span = (f'<span epub:type="pagebreak" role="doc-pagebreak" id="{pid}" '
                 f'aria-label="{html.escape(label, quote=True)}"></span>')  # fmt: skip
-        placed.append((m.end() if m.group(1).lower() in _MARK_INSIDE else m.start(), span))
+        placed.append((pos, span))
         found.append((label, pid))
     # Insert from the end so earlier offsets stay valid; equal offsets keep the marks' order.
     for pos, span in sorted(placed, key=lambda x: x[0], reverse=True):
@@ -171,17 +177,44 @@ def accessibility_metadata(parts: list[RenderedPart], has_cover: bool, has_pages
     return meta
 
 
+def _documents(
+    build: Build, parts: list[RenderedPart], pages: list[dict[str, str]], the_cover: cover.Cover, hrefs: list[str]
+) -> list[tuple[str, str, str, list[str]]]:
+    """Every XHTML document in spine order: (uid, file name, content, manifest properties)."""
+    config = build.config
+    env = render.environment(config)
+    subtitle = f"——{config.subtitle}" if config.subtitle else ""
+    alt = f"封面：{config.title}{subtitle}，{'、'.join(config.authors)} 著"
+    docs = [("cover", "cover.xhtml", env.get_template("cover.xhtml.j2").render(
+        cover=the_cover, alt=alt, lang=config.language, stylesheets=hrefs), [])]  # fmt: skip
+    ids = _link_map(parts)
+    first_body = next((p for p in parts if p.kind == "chapter"), None)
+    for part in parts:
+        if part.id == "toc":
+            content = env.get_template("nav.xhtml.j2").render(
+                toc=part, parts=parts, first_body=first_body, lang=config.language,
+                stylesheets=hrefs, pages=pages, cover="cover.xhtml",
+            )  # fmt: skip
+            docs.append((part.id, part.filename, content, ["nav"]))
+        else:
+            fixed = replace(part, body=_fix_links(part.body, part.filename, ids))
+            docs.append((part.id, part.filename, render.document(config, fixed, hrefs), []))
+    return docs
+
+
 def write_epub(build: Build, target: Path | None = None) -> Path:
     config = build.config
     target = target or build.epub_path
     epoch = source_date_epoch(build)
     when = dt.datetime.fromtimestamp(epoch, tz=dt.UTC)
     cache = cache_for(build)
-    # Gather everything first: the cover, the page list and the font subsets, then package.
+    # Gather everything first: cover, page list, every document, then the font subsets of their text.
     the_cover = cover.make_cover(config, build.diag, cache)
     parts, pages = _with_pagebreaks(build)
     css = {name: find_style(config, name).read_bytes() for name in STYLESHEETS}
-    embedded = fonts.embed_fonts([p.body for p in parts], [c.decode("utf-8") for c in css.values()], cache)
+    hrefs = ["styles/fonts.css"] + [f"styles/{name}" for name in STYLESHEETS]
+    docs = _documents(build, parts, pages, the_cover, hrefs)
+    embedded = fonts.embed_fonts([d[2] for d in docs], [c.decode("utf-8") for c in css.values()], cache)
     build.fonts = embedded  # type: ignore[attr-defined]  # reported by the CLI
     b = epub.EpubBook()
     b.set_identifier(config.identifier)
@@ -206,11 +239,8 @@ def write_epub(build: Build, target: Path | None = None) -> Path:
         b.add_metadata(None, "meta", "pagination", {"refines": "#print-source", "property": "source-of"})
     # EPUB 2 readers (older Kobo and Kindle tools) find the cover through this meta.
     b.add_metadata(None, "meta", "", {"name": "cover", "content": "cover-image"})
-    hrefs = ["styles/fonts.css"] if embedded else []
-    hrefs += [f"styles/{name}" for name in STYLESHEETS]
-    if embedded:
-        b.add_item(epub.EpubItem(uid="css-fonts", file_name="styles/fonts.css", media_type="text/css",
-                                 content=fonts.font_face_css(embedded).encode("utf-8")))  # fmt: skip
+    b.add_item(epub.EpubItem(uid="css-fonts", file_name="styles/fonts.css", media_type="text/css",
+                             content=fonts.font_face_css(embedded).encode("utf-8")))  # fmt: skip
     for name, data in css.items():
         b.add_item(epub.EpubItem(uid=f"css-{name.split('.')[0]}", file_name=f"styles/{name}",
                                  media_type="text/css", content=data))  # fmt: skip
@@ -229,36 +259,13 @@ def write_epub(build: Build, target: Path | None = None) -> Path:
             uid = "res-" + re.sub(r"[^A-Za-z0-9_-]", "-", ref.href)
             b.add_item(epub.EpubItem(uid=uid, file_name=ref.href, media_type=ref.media_type,
                                      content=Path(ref.path).read_bytes()))  # fmt: skip
-    env = render.environment(config)
-    alt = (
-        f"封面：{config.title}"
-        + (f"——{config.subtitle}" if config.subtitle else "")
-        + f"，{'、'.join(config.authors)} 著"
-    )
-    cover_doc = env.get_template("cover.xhtml.j2").render(
-        cover=the_cover, alt=alt, lang=config.language, stylesheets=hrefs
-    )
-    cover_item = epub.EpubItem(uid="cover", file_name="cover.xhtml", media_type="application/xhtml+xml",
-                               content=cover_doc.encode("utf-8"))  # fmt: skip
-    b.add_item(cover_item)
-    ids = _link_map(parts)
-    items: dict[str, epub.EpubItem] = {}
-    toc_part = next(p for p in parts if p.id == "toc")
-    first_body = next((p for p in parts if p.kind == "chapter"), None)
-    for part in parts:
-        if part is toc_part:
-            content = env.get_template("nav.xhtml.j2").render(
-                toc=part, parts=parts, first_body=first_body, lang=config.language,
-                stylesheets=hrefs, pages=pages, cover="cover.xhtml",
-            )  # fmt: skip
-        else:
-            fixed = replace(part, body=_fix_links(part.body, part.filename, ids))
-            content = render.document(config, fixed, hrefs)
-        item = epub.EpubItem(uid=part.id, file_name=part.filename, media_type="application/xhtml+xml",
+    spine = []
+    for uid, filename, content, properties in docs:
+        item = epub.EpubItem(uid=uid, file_name=filename, media_type="application/xhtml+xml",
                              content=content.encode("utf-8"))  # fmt: skip
-        item.properties = ["nav"] if part is toc_part else []
+        item.properties = properties
         b.add_item(item)
-        items[part.id] = item
+        spine.append(item)
     b.add_item(epub.EpubNcx())
     b.toc = [
         (epub.Section(p.title, f"{p.filename}#{p.id}"),
@@ -266,7 +273,7 @@ def write_epub(build: Build, target: Path | None = None) -> Path:
         if any(h.level == 2 for h in p.headings) else epub.Link(f"{p.filename}#{p.id}", p.title, p.id)
         for p in parts if p.kind != "front"
     ]  # fmt: skip
-    b.spine = [cover_item] + [items[p.id] for p in parts]
+    b.spine = spine
     target.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=target.parent) as tmp, atomic_path(target) as final:
         raw = Path(tmp) / "raw.epub"

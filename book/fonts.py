@@ -169,6 +169,7 @@ def _stylesheet_rules(css_texts: Iterable[str]) -> tuple[cssselect2.Matcher, set
 def characters_by_family(bodies: Iterable[str], css_texts: Iterable[str]) -> dict[str, set[str]]:
     """For each family named first in a `font-family` rule, the characters of the text it styles.
 
+    `bodies` are XHTML documents or body fragments.
     Over-approximates on purpose (a descendant that switches family still counts for its
     ancestors' family): a subset one glyph too large is harmless, one glyph short shows tofu.
     """
@@ -176,7 +177,10 @@ def characters_by_family(bodies: Iterable[str], css_texts: Iterable[str]) -> dic
     chars: dict[str, set[str]] = {}
     extra = {c for s in generated for c in s if not c.isspace()}
     for body in bodies:
-        doc = f'<html xmlns="{XHTML_NS}" xmlns:epub="http://www.idpf.org/2007/ops"><body>{body}</body></html>'
+        # Whole XHTML documents as they are; body fragments wrapped into one.
+        doc = body if body.lstrip().startswith(("<?xml", "<!DOCTYPE", "<html")) else (
+            f'<html xmlns="{XHTML_NS}" xmlns:epub="http://www.idpf.org/2007/ops"><body>{body}</body></html>'
+        )  # fmt: skip
         root = etree.fromstring(doc.encode("utf-8"), etree.XMLParser(resolve_entities=False, huge_tree=True))
         wrapper = cssselect2.ElementWrapper.from_xml_root(root)
         for el in wrapper.iter_subtree():
@@ -207,7 +211,10 @@ def embed_fonts(
 
 
 def font_face_css(fonts: Iterable[EmbeddedFont], css_dir: str = "styles") -> str:
-    """@font-face rules naming the subsets after the families the stylesheets already ask for."""
+    """@font-face rules naming the subsets after the families the stylesheets already ask for.
+
+    Always written (possibly with no rule) so every document can link it whatever the book uses.
+    """
     depth = "../" * (css_dir.count("/") + 1)
     rules = []
     for f in fonts:
