@@ -24,7 +24,7 @@ manifest: setup
 
 # Every validator on the built files, one line per check; non-zero exit on any failure.
 check: setup
-	$(BOOK) check --config $(CONFIG) --out $(OUT)
+	@$(BOOK) check --config $(CONFIG) --out $(OUT)
 
 test: setup
 	$(PY) -m pytest -q

@@ -10,7 +10,14 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
-from book.check import check_epub_metadata, check_epub_pagelist, run_epubcheck, run_legacy_epubcheck
+from book.check import (
+    check_epub_metadata,
+    check_epub_pagelist,
+    chromium_path,
+    run_ace,
+    run_epubcheck,
+    run_legacy_epubcheck,
+)
 from book.epub import insert_pagebreaks, write_epub
 from book.errors import Diagnostics
 from book.pipeline import prepare
@@ -95,13 +102,31 @@ def test_fake_page_map_gives_a_valid_page_list(tmp_path: Path) -> None:
     ):
         assert result.ok, (result.line(), result.details)
     assert check_epub_pagelist(epub).summary.startswith(f"{len(marks)} pages")
+    if chromium_path() is not None:
+        ace = run_ace(epub)
+        assert ace.ok, ace.details
 
 
-def test_without_page_map_the_epub_has_no_page_list(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    from book import epub as epub_mod
+def test_without_page_map_the_page_list_is_skipped_with_an_info_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import book.pdf
+    from book.epub import page_marks
 
+    monkeypatch.delattr(book.pdf, "page_map", raising=False)
     build = prepare(ROOT / "book.yaml", tmp_path, Diagnostics())
-    assert epub_mod.page_marks(build) == [] or hasattr(__import__("book.pdf").pdf, "page_map")
-    err = capsys.readouterr().err
-    if not hasattr(__import__("book.pdf").pdf, "page_map"):
-        assert "info: no print page map" in err and "warning" not in err.split("info:")[-1]
+    capsys.readouterr()
+    assert page_marks(build) == []
+    assert capsys.readouterr().err == "info: no print page map available: EPUB written without a page list\n"
+
+
+def test_page_map_from_book_pdf_is_used(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import book.pdf
+    from book.epub import page_marks
+
+    marks = [PageMark("1", "ch08", "ch08")]
+    monkeypatch.setattr(book.pdf, "page_map", lambda build: marks, raising=False)
+    build = prepare(ROOT / "book.yaml", tmp_path, Diagnostics())
+    assert page_marks(build) == marks
+    build.page_map = []  # type: ignore[attr-defined]  # a render's own map wins, even an empty one
+    assert page_marks(build) == []
