@@ -119,8 +119,9 @@ def insert_pagebreaks(body: str, marks: list[tuple[str, str]], taken: set[str]) 
                 f'aria-label="{html.escape(label, quote=True)}"></span>')  # fmt: skip
         placed.append((pos, span))
         found.append((label, pid))
-    # Insert from the end so earlier offsets stay valid; equal offsets keep the marks' order.
-    for pos, span in sorted(placed, key=lambda x: x[0], reverse=True):
+    # Insert from the end so earlier offsets stay valid; at one offset the later mark goes in first,
+    # so the markers keep the page map's order.
+    for _, (pos, span) in sorted(enumerate(placed), key=lambda x: (x[1][0], x[0]), reverse=True):
         body = body[:pos] + span + body[pos:]
     return body, found
 

@@ -57,6 +57,11 @@ def test_unknown_target_is_dropped_and_ids_stay_unique() -> None:
     assert body.index('id="page-7"') < body.index('<section id="ch01-s1"') < body.index('id="page-7-2"')
 
 
+def test_two_pages_at_one_block_keep_their_order() -> None:
+    body, _ = insert_pagebreaks(BODY, [("4", "ch01-p1"), ("5", "ch01-p1")], set())
+    assert body.index('id="page-4"') < body.index('id="page-5"') < body.index('<p id="ch01-p1">')
+
+
 def test_marker_inside_a_nav_goes_before_it() -> None:
     nav = '<nav epub:type="toc" id="toc"><h2 id="toc-title">目录</h2><ol><li><a href="#x">x</a></li></ol></nav>'
     body, _ = insert_pagebreaks(nav, [("v", "toc-title")], set())
