@@ -94,7 +94,12 @@ def cmd_check(args: argparse.Namespace) -> int:
     else:
         report(CheckResult("epub", False, f"{epub_path} not found: run `make` first"))
     if pdf_path.exists():
-        report(check_pdf_fonts(pdf_path))
+        # The print branch may gather its PDF validators in `check_pdf(path) -> list[CheckResult]`.
+        from book import check as checks
+
+        check_pdf = getattr(checks, "check_pdf", None)
+        for r in check_pdf(pdf_path) if callable(check_pdf) else [check_pdf_fonts(pdf_path)]:
+            report(r)
     else:
         report(CheckResult("pdf", False, f"{pdf_path} not found: run `make` first"))
     return 0 if ok else 1
