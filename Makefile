@@ -8,7 +8,7 @@ OUT ?= build
 STAMP := $(VENV)/.installed
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: all epub pdf test lint format check clean setup sysdeps manifest
+.PHONY: all epub pdf test lint format check clean setup sysdeps manifest tools
 
 all: setup
 	$(BOOK) build --format all --config $(CONFIG) --out $(OUT)
@@ -22,8 +22,9 @@ pdf: setup
 manifest: setup
 	$(BOOK) manifest --config $(CONFIG)
 
+# Every validator on the built files, one line per check; non-zero exit on any failure.
 check: setup
-	$(BOOK) check --config $(CONFIG) --out $(OUT)
+	@$(BOOK) check --config $(CONFIG) --out $(OUT)
 
 test: setup
 	$(PY) -m pytest -q
@@ -40,7 +41,15 @@ format: setup
 clean:
 	rm -rf $(OUT)
 
-setup: sysdeps $(STAMP)
+setup: sysdeps $(STAMP) tools
+
+# DAISY Ace (npm) into the ignored .tools/, from the committed lock file; it drives Debian's chromium.
+ACE_STAMP := .tools/.installed
+tools: $(ACE_STAMP)
+$(ACE_STAMP): scripts/ace/package.json scripts/ace/package-lock.json
+	mkdir -p .tools && cp scripts/ace/package.json scripts/ace/package-lock.json .tools/
+	cd .tools && PUPPETEER_SKIP_DOWNLOAD=true npm ci --no-audit --no-fund --loglevel=error
+	touch $@
 
 sysdeps:
 	@bash scripts/sysdeps.sh
