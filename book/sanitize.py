@@ -294,6 +294,13 @@ def repair(fragment: str, part: Part, diag: Diagnostics, where: _Locator | None 
         ):  # nothing interactive inside a link; a label holds its input but no other label
             _rename(el, "span")
             changed.append(tag)
+    for el in root.iter("h1", "h2", "h3", "h4", "h5", "h6"):
+        if not "".join(el.itertext()).strip() and el.get("data-toc") != "no":
+            # An empty entry in the navigation document is an EPUBCheck error.
+            el.set("data-toc", "no")
+            diag.warn(part.source, None, f"a heading (<{el.tag}>) has no text; it is left out of the table of contents",
+                      "write its title, or remove the '#' line")  # fmt: skip
+            changed.append("")
     for el in list(root.iter("ul", "ol", "dl")):
         if _wrap_stray_children(el):
             changed.append(f"content of <{el.tag}>")
@@ -312,9 +319,16 @@ def repair(fragment: str, part: Part, diag: Diagnostics, where: _Locator | None 
         seen.add(ident)
     if not changed:
         return fragment
-    what = ", ".join(dict.fromkeys(changed))
+    what = ", ".join(c for c in dict.fromkeys(changed) if c)
+    if not what:
+        return _serialise(root)
     diag.warn(part.source, None, f"hand-written HTML repaired to fit XHTML ({what[:120]})",
               "write the passage in Markdown, or close the HTML elements in the right order")  # fmt: skip
+    return _serialise(root)
+
+
+def _serialise(root) -> str:
+    """The children of a fragment's wrapper element as HTML."""
     head = (root.text or "").replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     return head + "".join(lxml_html.tostring(c, encoding="unicode") for c in root)
 

@@ -78,8 +78,14 @@ def test_control_characters_never_reach_the_xhtml(book_dir: Path) -> None:
 
 
 def test_heading_with_nothing_under_it(book_dir: Path) -> None:
-    write_chapter(book_dir, "a.md", CH.format(n=1) + "## 空的一节\n\n## 有内容的一节\n\n正文。\n\n### 结尾的空标题\n")
+    write_chapter(
+        book_dir, "a.md", CH.format(n=1) + "## 空的一节\n\n## 有内容的一节\n\n正文。\n\n## \n\n### 结尾的空标题\n"
+    )
     epub, diag = build_epub(book_dir)
+    # `## ` alone is a heading without text: kept out of the navigation (an empty nav link is an error)
+    assert [w.message for w in diag.warnings] == [
+        "a heading (<h2>) has no text; it is left out of the table of contents"
+    ]
     doc = content(epub)
     heads = ["".join(h.itertext()) for h in doc.findall(".//x:h2", XHTML) + doc.findall(".//x:h3", XHTML)]
     assert {"空的一节", "有内容的一节", "结尾的空标题"} <= set(heads)
