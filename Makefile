@@ -8,7 +8,7 @@ OUT ?= build
 STAMP := $(VENV)/.installed
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: all epub pdf test lint format check clean setup sysdeps manifest tools
+.PHONY: all epub pdf test lint format check clean setup sysdeps manifest tools fuzz
 
 all: setup
 	$(BOOK) build --format all --config $(CONFIG) --out $(OUT)
@@ -28,6 +28,10 @@ check: setup
 
 test: setup
 	$(PY) -m pytest -q
+
+# A longer fuzz campaign over Markdown → EPUB than the one `make test` runs.
+fuzz: setup
+	BOOK_FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-500} BOOK_FUZZ_EPUBCHECK=$${FUZZ_EPUBCHECK:-10} $(PY) -m pytest -q -s tests/test_fuzz.py
 
 lint: setup
 	$(PY) -m ruff check book tests

@@ -63,9 +63,9 @@ def _fix_links(body: str, here: str, ids: dict[str, str]) -> str:
 
 
 def cache_for(build: Build) -> Cache:
-    """The build's stage cache if the pipeline has one, else the book's own `.cache/` folder."""
+    """The build's stage cache if the pipeline has one, else `<out>/.cache/` (never in the sources)."""
     cache = getattr(build, "cache", None)
-    return cache if isinstance(cache, Cache) else Cache(build.config.root / ".cache")
+    return cache if isinstance(cache, Cache) else Cache(build.out / ".cache")
 
 
 def page_marks(build: Build) -> list[Any]:

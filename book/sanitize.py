@@ -231,6 +231,42 @@ def _phrasing_context(el) -> bool:
     return False
 
 
+# What a list may hold directly, and what wraps anything else put there.
+LIST_CHILDREN = {"ul": ({"li"}, "li"), "ol": ({"li"}, "li"), "dl": ({"dt", "dd", "div"}, "dd")}
+
+
+def _wrap_stray_children(el) -> bool:
+    """`<ul><b>x</b>text<li>…` → every child of a list is a list item (the stray ones wrapped)."""
+    allowed, wrapper = LIST_CHILDREN[el.tag]
+    stray_text = bool(el.text and el.text.strip()) or any(c.tail and c.tail.strip() for c in el)
+    if not stray_text and all(isinstance(c.tag, str) and c.tag in allowed for c in el):
+        return False
+    items: list = []
+    pending = None
+    if el.text and el.text.strip():
+        pending = lxml_html.Element(wrapper)
+        pending.text = el.text
+        items.append(pending)
+    el.text = None
+    for child in list(el):
+        el.remove(child)  # its tail goes with it
+        if isinstance(child.tag, str) and child.tag in allowed:
+            tail, child.tail = child.tail, None
+            items.append(child)
+            pending = None
+            if tail and tail.strip():
+                pending = lxml_html.Element(wrapper)
+                pending.text = tail
+                items.append(pending)
+        else:
+            if pending is None:
+                pending = lxml_html.Element(wrapper)
+                items.append(pending)
+            pending.append(child)
+    el.extend(items)
+    return True
+
+
 def _rename(el, tag: str) -> None:
     """Change an element's name, dropping the attributes the new name does not allow (ol's type…)."""
     el.tag = tag
@@ -265,6 +301,16 @@ def repair(fragment: str, part: Part, diag: Diagnostics, where: _Locator | None 
         ):  # nothing interactive inside a link; a label holds its input but no other label
             _rename(el, "span")
             changed.append(tag)
+    for el in root.iter("h1", "h2", "h3", "h4", "h5", "h6"):
+        if not "".join(el.itertext()).strip() and el.get("data-toc") != "no":
+            # An empty entry in the navigation document is an EPUBCheck error.
+            el.set("data-toc", "no")
+            diag.warn(part.source, None, f"a heading (<{el.tag}>) has no text; it is left out of the table of contents",
+                      "write its title, or remove the '#' line")  # fmt: skip
+            changed.append("")
+    for el in list(root.iter("ul", "ol", "dl")):
+        if _wrap_stray_children(el):
+            changed.append(f"content of <{el.tag}>")
     seen: set[str] = set()
     for n, el in enumerate(root.iter()):
         if not isinstance(el.tag, str):
@@ -280,9 +326,16 @@ def repair(fragment: str, part: Part, diag: Diagnostics, where: _Locator | None 
         seen.add(ident)
     if not changed:
         return fragment
-    what = ", ".join(dict.fromkeys(changed))
+    what = ", ".join(c for c in dict.fromkeys(changed) if c)
+    if not what:
+        return _serialise(root)
     diag.warn(part.source, None, f"hand-written HTML repaired to fit XHTML ({what[:120]})",
               "write the passage in Markdown, or close the HTML elements in the right order")  # fmt: skip
+    return _serialise(root)
+
+
+def _serialise(root) -> str:
+    """The children of a fragment's wrapper element as HTML."""
     head = (root.text or "").replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     return head + "".join(lxml_html.tostring(c, encoding="unicode") for c in root)
 

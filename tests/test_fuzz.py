@@ -40,7 +40,7 @@ WORD = st.one_of(
         "</a>", "<img src=\"x.png\" onerror=\"y\">", "<!--", "-->", "&amp;", "&#1;", "&#x0;", "&nbsp;", "&bogus;",
         "<svg><circle r=\"1\"/></svg>", "<math><mi>x</mi></math>", "<table><tr><td>", "</td></tr></table>",
         "<style>p{}</style>", "<ruby>汉<rt>hàn</rt></ruby>", "<![CDATA[x]]>", "<?pi x?>", "<", "</", "\x01", "\x0b", "\ufffe",
-        "https://example.com/路径?q=1", "[链接](https://x.org)", "[坏](javascript:alert(1))", "![图](img.png)",
+        "https://example.com/路径?q=1", "[链接](https://x.org)", "[坏](javascript:alert(1))", "![图](https://example.com/a.png)",
         "[^1]", "[见上文](#nowhere)", "[引言](#引言)", "{#引言}", "{.class}", "{#id}", "$x$", "😀", "\u200b", "\u3000", "\t",
     ]),
 )  # fmt: skip

@@ -195,6 +195,8 @@ def test_hostile_book_is_epubcheck_clean(hostile_epub: dict) -> None:
         ("<em>強<div>塊</div></em>", "<em>強<span>塊</span></em>", "<div"),
         ("<div><li>孤</li></div>", "<div><div>孤</div></div>", "<li"),
         ("甲<rt>注</rt>乙", "<span>注</span>", "<rt"),
+        ("<ul><b>粗</b>字<li>项</li>尾</ul>", "<ul><li><b>粗</b>字</li><li>项</li><li>尾</li></ul>", "</b>字<li>"),
+        ("<dl>词<dt>t</dt></dl>", "<dl><dd>词</dd><dt>t</dt></dl>", "<dl>词"),
         ('<span id="a b">甲</span><span id="k">乙</span><span id="k">丙</span>', 'id="ch01-k"', 'id="ch01-a b"'),
     ],
 )
@@ -215,7 +217,7 @@ def test_repaired_html_builds_epubcheck_clean(tmp_path: Path) -> None:
         book, "a.md",
         "---\nchapter_number: 1\ntitle: 修复\n---\n\n<b>粗<p>段</p></b>\n\n<span>甲<ul><li>乙</li></ul></span>\n\n"
         '<div><li>孤</li><dt>词</dt></div>\n\n甲<rt>注</rt>乙 <span id="k">一</span><span id="k">二</span>\n\n'
-        '<a href="#x">一<label>二<input type="checkbox"></label></a>\n',
+        '<a href="#x">一<label>二<input type="checkbox"></label></a>\n\n<ol start="3"><b>粗</b><li>项</li>尾</ol>\n',
     )  # fmt: skip
     epub, diag = build_epub(book)
     assert any("repaired" in w.message for w in diag.warnings)
