@@ -87,6 +87,17 @@ def cmd_check(args: argparse.Namespace) -> int:
     return 0 if ok else 1
 
 
+def cmd_preview(args: argparse.Namespace) -> int:
+    from book import preview
+
+    if args.reader == "calibre":
+        from book.epub import write_epub
+        from book.pipeline import prepare
+
+        return preview.open_in_calibre(write_epub(prepare(args.config, _out(args), Diagnostics())))
+    return preview.run(args.config, _out(args), port=args.port, open_browser=not args.no_open)
+
+
 def parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="book", description="Build a Chinese book as EPUB 3 and print PDF.")
     sub = ap.add_subparsers(dest="command", required=True)
@@ -101,6 +112,12 @@ def parser() -> argparse.ArgumentParser:
     c = sub.add_parser("check", help="run the validators on the built files")
     _common(c)
     c.set_defaults(func=cmd_check)
+    pv = sub.add_parser("preview", help="read the book in a local e-reader page, rebuilt on every edit")
+    _common(pv)
+    pv.add_argument("--port", type=int, default=8000, help="port on 127.0.0.1 (a free one if taken; 0: any)")
+    pv.add_argument("--no-open", action="store_true", help="do not open a web browser")
+    pv.add_argument("--reader", choices=("browser", "calibre"), default="browser", help="calibre: ebook-viewer")
+    pv.set_defaults(func=cmd_preview)
     return ap
 
 
