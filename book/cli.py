@@ -98,6 +98,16 @@ def cmd_preview(args: argparse.Namespace) -> int:
     return preview.run(args.config, _out(args), port=args.port, open_browser=not args.no_open)
 
 
+def cmd_screenshots(args: argparse.Namespace) -> int:
+    from book.screenshots import take
+
+    paths = take(args.config, _out(args), pages=args.pages, parts=tuple(args.part or ()))
+    for p in paths:
+        print(p)
+    print(f"wrote {len(paths)} screenshots", file=sys.stderr)
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="book", description="Build a Chinese book as EPUB 3 and print PDF.")
     sub = ap.add_subparsers(dest="command", required=True)
@@ -118,6 +128,11 @@ def parser() -> argparse.ArgumentParser:
     pv.add_argument("--no-open", action="store_true", help="do not open a web browser")
     pv.add_argument("--reader", choices=("browser", "calibre"), default="browser", help="calibre: ebook-viewer")
     pv.set_defaults(func=cmd_preview)
+    sh = sub.add_parser("screenshots", help="PNGs of each part's first pages per device in build/preview/")
+    _common(sh)
+    sh.add_argument("--pages", type=int, default=2, help="pages per part and device (default: 2)")
+    sh.add_argument("--part", action="append", help="only this part id (repeatable), e.g. ch08")
+    sh.set_defaults(func=cmd_screenshots)
     return ap
 
 

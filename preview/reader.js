@@ -110,8 +110,11 @@ async function openBook(status) {
     document.body.dataset.cfi = start.cfi;
     $("chapter-name").textContent = chapterTitle(start.href);
     $("page-info").textContent = start.displayed.page + " / " + start.displayed.total;
+    let marked = false;
     for (const a of document.querySelectorAll("#toc a")) {
-      a.classList.toggle("current", a.dataset.href.split("#")[0] === start.href);
+      const here = !marked && a.dataset.href.split("#")[0] === start.href;
+      a.classList.toggle("current", here);
+      marked = marked || here;
     }
   });
   rendition.on("keyup", onKey);
