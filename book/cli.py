@@ -10,7 +10,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from book.errors import BookError, Diagnostics
+from book.errors import BookError, Diagnostics, Problem
 
 
 def _common(p: argparse.ArgumentParser) -> None:
@@ -108,6 +108,35 @@ def cmd_screenshots(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_editor(args: argparse.Namespace) -> int:
+    from book.editor import make_package
+
+    pkg = make_package(args.config, _out(args), check=not args.no_check)
+    print(pkg.path)
+    for name, size in pkg.files.items():
+        print(f"  {name}: {size:,} bytes", file=sys.stderr)
+    if pkg.changes is None:
+        print("first package: no earlier one to compare with", file=sys.stderr)
+    else:
+        n = sum(len(p.paragraphs) for p in pkg.changes)
+        print(f"changes since the last package: {len(pkg.changes)} parts, {n} paragraphs", file=sys.stderr)
+        for part in pkg.changes:
+            for c in part.paragraphs:
+                print(f"  {part.where(c)} ({c.id}, {c.kind}): {c.diff_text()[:120]}", file=sys.stderr)
+    return 0
+
+
+def cmd_send(args: argparse.Namespace) -> int:
+    from book.editor import latest_package
+    from book.send import send_package
+
+    package = Path(args.package) if args.package else latest_package(_out(args))
+    if package is None or not package.is_file():
+        raise BookError(Problem(str(args.package or _out(args) / "editor"), None, "no editor package to send",
+                                "run `book editor` (make editor) first, or pass --package PATH"))  # fmt: skip
+    return send_package(package, args.to, config_path=args.config, dry_run=args.dry_run)
+
+
 def parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="book", description="Build a Chinese book as EPUB 3 and print PDF.")
     sub = ap.add_subparsers(dest="command", required=True)
@@ -133,6 +162,16 @@ def parser() -> argparse.ArgumentParser:
     sh.add_argument("--pages", type=int, default=2, help="pages per part and device (default: 2)")
     sh.add_argument("--part", action="append", help="only this part id (repeatable), e.g. ch08")
     sh.set_defaults(func=cmd_screenshots)
+    ed = sub.add_parser("editor", help="the editor's package: review PDF, DOCX, EPUB, report and changes")
+    _common(ed)
+    ed.add_argument("--no-check", action="store_true", help="skip EPUBCheck")
+    ed.set_defaults(func=cmd_editor)
+    se = sub.add_parser("send", help="mail the editor package (SMTP settings from BOOK_SMTP_* variables)")
+    _common(se)
+    se.add_argument("--to", required=True, action="append", help="recipient address (repeatable)")
+    se.add_argument("--package", help="the zip to send (default: the newest in build/editor/)")
+    se.add_argument("--dry-run", action="store_true", default=None, help="write the .eml instead of sending")
+    se.set_defaults(func=cmd_send)
     return ap
 
 
