@@ -53,7 +53,8 @@ def _review_css(build: Build) -> str:
     svg = ("<svg xmlns='http://www.w3.org/2000/svg' width='400' height='400'><text x='200' y='200' "
            "transform='rotate(-40 200 200)' text-anchor='middle' font-family='Noto Sans CJK SC' font-size='64' "
            f"fill='#000' fill-opacity='0.09'>草稿 {day}</text></svg>")  # fmt: skip
-    return (f'@page draft {{ background: url("data:image/svg+xml,{quote(svg)}") center / 80% no-repeat; }}\n'
+    return (f'@page draft {{ background: url("data:image/svg+xml,{quote(svg)}") center / 80% no-repeat;\n'
+            f'  @top-center {{ content: "草稿 {day}"; font: 8pt "Noto Sans CJK SC", sans-serif; color: #888; }} }}\n'
             '.print-part[data-status="draft"], .print-part[data-status="draft"] .part > .opener { page: draft; }\n')  # fmt: skip
 
 
