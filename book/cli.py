@@ -91,6 +91,8 @@ def cmd_preview(args: argparse.Namespace) -> int:
     from book import preview
 
     if args.reader == "calibre":
+        if not preview.calibre_viewer():
+            return preview.open_in_calibre(Path())  # says what to install, in one line
         from book.epub import write_epub
         from book.pipeline import prepare
 

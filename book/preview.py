@@ -246,9 +246,13 @@ class PreviewServer:
         self.close()
 
 
+def calibre_viewer() -> str | None:
+    return shutil.which("ebook-viewer")
+
+
 def open_in_calibre(epub: Path) -> int:
     """Open the EPUB in calibre's viewer; one line and exit 1 when calibre is not installed."""
-    viewer = shutil.which("ebook-viewer")
+    viewer = calibre_viewer()
     if viewer is None:
         print(
             "calibre's ebook-viewer is not installed — apt-get install calibre, or run `make preview`", file=sys.stderr

@@ -189,3 +189,31 @@ def test_reader_shows_chapter_8_turns_a_page_and_reloads_after_an_edit(
 def test_cli_preview_help_lists_port() -> None:
     proc = run_cli("preview", "--help")
     assert proc.returncode == 0 and "--port" in proc.stdout and "calibre" in proc.stdout
+
+
+def test_cli_preview_serves_and_stops(book_copy: Path) -> None:
+    """`book preview` prints its URL on stdout, serves the status and stops on SIGINT."""
+    import signal
+    import subprocess
+    import sys
+
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "book", "preview", "--config", str(book_copy / "book.yaml"), "--port", "0", "--no-open"],
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, cwd=ROOT,
+    )  # fmt: skip
+    import threading
+
+    watchdog = threading.Timer(120, proc.kill)  # bounds the blocking readline below
+    watchdog.start()
+    try:
+        line = proc.stdout.readline()  # the server prints it once the first build is done
+        assert line.startswith("preview: http://127.0.0.1:"), line
+        status = json.loads(get(line.split()[1] + "status"))
+        assert status["ok"] and any(p["id"] == "ch08" for p in status["parts"])
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=30) == 0
+    finally:
+        watchdog.cancel()
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(timeout=30)
