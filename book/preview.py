@@ -234,10 +234,12 @@ class PreviewServer:
         self.stop.set()
         with self.previewer.changed:
             self.previewer.changed.notify_all()
-        self.httpd.shutdown()
+        if self.threads[0].is_alive():  # shutdown() would wait forever on a server never started
+            self.httpd.shutdown()
         self.httpd.server_close()
         for t in self.threads:
-            t.join(timeout=5)
+            if t.is_alive():
+                t.join(timeout=5)
 
     def __enter__(self) -> PreviewServer:
         return self.start()
