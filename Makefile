@@ -8,7 +8,7 @@ OUT ?= build
 STAMP := $(VENV)/.installed
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: all epub pdf test lint format check clean setup sysdeps manifest tools fuzz
+.PHONY: all epub pdf test lint format check clean setup sysdeps manifest tools fuzz preview screenshots editor
 
 all: setup
 	$(BOOK) build --format all --config $(CONFIG) --out $(OUT)
@@ -26,7 +26,7 @@ manifest: setup
 check: setup
 	@$(BOOK) check --config $(CONFIG) --out $(OUT)
 
-test: setup
+test: setup preview/node_modules
 	$(PY) -m pytest -q
 
 # A longer fuzz campaign over Markdown → EPUB than the one `make test` runs.
@@ -64,3 +64,18 @@ $(STAMP): requirements.lock pyproject.toml
 	$(PY) -m pip install -q --disable-pip-version-check -r requirements.lock
 	$(PY) -m pip install -q --disable-pip-version-check --no-deps -e .
 	touch $@
+
+# The reader page's npm packages (epub.js, JSZip), installed from the lock file and served locally.
+preview/node_modules: preview/package.json preview/package-lock.json
+	cd preview && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+# `make preview` reads the book in a local e-reader page; `make preview READER=calibre` in calibre.
+preview: setup preview/node_modules
+	$(BOOK) preview --config $(CONFIG) --out $(OUT) $(if $(PORT),--port $(PORT)) $(if $(READER),--reader $(READER))
+
+screenshots: setup preview/node_modules
+	$(BOOK) screenshots --config $(CONFIG) --out $(OUT)
+
+editor: setup
+	$(BOOK) editor --config $(CONFIG) --out $(OUT)

@@ -12,7 +12,7 @@ import signal
 import sys
 from pathlib import Path
 
-from book.errors import BookError, Diagnostics
+from book.errors import BookError, Diagnostics, Problem
 
 
 def _common(p: argparse.ArgumentParser) -> None:
@@ -140,6 +140,58 @@ def cmd_lint(args: argparse.Namespace) -> int:
     return 1 if args.strict and findings else 0
 
 
+def cmd_preview(args: argparse.Namespace) -> int:
+    from book import preview
+
+    if args.reader == "calibre":
+        if not preview.calibre_viewer():
+            return preview.open_in_calibre(Path())  # says what to install, in one line
+        from book.epub import write_epub
+        from book.pipeline import prepare
+
+        return preview.open_in_calibre(write_epub(prepare(args.config, _out(args), Diagnostics())))
+    return preview.run(args.config, _out(args), port=args.port, open_browser=not args.no_open)
+
+
+def cmd_screenshots(args: argparse.Namespace) -> int:
+    from book.screenshots import take
+
+    paths = take(args.config, _out(args), pages=args.pages, parts=tuple(args.part or ()))
+    for p in paths:
+        print(p)
+    print(f"wrote {len(paths)} screenshots", file=sys.stderr)
+    return 0
+
+
+def cmd_editor(args: argparse.Namespace) -> int:
+    from book.editor import make_package
+
+    pkg = make_package(args.config, _out(args), check=not args.no_check)
+    print(pkg.path)
+    for name, size in pkg.files.items():
+        print(f"  {name}: {size:,} bytes", file=sys.stderr)
+    if pkg.changes is None:
+        print("first package: no earlier one to compare with", file=sys.stderr)
+    else:
+        n = sum(len(p.paragraphs) for p in pkg.changes)
+        print(f"changes since the last package: {len(pkg.changes)} parts, {n} paragraphs", file=sys.stderr)
+        for part in pkg.changes:
+            for c in part.paragraphs:
+                print(f"  {part.where(c)} ({c.id}, {c.kind}): {c.diff_text()[:120]}", file=sys.stderr)
+    return 0
+
+
+def cmd_send(args: argparse.Namespace) -> int:
+    from book.editor import latest_package
+    from book.send import send_package
+
+    package = Path(args.package) if args.package else latest_package(_out(args))
+    if package is None or not package.is_file():
+        raise BookError(Problem(str(args.package or _out(args) / "editor"), None, "no editor package to send",
+                                "run `book editor` (make editor) first, or pass --package PATH"))  # fmt: skip
+    return send_package(package, args.to, config_path=args.config, dry_run=args.dry_run)
+
+
 def parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="book", description="Build a Chinese book as EPUB 3 and print PDF.")
     sub = ap.add_subparsers(dest="command", required=True)
@@ -158,6 +210,27 @@ def parser() -> argparse.ArgumentParser:
     lint = sub.add_parser("lint", help="report manuscript typography problems as file:line: message")
     _common(lint)
     lint.set_defaults(func=cmd_lint)
+    pv = sub.add_parser("preview", help="read the book in a local e-reader page, rebuilt on every edit")
+    _common(pv)
+    pv.add_argument("--port", type=int, default=8000, help="port on 127.0.0.1 (a free one if taken; 0: any)")
+    pv.add_argument("--no-open", action="store_true", help="do not open a web browser")
+    pv.add_argument("--reader", choices=("browser", "calibre"), default="browser", help="calibre: ebook-viewer")
+    pv.set_defaults(func=cmd_preview)
+    sh = sub.add_parser("screenshots", help="PNGs of each part's first pages per device in build/preview/")
+    _common(sh)
+    sh.add_argument("--pages", type=int, default=2, help="pages per part and device (default: 2)")
+    sh.add_argument("--part", action="append", help="only this part id (repeatable), e.g. ch08")
+    sh.set_defaults(func=cmd_screenshots)
+    ed = sub.add_parser("editor", help="the editor's package: review PDF, DOCX, EPUB, report and changes")
+    _common(ed)
+    ed.add_argument("--no-check", action="store_true", help="skip EPUBCheck")
+    ed.set_defaults(func=cmd_editor)
+    se = sub.add_parser("send", help="mail the editor package (SMTP settings from BOOK_SMTP_* variables)")
+    _common(se)
+    se.add_argument("--to", required=True, action="append", help="recipient address (repeatable)")
+    se.add_argument("--package", help="the zip to send (default: the newest in build/editor/)")
+    se.add_argument("--dry-run", action="store_true", default=None, help="write the .eml instead of sending")
+    se.set_defaults(func=cmd_send)
     return ap
 
 

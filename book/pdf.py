@@ -7,6 +7,7 @@ never disagree on content; only the stylesheet (print.css) and the link form dif
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import logging
 import re
 from pathlib import Path
@@ -53,7 +54,25 @@ def _print_body(part: RenderedPart) -> str:
     return body
 
 
-def write_pdf(build: Build, target: Path | None = None) -> Path:
+def _review_css(build: Build) -> str:
+    """Minimal stand-in for CONTRACTS 5's review profile (printpdf's full version supersedes it):
+    a 草稿 + build-date watermark on the pages of draft parts."""
+    from urllib.parse import quote
+
+    from book.pipeline import source_date_epoch
+
+    day = dt.datetime.fromtimestamp(source_date_epoch(build), tz=dt.UTC).date().isoformat()
+    svg = ("<svg xmlns='http://www.w3.org/2000/svg' width='400' height='400'><text x='200' y='200' "
+           "transform='rotate(-40 200 200)' text-anchor='middle' font-family='Noto Sans CJK SC' font-size='64' "
+           f"fill='#000' fill-opacity='0.09'>草稿 {day}</text></svg>")  # fmt: skip
+    return (f'@page draft {{ background: url("data:image/svg+xml,{quote(svg)}") center / 80% no-repeat;\n'
+            f'  @top-center {{ content: "草稿 {day}"; font: 8pt "Noto Sans CJK SC", sans-serif; color: #888; }} }}\n'
+            '.print-part[data-status="draft"], .print-part[data-status="draft"] .part > .opener { page: draft; }\n')  # fmt: skip
+
+
+def write_pdf(
+    build: Build, target: Path | None = None, profile: str = "print", extra_stylesheets: tuple[str | Path, ...] = ()
+) -> Path:
     from weasyprint import CSS, HTML
     from weasyprint.text.fonts import FontConfiguration
 
@@ -61,6 +80,9 @@ def write_pdf(build: Build, target: Path | None = None) -> Path:
     target = target or build.pdf_path
     fonts = FontConfiguration()
     sheets = [CSS(filename=str(find_style(config, n)), font_config=fonts) for n in PRINT_STYLESHEETS]
+    if profile == "review":
+        sheets.append(CSS(string=_review_css(build), font_config=fonts))
+    sheets += [CSS(filename=str(s), font_config=fonts) for s in extra_stylesheets]
     collector = _Collector()
     logger = logging.getLogger("weasyprint")
     logger.addHandler(collector)

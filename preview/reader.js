@@ -1,0 +1,197 @@
+// The reader page: opens the served EPUB with epub.js, paginated like an e-reader, and reloads at
+// the same place whenever the server reports a new good build (server-sent events).
+"use strict";
+
+// Reading area in CSS pixels: what the screen of each device leaves for the text.
+const DEVICES = {
+  phone: { width: 390, height: 740 },
+  eink: { width: 600, height: 800 },
+  tablet: { width: 768, height: 1000 },
+};
+const THEMES = {
+  light: { body: { background: "#ffffff !important", color: "#1a1a1a !important" } },
+  sepia: { body: { background: "#f4ecd8 !important", color: "#5b4636 !important" } },
+  dark: {
+    body: { background: "#1c1c1e !important", color: "#d8d8d8 !important" },
+    a: { color: "#8ab4f8 !important" },
+  },
+};
+
+const params = new URLSearchParams(location.search);
+const store = window.sessionStorage;
+const prefs = window.localStorage;
+const $ = (id) => document.getElementById(id);
+const state = { version: 0, book: null, rendition: null, toc: [] };
+window.reader = state;
+
+function setting(name, fallback, allowed) {
+  const v = params.get(name) || prefs.getItem("preview-" + name) || fallback;
+  return allowed[v] ? v : fallback;
+}
+
+function showError(text) {
+  $("error").hidden = !text;
+  $("error-text").textContent = text || "";
+  document.body.dataset.error = text ? "1" : "";
+}
+
+function locationKey() {
+  return "preview-location-" + ($("book-title").textContent || "book");
+}
+
+function chapterTitle(href) {
+  const base = (href || "").split("#")[0];
+  const hit = state.toc.find((item) => item.href.split("#")[0] === base);
+  return hit ? hit.label.trim() : "";
+}
+
+function buildToc(items, into) {
+  for (const item of items) {
+    const li = document.createElement("li");
+    const a = document.createElement("a");
+    a.textContent = item.label.trim();
+    a.href = "#" + item.href;
+    a.dataset.href = item.href;
+    a.addEventListener("click", (e) => {
+      e.preventDefault();
+      state.rendition.display(item.href);
+    });
+    li.appendChild(a);
+    if (item.subitems && item.subitems.length) {
+      const ol = document.createElement("ol");
+      buildToc(item.subitems, ol);
+      li.appendChild(ol);
+    }
+    into.appendChild(li);
+  }
+}
+
+function applyDevice(name) {
+  const d = DEVICES[name];
+  document.body.dataset.device = name;
+  $("viewer").style.width = d.width + "px";
+  $("viewer").style.height = d.height + "px";
+  $("device-frame").style.width = "auto";
+  if (state.rendition) state.rendition.resize(d.width, d.height);
+}
+
+function applyTheme(name) {
+  document.body.dataset.theme = name;
+  if (state.rendition) state.rendition.themes.select(name);
+}
+
+async function openBook(status) {
+  state.version = status.version;
+  document.body.dataset.version = String(status.version);
+  $("book-title").textContent = status.title || "book";
+  document.title = (status.title || "book") + " · 预览";
+  const device = setting("device", "eink", DEVICES);
+  const theme = setting("theme", "light", THEMES);
+  $("device").value = device;
+  $("theme").value = theme;
+  applyDevice(device);
+  applyTheme(theme);
+
+  const book = ePub("/book/" + status.version + ".epub");
+  state.book = book;
+  const d = DEVICES[device];
+  const rendition = book.renderTo("viewer", {
+    width: d.width, height: d.height, flow: "paginated", spread: "none", allowScriptedContent: false,
+  });
+  state.rendition = rendition;
+  for (const [name, rules] of Object.entries(THEMES)) rendition.themes.register(name, rules);
+  rendition.themes.select(theme);
+
+  rendition.on("relocated", (loc) => {
+    const start = loc.start;
+    store.setItem(locationKey(), JSON.stringify({ cfi: start.cfi, href: start.href, page: start.displayed.page }));
+    document.body.dataset.href = start.href;
+    document.body.dataset.page = String(start.displayed.page);
+    document.body.dataset.cfi = start.cfi;
+    $("chapter-name").textContent = chapterTitle(start.href);
+    $("page-info").textContent = start.displayed.page + " / " + start.displayed.total;
+    let marked = false;
+    for (const a of document.querySelectorAll("#toc a")) {
+      const here = !marked && a.dataset.href.split("#")[0] === start.href;
+      a.classList.toggle("current", here);
+      marked = marked || here;
+    }
+  });
+  rendition.on("keyup", onKey);
+
+  const nav = await book.loaded.navigation;
+  state.toc = nav.toc;
+  $("toc-list").replaceChildren();
+  buildToc(nav.toc, $("toc-list"));
+
+  const saved = JSON.parse(store.getItem(locationKey()) || "null");
+  const wanted = params.get("at");
+  if (wanted || !saved) {
+    await rendition.display(wanted || undefined);
+  } else {
+    // Back to the same page of the same chapter. epub.js's start CFI of a page names the first
+    // node partly on it, often a paragraph begun on the page before, so the page number is surer.
+    try {
+      await rendition.display(saved.href);
+    } catch (err) {
+      await rendition.display();
+    }
+    for (let i = 1; i < saved.page; i++) {
+      const here = rendition.currentLocation();
+      if (!here.start || here.start.href !== saved.href || here.atEnd) break;
+      if (here.start.displayed.page >= here.start.displayed.total) break;
+      await rendition.next();
+    }
+  }
+  document.body.dataset.ready = String(status.version);
+}
+
+function onKey(e) {
+  if (!state.rendition) return;
+  if (e.key === "ArrowRight" || e.key === "PageDown" || e.key === " ") state.rendition.next();
+  if (e.key === "ArrowLeft" || e.key === "PageUp") state.rendition.prev();
+  if (e.key === "t") toggleToc();
+}
+
+function toggleToc() {
+  const toc = $("toc");
+  toc.hidden = !toc.hidden;
+  $("toc-toggle").setAttribute("aria-expanded", String(!toc.hidden));
+}
+
+function listen() {
+  const events = new EventSource("/events");
+  events.addEventListener("build", (e) => {
+    const status = JSON.parse(e.data);
+    $("build-info").textContent = status.ok ? "构建 #" + status.version + " · " + status.seconds + " s" : "构建失败";
+    if (!status.ok) {
+      console.error(status.error);
+      showError(status.error);
+      return;
+    }
+    showError("");
+    if (!state.book && status.has_book) openBook(status);
+    else if (status.version > state.version) {
+      // Reload where the reader is (saved on every page turn), not where the URL first pointed.
+      const url = new URL(location.href);
+      url.searchParams.delete("at");
+      location.replace(url.href);
+    }
+  });
+}
+
+async function main() {
+  $("device").addEventListener("change", (e) => { prefs.setItem("preview-device", e.target.value); applyDevice(e.target.value); });
+  $("theme").addEventListener("change", (e) => { prefs.setItem("preview-theme", e.target.value); applyTheme(e.target.value); });
+  $("toc-toggle").addEventListener("click", toggleToc);
+  $("prev").addEventListener("click", () => state.rendition && state.rendition.prev());
+  $("next").addEventListener("click", () => state.rendition && state.rendition.next());
+  document.addEventListener("keyup", onKey);
+  if (params.get("toc") === "1") toggleToc();
+  const status = await (await fetch("/status")).json();
+  if (!status.ok) showError(status.error);
+  if (status.has_book) await openBook(status);
+  listen();
+}
+
+main();
