@@ -26,13 +26,29 @@ def _out(args: argparse.Namespace) -> Path:
 
 
 def cmd_build(args: argparse.Namespace) -> int:
+    """A build, skipped when its recorded inputs and outputs are unchanged (see `BuildRecord`)."""
+    from book.pipeline import BuildRecord
+
+    options = {k: v for k, v in vars(args).items() if k not in ("func", "config", "out", "jobs", "no_cache")}
+    record = BuildRecord(args.config, _out(args), options)
+    if not args.no_cache and record.replay():
+        return 0
+    with record.capture():
+        rc = _build(args)
+    if rc == 0:
+        record.save(getattr(args, "_build", None))
+    return rc
+
+
+def _build(args: argparse.Namespace) -> int:
     from book.pipeline import prepare
 
     diag = Diagnostics(strict=args.strict)
-    build = prepare(args.config, _out(args), diag)
+    build = prepare(args.config, _out(args), diag, use_cache=not args.no_cache, jobs=args.jobs)
+    args._build = build
     formats = ("epub", "pdf") if args.format == "all" else (args.format,)
     if "epub" in formats:
-        from book.epub import write_epub
+        from book.pipeline import write_epub
 
         path = write_epub(build)
         print(f"wrote {path}", file=sys.stderr)
@@ -46,7 +62,7 @@ def cmd_build(args: argparse.Namespace) -> int:
             if not result.ok:
                 return 1
     if "pdf" in formats:
-        from book.pdf import write_pdf
+        from book.pipeline import write_pdf
 
         path = write_pdf(build)
         print(f"wrote {path} ({build.page_count} pages)", file=sys.stderr)  # type: ignore[attr-defined]
@@ -94,6 +110,8 @@ def parser() -> argparse.ArgumentParser:
     _common(b)
     b.add_argument("--format", choices=("all", "epub", "pdf"), default="all")
     b.add_argument("--no-check", action="store_true", help="skip EPUBCheck after writing the EPUB")
+    b.add_argument("--no-cache", action="store_true", help="rebuild every stage; ignore and do not fill <out>/.cache")
+    b.add_argument("--jobs", "-j", type=int, default=None, help="worker processes for the parts (default: cores)")
     b.set_defaults(func=cmd_build)
     m = sub.add_parser("manifest", help="print the validated manifest")
     _common(m)
@@ -101,6 +119,9 @@ def parser() -> argparse.ArgumentParser:
     c = sub.add_parser("check", help="run the validators on the built files")
     _common(c)
     c.set_defaults(func=cmd_check)
+    bench = sub.add_parser("bench", help="time our builds against plain pandoc → WeasyPrint (build/bench.json)")
+    bench.add_argument("--out", default="build", help="where bench.json and bench.png go (default: build)")
+    bench.set_defaults(func=lambda a: __import__("book.bench").bench.main(["--out", a.out]))
     return ap
 
 

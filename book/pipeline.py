@@ -1,22 +1,42 @@
 """The pipeline: `book.yaml` → manifest → per-part HTML → rendered parts → EPUB and PDF.
 
 Everything is gathered and validated before anything is written. Each part is processed by
-`process_part` from its own inputs only, so parts can be processed in parallel and cached.
+`process_part` from its own inputs only, so parts are processed in parallel worker processes and
+cached by a hash of their inputs (`book.cache`). The EPUB and the PDF are cached by a hash of the
+rendered parts, the styles and the config. A whole build is recorded (`BuildRecord`) so that a
+rebuild with nothing changed is recognised before any heavy module (Pandoc, WeasyPrint, ebooklib)
+is imported, and leaves the outputs untouched.
 """
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
+import io
+import json
 import os
+import sys
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from book import convert, images, render, structures, typography
-from book.atomic import write_text
+from book import cache as cache_mod
+from book.atomic import write_bytes, write_text
+from book.cache import Cache, digest, file_sha256, toolchain_fingerprint, tree_digest
 from book.config import BookConfig, load_config
-from book.errors import Diagnostics
-from book.htmltree import parse_fragment
-from book.manifest import Manifest, Part, build_manifest
-from book.render import RenderedPart
+from book.errors import BookError, Diagnostics, Problem
+
+if TYPE_CHECKING:
+    from book.manifest import Manifest, Part
+    from book.render import RenderedPart
+
+CACHE_DIR = ".cache"
+# Results of one output stage that another reads (the PDF's page map feeds the EPUB's page list).
+PAGE_ATTRS = ("page_map", "page_list")
+# Build attributes that are inputs or plumbing, never results a cached output stage restores.
+_NOT_RESULTS = {"config", "manifest", "parts", "diag", "out", "fixes", "cache", "outputs", "deps", "progress"}
 
 
 @dataclass
@@ -27,6 +47,9 @@ class Build:
     diag: Diagnostics
     out: Path
     fixes: dict[str, int] = field(default_factory=dict)
+    cache: Cache = field(default_factory=cache_mod.disabled)  # stages may memoise through it (fonts…)
+    outputs: list[Path] = field(default_factory=list)  # files this build wrote or confirmed
+    deps: dict[str, str] = field(default_factory=dict)  # files read beyond the sources (images) → sha256
 
     @property
     def epub_path(self) -> Path:
@@ -39,6 +62,9 @@ class Build:
 
 def process_part(config: BookConfig, part: Part, diag: Diagnostics) -> tuple[RenderedPart, dict[str, int]]:
     """Markdown body → converted, structured, typeset and rendered part."""
+    from book import convert, images, render, structures, typography
+    from book.htmltree import parse_fragment
+
     fragment = convert.markdown_to_html(part.body, part.id, part.source)
     root = parse_fragment(fragment)
     structures.apply(root, part, diag)
@@ -47,23 +73,291 @@ def process_part(config: BookConfig, part: Part, diag: Diagnostics) -> tuple[Ren
     return render.render_part(config, part, root), fixes
 
 
-def prepare(config_path: str | Path, out: str | Path, diag: Diagnostics) -> Build:
-    """Read, validate and render everything; writes nothing but the manifest."""
+# --- keys --------------------------------------------------------------------------------------
+
+
+def _plain(x: Any) -> Any:
+    """Paths as their text (the digest would otherwise hash a path by its content)."""
+    if isinstance(x, Path):
+        return str(x)
+    if isinstance(x, dict):
+        return {str(k): _plain(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_plain(v) for v in x]
+    if dataclasses.is_dataclass(x) and not isinstance(x, type):
+        return {f.name: _plain(getattr(x, f.name)) for f in dataclasses.fields(x)}
+    return x
+
+
+def config_key(config: BookConfig) -> str:
+    """The config minus its list of sources: one chapter's edit must not invalidate the others."""
+    fields = {f.name: getattr(config, f.name) for f in dataclasses.fields(config) if f.name != "sources"}
+    return digest(_plain(fields))
+
+
+def part_key(config: BookConfig, part: Part) -> str:
+    """Everything `process_part` reads: the part (text, front matter, position), config, templates, code."""
+    return digest("part", toolchain_fingerprint(), config_key(config), tree_digest(config.template_dirs), _plain(part))
+
+
+def output_key(build: Build, stage: str, **options: Any) -> str:
+    """Everything an output stage reads: rendered parts, styles, templates, config, and page data."""
+    extra = {name: _plain(getattr(build, name, None)) for name in PAGE_ATTRS}
+    return digest(
+        stage,
+        toolchain_fingerprint(),
+        config_key(build.config),
+        tree_digest(build.config.template_dirs),
+        tree_digest(build.config.style_dirs),
+        build.manifest.modified(),
+        os.environ.get("SOURCE_DATE_EPOCH", ""),
+        _plain(build.parts),
+        extra,
+        _plain(options),
+    )
+
+
+# --- diagnostics across processes and builds ------------------------------------------------------
+
+
+def _portable(problems: list[Problem]) -> list[dict[str, Any]]:
+    """Problems with absolute paths, so a replay from another working folder shows the right path."""
+    cwd = Path.cwd()
+    out = []
+    for p in problems:
+        d = dataclasses.asdict(p)
+        path = Path(p.path)
+        d["path"] = str(path if path.is_absolute() else cwd / path)
+        out.append(d)
+    return out
+
+
+def replay(diag: Diagnostics, problems: list[dict[str, Any]]) -> None:
+    """Report problems found by a worker or an earlier build as if found now (echoed, deduplicated)."""
+    for d in problems:
+        if d.get("severity") == "warning":
+            diag.warn(d["path"], d.get("line"), d["message"], d.get("hint", ""))
+        else:
+            diag.error(d["path"], d.get("line"), d["message"], d.get("hint", ""))
+
+
+@dataclass
+class PartResult:
+    """What processing one part produced, as cached: the part, its fixes, the problems it reported."""
+
+    rendered: RenderedPart | None
+    fixes: dict[str, int]
+    problems: list[dict[str, Any]]
+    deps: dict[str, str]  # files the part embeds (images) → sha256; a changed file invalidates the entry
+
+    @property
+    def ok(self) -> bool:
+        return self.rendered is not None and not any(p["severity"] == "error" for p in self.problems)
+
+    def deps_current(self) -> bool:
+        try:
+            return all(file_sha256(Path(p)) == sha for p, sha in self.deps.items())
+        except OSError:
+            return False
+
+
+def _run_part(config: BookConfig, part: Part, strict: bool) -> PartResult:
+    """One part in a worker: problems are collected, not printed, and returned in order."""
+    diag = Diagnostics(strict=strict, echo=False)
+    rendered, fixes = None, {}
+    try:
+        rendered, fixes = process_part(config, part, diag)
+    except BookError as exc:
+        diag.add(exc)
+    deps = {}
+    for ref in getattr(rendered, "resources", None) or []:
+        path = Path(ref.path)
+        if path.is_file():
+            deps[str(path)] = file_sha256(path)
+    return PartResult(rendered, fixes, _portable(diag.problems), deps)
+
+
+def worker_count(n: int, jobs: int | None = None) -> int:
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        cores = os.cpu_count() or 1
+    return max(1, min(cores, n, jobs or n))
+
+
+def process_parts(
+    config: BookConfig,
+    parts: list[Part],
+    diag: Diagnostics,
+    cache: Cache,
+    *,
+    jobs: int | None = None,
+    progress: Any = None,
+) -> list[PartResult]:
+    """Every part, from the cache when its inputs are unchanged, else in parallel workers.
+
+    Results and their problems come back in reading order whatever order the workers finish in.
+    """
+    keys = [part_key(config, p) for p in parts]
+    results: list[PartResult | None] = [None] * len(parts)
+    todo: list[int] = []
+    for i, key in enumerate(keys):
+        hit = cache.load("part", key)
+        if isinstance(hit, PartResult) and hit.ok and hit.deps_current():
+            cache._count("part", key, True)
+            results[i] = hit
+        else:
+            cache._count("part", key, False)
+            todo.append(i)
+    advance = progress.stage("parts", len(parts)) if progress else (lambda *a, **k: None)
+    advance(len(parts) - len(todo))
+    workers = worker_count(len(todo), jobs)
+    if workers <= 1:
+        for i in todo:
+            results[i] = _run_part(config, parts[i], diag.strict)
+            advance(1, parts[i].id)
+    else:
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor, as_completed
+
+        # fork: the workers inherit the imported modules, so none pays Python's start-up again.
+        ctx = multiprocessing.get_context("fork") if sys.platform.startswith("linux") else None
+        with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+            futures = {pool.submit(_run_part, config, parts[i], diag.strict): i for i in todo}
+            for fut in as_completed(futures):
+                i = futures[fut]
+                results[i] = fut.result()
+                advance(1, parts[i].id)
+    done: list[PartResult] = [r for r in results if r is not None]
+    for i in todo:
+        r = results[i]
+        if r is not None and r.ok:
+            cache.store("part", keys[i], r)
+    for r in done:
+        replay(diag, r.problems)
+    return done
+
+
+# --- the build -----------------------------------------------------------------------------------
+
+
+def open_cache(out: Path, use_cache: bool = True) -> Cache:
+    return Cache(Path(out) / CACHE_DIR, enabled=use_cache)
+
+
+def prepare(
+    config_path: str | Path,
+    out: str | Path,
+    diag: Diagnostics,
+    *,
+    use_cache: bool = True,
+    jobs: int | None = None,
+) -> Build:
+    """Read, validate and render everything; writes nothing but the manifest (and the cache)."""
+    from book import render
+    from book.manifest import build_manifest
+    from book.progress import progress_for
+
     config = load_config(config_path)
     manifest = build_manifest(config, diag)
+    out_dir = Path(out)
+    cache = open_cache(out_dir, use_cache)
+    progress = progress_for(len(manifest.parts))
+    with progress:
+        results = process_parts(config, manifest.parts, diag, cache, jobs=jobs, progress=progress)
     rendered: list[RenderedPart] = []
     fixes: dict[str, int] = {}
-    for part in manifest.parts:
-        rp, part_fixes = process_part(config, part, diag)
-        rendered.append(rp)
-        for k, v in part_fixes.items():
+    deps: dict[str, str] = {}
+    for r in results:
+        if r.rendered is not None:
+            rendered.append(r.rendered)
+        for k, v in r.fixes.items():
             fixes[k] = fixes.get(k, 0) + v
+        deps.update(r.deps)
     diag.raise_if_errors()
     front = render.render_front(config, manifest, rendered)
-    out_dir = Path(out)
-    build = Build(config, manifest, front + rendered, diag, out_dir, fixes)
-    write_text(out_dir / "manifest.json", manifest.to_json())
+    build = Build(config, manifest, front + rendered, diag, out_dir, fixes, cache=cache, deps=deps)
+    manifest_path = out_dir / "manifest.json"
+    _write_if_changed(manifest_path, manifest.to_json().encode("utf-8"))
+    build.outputs.append(manifest_path)
     return build
+
+
+def _write_if_changed(path: Path, data: bytes) -> None:
+    """Leave an identical file alone (its mtime too), so unchanged outputs stay untouched."""
+    try:
+        if path.stat().st_size == len(data) and path.read_bytes() == data:
+            return
+    except OSError:
+        pass
+    write_bytes(path, data)
+
+
+def cached_output(build: Build, stage: str, target: Path, produce: Callable[[Path], Path], **options: Any) -> Path:
+    """Run an output stage (EPUB, PDF) through the cache.
+
+    A hit writes the stored file (only if the target differs), restores what the stage set on the
+    build (page_count, page_map…) and replays its warnings. A miss runs `produce(target)` and stores
+    the same three things.
+    """
+    key = output_key(build, stage, target=target.name, **options)
+    entry = build.cache.load(stage, key)
+    if isinstance(entry, dict) and {"data", "attrs", "problems"} <= entry.keys():
+        build.cache._count(stage, key, True)
+        _write_if_changed(target, entry["data"])
+        for name, value in entry["attrs"].items():
+            setattr(build, name, value)
+        replay(build.diag, entry["problems"])
+    else:
+        build.cache._count(stage, key, False)
+        before = dict(build.__dict__)
+        seen = len(build.diag.problems)
+        target = produce(target)
+        attrs = {
+            k: v for k, v in build.__dict__.items() if k not in _NOT_RESULTS and (k not in before or before[k] is not v)
+        }
+        problems = _portable(build.diag.problems[seen:])
+        if not any(p["severity"] == "error" for p in problems):
+            build.cache.store(stage, key, {"data": target.read_bytes(), "attrs": attrs, "problems": problems})
+    build.outputs.append(target)
+    return target
+
+
+def write_epub(build: Build, target: Path | None = None, **options: Any) -> Path:
+    """`book.epub.write_epub` through the cache (ebooklib is imported only on a miss)."""
+
+    def produce(t: Path) -> Path:
+        from book import epub
+
+        return epub.write_epub(build, t, **options)
+
+    return cached_output(build, "epub", Path(target or build.epub_path), produce, **options)
+
+
+def write_pdf(build: Build, target: Path | None = None, **options: Any) -> Path:
+    """`book.pdf.write_pdf` through the cache (WeasyPrint is imported only on a miss).
+
+    This caches the whole PDF. Per-part PDFs rendered in worker processes cache themselves inside
+    `book.pdf` with `build.cache.memo_bytes("pdf-part", key, …)`, keyed by the part's rendered
+    body, the styles and its starting folio.
+    """
+
+    def produce(t: Path) -> Path:
+        from book import pdf
+
+        with _spinner(build, "PDF"):
+            return pdf.write_pdf(build, t, **options)
+
+    return cached_output(build, "pdf", Path(target or build.pdf_path), produce, **options)
+
+
+@contextlib.contextmanager
+def _spinner(build: Build, label: str) -> Iterator[None]:
+    from book.progress import progress_for
+
+    with progress_for(len(build.parts)) as progress:
+        progress.stage(label, None)
+        yield
 
 
 def source_date_epoch(build: Build) -> int:
@@ -75,3 +369,122 @@ def source_date_epoch(build: Build) -> int:
 
     day = dt.date.fromisoformat(build.manifest.modified()[:10])
     return int(dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC).timestamp())
+
+
+# --- the whole-build record: a no-change rebuild does nothing --------------------------------------
+
+
+class _Tee(io.TextIOBase):
+    """Passes text through to a stream and keeps a copy (the lines a replayed build prints again)."""
+
+    def __init__(self, stream: Any) -> None:
+        self.stream = stream
+        self.copy = io.StringIO()
+        self.paused = False  # the progress bar pauses the copy while it draws
+
+    def write(self, s: str) -> int:
+        if not self.paused:
+            self.copy.write(s)
+        return self.stream.write(s)
+
+    def flush(self) -> None:
+        self.stream.flush()
+
+    def isatty(self) -> bool:
+        return self.stream.isatty()
+
+    def fileno(self) -> int:
+        return self.stream.fileno()
+
+    @property
+    def encoding(self) -> str:  # type: ignore[override]
+        return getattr(self.stream, "encoding", "utf-8")
+
+
+class BuildRecord:
+    """The fingerprint of a whole build's inputs and the hashes of the outputs it wrote.
+
+    `fresh()` needs only the config, the sources, the templates, the styles and the package's files:
+    no heavy module is imported, so a rebuild with nothing changed costs a few hashes.
+    """
+
+    def __init__(self, config_path: str | Path, out: str | Path, options: dict[str, Any]) -> None:
+        self.config_path = Path(config_path)
+        self.out = Path(out)
+        self.options = _plain(options)
+        self.path = self.out / CACHE_DIR / "builds" / f"{digest(self.options)[:24]}.json"
+        self.key: str | None = None
+        self.lines = ""
+        self.started = time.time_ns()
+
+    def inputs_key(self) -> str | None:
+        try:
+            config = load_config(self.config_path)
+        except BookError:
+            return None  # the full build reports it
+        files = [config.config_path] + [s.path for s in config.sources]
+        return digest(
+            "build",
+            toolchain_fingerprint(),
+            self.options,
+            os.environ.get("SOURCE_DATE_EPOCH", ""),
+            [(str(p), p) for p in files],
+            tree_digest(config.template_dirs),
+            tree_digest(config.style_dirs),
+        )
+
+    def fresh(self) -> dict[str, Any] | None:
+        """The stored record when the inputs match it and every output it names is unmodified."""
+        try:
+            record = json.loads(self.path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            record = None
+        self.key = self.inputs_key()
+        if not isinstance(record, dict) or self.key is None or record.get("key") != self.key:
+            return None
+        try:
+            for path, sha in {**record["outputs"], **record["deps"]}.items():
+                if file_sha256(Path(path)) != sha:
+                    return None
+        except (OSError, KeyError, TypeError):
+            return None
+        return record
+
+    def replay(self) -> bool:
+        """Print what the recorded build printed and return True when nothing needs doing."""
+        record = self.fresh()
+        if record is None:
+            return False
+        sys.stderr.write(record.get("lines", ""))
+        shown = ", ".join(Path(p).name for p in record["outputs"])
+        print(f"up to date: {shown}", file=sys.stderr)
+        return True
+
+    @contextlib.contextmanager
+    def capture(self) -> Iterator[None]:
+        tee = _Tee(sys.stderr)
+        sys.stderr = tee
+        try:
+            yield
+        finally:
+            sys.stderr = tee.stream
+            self.lines = tee.copy.getvalue()
+
+    def save(self, build: Build | None) -> None:
+        """Record the outputs of a successful build: the files it named, and any it wrote in `out`."""
+        if self.key is None:
+            self.key = self.inputs_key()
+        if self.key is None:
+            return
+        outputs = {Path(p) for p in (build.outputs if build else [])}
+        if self.out.is_dir():
+            for p in self.out.iterdir():
+                if p.is_file() and not p.name.startswith(".") and p.stat().st_mtime_ns >= self.started:
+                    outputs.add(p)
+        record = {
+            "key": self.key,
+            "outputs": {str(p.resolve()): file_sha256(p) for p in sorted(outputs) if p.is_file()},
+            "deps": dict(build.deps) if build else {},
+            "lines": self.lines,
+        }
+        write_text(self.path, json.dumps(record, ensure_ascii=False, indent=1))

@@ -1,0 +1,195 @@
+"""Pipeline caching and parallelism: what is recomputed, what is replayed, what stays untouched."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from book import pipeline
+from book.config import PROJECT_ROOT
+from book.errors import Diagnostics
+from tests.conftest import write_chapter
+
+CH = """---
+chapter_number: {n}
+title: "第{n}章的标题"
+title_en: "Chapter {n}"
+period: "2020"
+technical_concepts: [concept]
+status: draft
+last_updated: 2025-10-0{n}
+---
+
+# Chapter {n}: 标题
+
+## 引言 (Introduction)
+
+第{n}章的正文。{extra}
+"""
+
+
+@pytest.fixture
+def book(book_dir: Path) -> Path:
+    for n in (1, 2, 3):
+        write_chapter(book_dir, f"{n:02d}.md", CH.format(n=n, extra=""))
+    return book_dir
+
+
+def prepare(book: Path, out: Path, **kw):
+    diag = Diagnostics(echo=False)
+    build = pipeline.prepare(book / "book.yaml", out, diag, **kw)
+    return build, diag
+
+
+def misses(build) -> list[str]:
+    return [key for stage, key, hit in build.cache.log if stage == "part" and not hit]
+
+
+@pytest.fixture
+def count_calls(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Part ids passed to process_part (serial runs only: workers are other processes)."""
+    calls: list[str] = []
+    real = pipeline.process_part
+
+    def spy(config, part, diag):
+        calls.append(part.id)
+        return real(config, part, diag)
+
+    monkeypatch.setattr(pipeline, "process_part", spy)
+    return calls
+
+
+def test_unchanged_sources_are_not_processed_again(book: Path, tmp_path: Path, count_calls: list[str]) -> None:
+    out = tmp_path / "out"
+    first, _ = prepare(book, out, jobs=1)
+    assert count_calls == ["ch01", "ch02", "ch03"] and len(misses(first)) == 3
+    second, _ = prepare(book, out, jobs=1)
+    assert count_calls == ["ch01", "ch02", "ch03"]  # nothing more
+    assert misses(second) == [] and second.cache.hits == 3
+    assert [p.body for p in second.parts] == [p.body for p in first.parts]
+
+
+def test_one_edited_chapter_is_the_only_one_redone(book: Path, tmp_path: Path, count_calls: list[str]) -> None:
+    out = tmp_path / "out"
+    prepare(book, out, jobs=1)
+    write_chapter(book, "02.md", CH.format(n=2, extra="新加的一句。"))
+    build, _ = prepare(book, out, jobs=1)
+    assert count_calls[3:] == ["ch02"]
+    assert "新加的一句" in next(p for p in build.parts if p.id == "ch02").body
+
+
+def test_a_changed_template_invalidates_every_part(book: Path, tmp_path: Path, count_calls: list[str]) -> None:
+    out = tmp_path / "out"
+    tpl = book / "tpl"
+    tpl.mkdir()
+    shutil.copy(PROJECT_ROOT / "templates" / "chapter.html.j2", tpl / "chapter.html.j2")
+    with open(book / "book.yaml", "a", encoding="utf-8") as f:
+        f.write("templates: tpl\n")
+    prepare(book, out, jobs=1)
+    text = (tpl / "chapter.html.j2").read_text(encoding="utf-8")
+    (tpl / "chapter.html.j2").write_text(text + "\n<!-- changed -->\n", encoding="utf-8")
+    build, _ = prepare(book, out, jobs=1)
+    assert count_calls == ["ch01", "ch02", "ch03"] * 2
+    assert all("changed" in p.body for p in build.parts if p.kind == "chapter")
+
+
+def test_a_corrupt_part_entry_is_rebuilt(book: Path, tmp_path: Path, count_calls: list[str]) -> None:
+    out = tmp_path / "out"
+    first, _ = prepare(book, out, jobs=1)
+    entries = sorted((out / ".cache" / "part").rglob("*"), key=lambda p: p.name)
+    victim = next(p for p in entries if p.is_file())
+    victim.write_bytes(victim.read_bytes()[:100])
+    second, _ = prepare(book, out, jobs=1)
+    assert len(count_calls) == 4  # exactly the damaged part again
+    assert [p.body for p in second.parts] == [p.body for p in first.parts]
+
+
+def test_cached_parts_replay_their_warnings(book_dir: Path, tmp_path: Path) -> None:
+    write_chapter(book_dir, "01.md", CH.format(n=1, extra="\n\n![图](https://example.com/x.png)\n"))
+    out = tmp_path / "out"
+    _, diag1 = prepare(book_dir, out)
+    build, diag2 = prepare(book_dir, out)
+    assert build.cache.hits == 1
+    assert [p.message for p in diag1.warnings] == [p.message for p in diag2.warnings]
+    assert any("remote image" in p.message for p in diag2.warnings)
+
+
+def test_parallel_equals_serial(book_dir: Path, tmp_path: Path) -> None:
+    for n in (1, 2, 3, 4):
+        extra = f"\n\n![图{n}](https://example.com/{n}.png)\n"
+        write_chapter(book_dir, f"{n:02d}.md", CH.format(n=n, extra=extra))
+    serial, d1 = prepare(book_dir, tmp_path / "a", jobs=1, use_cache=False)
+    parallel, d2 = prepare(book_dir, tmp_path / "b", jobs=2, use_cache=False)
+    assert [p.body for p in serial.parts] == [p.body for p in parallel.parts]
+    assert [str(p) for p in d1.problems] == [str(p) for p in d2.problems]
+    assert not (tmp_path / "b" / ".cache").exists()
+
+
+def build_cli(book: Path, out: Path, *extra: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    code = (
+        "import sys; from book.cli import main; rc = main(sys.argv[1:]); "
+        "heavy = [m for m in ('weasyprint', 'pypandoc', 'ebooklib') if m in sys.modules]; "
+        "print('HEAVY', heavy, file=sys.stderr); sys.exit(rc)"
+    )
+    args = ["build", "--config", str(book / "book.yaml"), "--out", str(out), "--no-check", *extra]
+    return subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, cwd=book, env=env)
+
+
+def test_no_change_rebuild_does_nothing_and_imports_nothing_heavy(book: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    first = build_cli(book, out, "--format", "epub")
+    assert first.returncode == 0, first.stderr
+    epub = out / "test.epub" if (out / "test.epub").exists() else next(out.glob("*.epub"))
+    stamp = epub.stat().st_mtime_ns
+    second = build_cli(book, out, "--format", "epub")
+    assert second.returncode == 0, second.stderr
+    assert "up to date" in second.stderr
+    assert "HEAVY []" in second.stderr
+    assert epub.stat().st_mtime_ns == stamp
+
+
+def test_a_modified_output_is_rebuilt_from_the_cache(book: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    assert build_cli(book, out, "--format", "epub").returncode == 0
+    epub = next(out.glob("*.epub"))
+    good = epub.read_bytes()
+    epub.write_bytes(b"damaged")
+    again = build_cli(book, out, "--format", "epub")
+    assert again.returncode == 0, again.stderr
+    assert "up to date" not in again.stderr
+    assert epub.read_bytes() == good
+
+
+def test_outputs_identical_with_and_without_cache(book: Path, tmp_path: Path) -> None:
+    cached, uncached = tmp_path / "cached", tmp_path / "uncached"
+    for _ in range(2):  # the second cached build is served from the cache
+        r = build_cli(book, cached, "--format", "epub")
+        assert r.returncode == 0, r.stderr
+        (cached / ".cache" / "builds").exists() and shutil.rmtree(cached / ".cache" / "builds")
+    r = build_cli(book, uncached, "--format", "epub", "--no-cache")
+    assert r.returncode == 0, r.stderr
+    assert not (uncached / ".cache" / "part").exists()
+    names = sorted(p.name for p in cached.iterdir() if p.is_file())
+    assert names == sorted(p.name for p in uncached.iterdir() if p.is_file())
+    for name in names:
+        assert (cached / name).read_bytes() == (uncached / name).read_bytes(), name
+
+
+def test_a_cached_pdf_restores_its_page_count(book_dir: Path, tmp_path: Path) -> None:
+    write_chapter(book_dir, "01.md", CH.format(n=1, extra=""))
+    out = tmp_path / "out"
+    first = build_cli(book_dir, out, "--format", "pdf")
+    assert first.returncode == 0, first.stderr
+    pdf = next(out.glob("*.pdf"))
+    good = pdf.read_bytes()
+    pdf.unlink()
+    second = build_cli(book_dir, out, "--format", "pdf")
+    assert second.returncode == 0, second.stderr
+    assert "HEAVY" in second.stderr and "weasyprint" not in second.stderr.split("HEAVY")[1]
+    pages = [line for line in first.stderr.splitlines() if line.startswith("wrote")]
+    assert pages and pages == [line for line in second.stderr.splitlines() if line.startswith("wrote")]
+    assert pdf.read_bytes() == good
