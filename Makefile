@@ -50,3 +50,8 @@ $(STAMP): requirements.lock pyproject.toml
 	$(PY) -m pip install -q --disable-pip-version-check -r requirements.lock
 	$(PY) -m pip install -q --disable-pip-version-check --no-deps -e .
 	touch $@
+
+# Our builds against plain pandoc → WeasyPrint (BENCH_RUNS=3, BENCH_QUICK=1): build/bench.json, build/bench.png.
+.PHONY: bench
+bench: setup
+	$(BOOK) bench --out $(OUT)

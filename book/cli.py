@@ -103,6 +103,12 @@ def cmd_check(args: argparse.Namespace) -> int:
     return 0 if ok else 1
 
 
+def cmd_bench(args: argparse.Namespace) -> int:
+    from book.bench import main as bench_main
+
+    return bench_main(["--out", args.out])
+
+
 def parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="book", description="Build a Chinese book as EPUB 3 and print PDF.")
     sub = ap.add_subparsers(dest="command", required=True)
@@ -121,7 +127,7 @@ def parser() -> argparse.ArgumentParser:
     c.set_defaults(func=cmd_check)
     bench = sub.add_parser("bench", help="time our builds against plain pandoc → WeasyPrint (build/bench.json)")
     bench.add_argument("--out", default="build", help="where bench.json and bench.png go (default: build)")
-    bench.set_defaults(func=lambda a: __import__("book.bench").bench.main(["--out", a.out]))
+    bench.set_defaults(func=cmd_bench)
     return ap
 
 
