@@ -17,6 +17,7 @@ import os
 import platform
 import re
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -110,7 +111,9 @@ def _tree_rss(root: int) -> int:
 def measure(cmd: list[str], cwd: Path | None = None, env: dict[str, str] | None = None) -> Run:
     """Run `cmd` to completion; its wall, CPU (children included) and peak RSS (tree and single)."""
     start = time.perf_counter()
-    proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        cmd, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True
+    )
     peak = 0
     stop = threading.Event()
 
@@ -122,7 +125,11 @@ def measure(cmd: list[str], cwd: Path | None = None, env: dict[str, str] | None 
 
     poller = threading.Thread(target=poll, daemon=True)
     poller.start()
-    err = proc.stderr.read() if proc.stderr else b""
+    try:
+        err = proc.stderr.read() if proc.stderr else b""
+    except BaseException:
+        os.killpg(proc.pid, signal.SIGTERM)  # an interrupted bench leaves none of its builds running
+        raise
     stop.set()  # before the wait, while the tree still exists the poller has already sampled it
     _, status, usage = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - start

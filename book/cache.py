@@ -16,6 +16,7 @@ Files outside the book that never change between builds (system fonts) can be ke
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import pickle
@@ -150,6 +151,8 @@ class Cache:
         if blob.startswith(MAGIC):
             check, _, data = blob[len(MAGIC) :].partition(b"\n")
             if check.decode("ascii", "replace") == hashlib.sha256(data).hexdigest():
+                with contextlib.suppress(OSError):
+                    os.utime(path)  # most recently used: `trim` keeps it
                 return data
         path.unlink(missing_ok=True)  # corrupt: recompute, never trust
         return None
@@ -202,6 +205,22 @@ class Cache:
         data = compute()
         self.put(stage, key, data)
         return data
+
+    def trim(self, stage: str, keep: int) -> int:
+        """Delete all but a stage's `keep` most recently used entries; returns how many went."""
+        folder = self.root / stage
+        if not self.enabled or not folder.is_dir():
+            return 0
+        entries = []
+        for p in folder.glob("*/*"):
+            try:
+                entries.append((p.stat().st_mtime_ns, p))
+            except OSError:
+                continue
+        entries.sort(reverse=True)
+        for _, p in entries[keep:]:
+            p.unlink(missing_ok=True)
+        return max(0, len(entries) - keep)
 
     def prune(self, stage: str, keep: Iterable[str]) -> int:
         """Delete a stage's entries not in `keep` (old versions of edited parts); returns how many."""

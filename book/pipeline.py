@@ -33,6 +33,10 @@ if TYPE_CHECKING:
     from book.render import RenderedPart
 
 CACHE_DIR = ".cache"
+# Entries kept per stage, most recently used first: enough for a few formats and profiles side by
+# side (print, screen, review) and for undoing an edit, without the cache growing with every edit.
+KEEP_PART_VERSIONS = 4
+KEEP_OUTPUT_VERSIONS = 6
 # Results of one output stage that another reads (the PDF's page map feeds the EPUB's page list).
 PAGE_ATTRS = ("page_map", "page_list")
 # Build attributes that are inputs or plumbing, never results a cached output stage restores.
@@ -277,6 +281,7 @@ def prepare(
     diag.raise_if_errors()
     front = render.render_front(config, manifest, rendered)
     build = Build(config, manifest, front + rendered, diag, out_dir, fixes, cache=cache, deps=deps)
+    cache.trim("part", keep=KEEP_PART_VERSIONS * len(manifest.parts))
     manifest_path = out_dir / "manifest.json"
     _write_if_changed(manifest_path, manifest.to_json().encode("utf-8"))
     build.outputs.append(manifest_path)
@@ -319,6 +324,7 @@ def cached_output(build: Build, stage: str, target: Path, produce: Callable[[Pat
         problems = _portable(build.diag.problems[seen:])
         if not any(p["severity"] == "error" for p in problems):
             build.cache.store(stage, key, {"data": target.read_bytes(), "attrs": attrs, "problems": problems})
+    build.cache.trim(stage, keep=KEEP_OUTPUT_VERSIONS)
     build.outputs.append(target)
     return target
 
@@ -343,8 +349,9 @@ def write_pdf(build: Build, target: Path | None = None, **options: Any) -> Path:
     """
 
     def produce(t: Path) -> Path:
-        from book import pdf
+        from book import pdf, weasyfast
 
+        weasyfast.install()
         with _spinner(build, "PDF"):
             return pdf.write_pdf(build, t, **options)
 
@@ -418,8 +425,11 @@ class BuildRecord:
         self.started = time.time_ns()
 
     def inputs_key(self) -> str | None:
+        quiet = io.StringIO()
         try:
-            config = load_config(self.config_path)
+            # The full build reports the config's warnings (and the replay repeats them): not twice.
+            with contextlib.redirect_stderr(quiet), contextlib.redirect_stdout(quiet):
+                config = load_config(self.config_path)
         except BookError:
             return None  # the full build reports it
         files = [config.config_path] + [s.path for s in config.sources]
@@ -462,6 +472,10 @@ class BuildRecord:
 
     @contextlib.contextmanager
     def capture(self) -> Iterator[None]:
+        """Keep what the build prints; the inputs are fingerprinted before it starts, so a source
+        edited during the build makes the next build run again rather than trust stale outputs."""
+        if self.key is None:
+            self.key = self.inputs_key()
         tee = _Tee(sys.stderr)
         sys.stderr = tee
         try:
@@ -472,8 +486,6 @@ class BuildRecord:
 
     def save(self, build: Build | None) -> None:
         """Record the outputs of a successful build: the files it named, and any it wrote in `out`."""
-        if self.key is None:
-            self.key = self.inputs_key()
         if self.key is None:
             return
         outputs = {Path(p) for p in (build.outputs if build else [])}

@@ -54,7 +54,8 @@ class Bar(Quiet):
             BarColumn(),
             MofNCompleteColumn(),
             TimeElapsedColumn(),
-            console=Console(file=self._stream),
+            # BOOK_PROGRESS=1 draws even into a pipe (a terminal emulator in an IDE, a test).
+            console=Console(file=self._stream, force_terminal=os.environ.get("BOOK_PROGRESS") == "1" or None),
             transient=True,
         )
 

@@ -99,3 +99,15 @@ def test_toolchain_fingerprint_imports_no_heavy_module() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
     assert len(toolchain_fingerprint()) == 64
+
+
+def test_trim_keeps_the_most_recently_used(tmp_path: Path) -> None:
+    import os
+
+    cache = Cache(tmp_path)
+    for i, k in enumerate(("aa11", "bb22", "cc33")):
+        cache.put("pdf", k, b"x")
+        os.utime(cache._path("pdf", k), ns=(i * 10**9, i * 10**9))
+    assert cache.get("pdf", "aa11") == b"x"  # a hit makes it the newest
+    assert cache.trim("pdf", keep=2) == 1
+    assert cache.get("pdf", "bb22") is None and cache.get("pdf", "aa11") == b"x"

@@ -193,3 +193,63 @@ def test_a_cached_pdf_restores_its_page_count(book_dir: Path, tmp_path: Path) ->
     pages = [line for line in first.stderr.splitlines() if line.startswith("wrote")]
     assert pages and pages == [line for line in second.stderr.splitlines() if line.startswith("wrote")]
     assert pdf.read_bytes() == good
+
+
+def test_no_change_rebuild_replays_warnings(book_dir: Path, tmp_path: Path) -> None:
+    write_chapter(book_dir, "01.md", CH.format(n=1, extra="\n\n![图](https://example.com/x.png)\n"))
+    out = tmp_path / "out"
+    first = build_cli(book_dir, out, "--format", "epub")
+    second = build_cli(book_dir, out, "--format", "epub")
+    assert "up to date" in second.stderr
+    for r in (first, second):
+        assert r.stderr.count("remote image not embedded") == 1, r.stderr
+
+
+def test_an_edited_source_is_not_up_to_date(book: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    assert build_cli(book, out, "--format", "epub").returncode == 0
+    write_chapter(book, "03.md", CH.format(n=3, extra="改了。"))
+    again = build_cli(book, out, "--format", "epub")
+    assert "up to date" not in again.stderr
+
+
+def test_progress_is_quiet_without_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    from book import progress
+
+    monkeypatch.delenv("BOOK_PROGRESS", raising=False)
+    assert isinstance(progress.progress_for(50), progress.Quiet)  # pytest's stderr is no terminal
+    monkeypatch.setenv("BOOK_PROGRESS", "0")
+    assert isinstance(progress.progress_for(50), progress.Quiet)
+
+
+def test_forced_progress_draws_per_part(book: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys) -> None:
+    from book import progress
+
+    monkeypatch.setenv("BOOK_PROGRESS", "1")
+    assert isinstance(progress.progress_for(1), progress.Bar)
+    build, _ = prepare(book, tmp_path / "out", jobs=2)
+    assert [p.id for p in build.parts if p.kind == "chapter"] == ["ch01", "ch02", "ch03"]
+    assert "parts" in capsys.readouterr().err
+
+
+def test_weasyfast_keeps_emoji_output(tmp_path: Path) -> None:
+    import pikepdf
+    from weasyprint import HTML
+
+    from book import weasyfast
+
+    html = "<html lang='zh-CN'><body><p>" + "完成 ✅ 提示 💡 " * 40 + "</p></body></html>"
+
+    def render(name: str) -> tuple[int, str]:
+        target = tmp_path / name
+        HTML(string=html).write_pdf(str(target))
+        with pikepdf.open(target) as pdf:
+            images = {k for page in pdf.pages for k in page.get_images().keys()}
+        text = subprocess.run(["pdftotext", str(target), "-"], capture_output=True, text=True).stdout
+        return len(images), text
+
+    before = render("before.pdf")
+    assert before[0] >= 2 and "完成" in before[1]
+    weasyfast.install()
+    weasyfast.install()  # idempotent
+    assert render("after.pdf") == before
