@@ -117,8 +117,19 @@ def output_key(build: Build, stage: str, **options: Any) -> str:
         os.environ.get("SOURCE_DATE_EPOCH", ""),
         _plain(build.parts),
         extra,
-        _plain(options),
+        _with_contents(options),
     )
+
+
+def _with_contents(x: Any) -> Any:
+    """Options with every file they name (extra stylesheets…) replaced by its path and content."""
+    if isinstance(x, Path):
+        return ["file", str(x), x.read_bytes() if x.is_file() else None]
+    if isinstance(x, dict):
+        return {str(k): _with_contents(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_with_contents(v) for v in x]
+    return _plain(x)
 
 
 # --- diagnostics across processes and builds ------------------------------------------------------

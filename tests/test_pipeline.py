@@ -253,3 +253,14 @@ def test_weasyfast_keeps_emoji_output(tmp_path: Path) -> None:
     weasyfast.install()
     weasyfast.install()  # idempotent
     assert render("after.pdf") == before
+
+
+def test_output_key_sees_extra_stylesheet_content(book: Path, tmp_path: Path) -> None:
+    build, _ = prepare(book, tmp_path / "out")
+    css = tmp_path / "extra.css"
+    css.write_text("p { color: red }", encoding="utf-8")
+    k1 = pipeline.output_key(build, "pdf", extra_stylesheets=(css,))
+    assert k1 == pipeline.output_key(build, "pdf", extra_stylesheets=(css,))
+    css.write_text("p { color: blue }", encoding="utf-8")
+    assert pipeline.output_key(build, "pdf", extra_stylesheets=(css,)) != k1
+    assert pipeline.output_key(build, "pdf", profile="screen") != pipeline.output_key(build, "pdf", profile="print")
