@@ -64,7 +64,7 @@ def _build(args: argparse.Namespace) -> int:
     if "pdf" in formats:
         from book.pipeline import write_pdf
 
-        path = write_pdf(build)
+        path = write_pdf(build, jobs=args.jobs)
         print(f"wrote {path} ({build.page_count} pages)", file=sys.stderr)  # type: ignore[attr-defined]
     diag.raise_if_errors()
     if build.fixes:

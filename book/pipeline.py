@@ -20,7 +20,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from book import cache as cache_mod
 from book.atomic import write_bytes, write_text
@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from book.manifest import Manifest, Part
     from book.render import RenderedPart
 
+T = TypeVar("T")
 CACHE_DIR = ".cache"
 # Entries kept per stage, most recently used first: enough for a few formats and profiles side by
 # side (print, screen, review) and for undoing an edit, without the cache growing with every edit.
@@ -309,18 +310,22 @@ def _write_if_changed(path: Path, data: bytes) -> None:
     write_bytes(path, data)
 
 
-def cached_output(build: Build, stage: str, target: Path, produce: Callable[[Path], Path], **options: Any) -> Path:
+def cached_output(
+    build: Build, stage: str, target: Path | None, produce: Callable[[Path | None], Path], **options: Any
+) -> Path:
     """Run an output stage (EPUB, PDF) through the cache.
 
-    A hit writes the stored file (only if the target differs), restores what the stage set on the
-    build (page_count, page_map…) and replays its warnings. A miss runs `produce(target)` and stores
-    the same three things.
+    A hit writes the stored file where the stage wrote it (only if the file there differs),
+    restores what the stage set on the build (page_count, page_map…) and replays its warnings. A
+    miss runs `produce(target)` (the stage picks the file name when `target` is None: a PDF profile
+    decides it) and stores the same things.
     """
-    key = output_key(build, stage, target=target.name, **options)
+    key = output_key(build, stage, target=str(target) if target else None, **options)
     entry = build.cache.load(stage, key)
-    if isinstance(entry, dict) and {"data", "attrs", "problems"} <= entry.keys():
+    if isinstance(entry, dict) and {"data", "attrs", "problems", "path"} <= entry.keys():
         build.cache._count(stage, key, True)
-        _write_if_changed(target, entry["data"])
+        path = build.out / entry["path"] if not Path(entry["path"]).is_absolute() else Path(entry["path"])
+        _write_if_changed(path, entry["data"])
         for name, value in entry["attrs"].items():
             setattr(build, name, value)
         replay(build.diag, entry["problems"])
@@ -328,45 +333,86 @@ def cached_output(build: Build, stage: str, target: Path, produce: Callable[[Pat
         build.cache._count(stage, key, False)
         before = dict(build.__dict__)
         seen = len(build.diag.problems)
-        target = produce(target)
+        path = Path(produce(target))
         attrs = {
             k: v for k, v in build.__dict__.items() if k not in _NOT_RESULTS and (k not in before or before[k] is not v)
         }
         problems = _portable(build.diag.problems[seen:])
+        try:
+            stored = str(path.resolve().relative_to(build.out.resolve()))
+        except ValueError:
+            stored = str(path.resolve())
         if not any(p["severity"] == "error" for p in problems):
-            build.cache.store(stage, key, {"data": target.read_bytes(), "attrs": attrs, "problems": problems})
+            entry = {"data": path.read_bytes(), "attrs": attrs, "problems": problems, "path": stored}
+            build.cache.store(stage, key, entry)
     build.cache.trim(stage, keep=KEEP_OUTPUT_VERSIONS)
-    build.outputs.append(target)
-    return target
+    build.outputs.append(path)
+    return path
 
 
 def write_epub(build: Build, target: Path | None = None, **options: Any) -> Path:
     """`book.epub.write_epub` through the cache (ebooklib is imported only on a miss)."""
 
-    def produce(t: Path) -> Path:
+    def produce(t: Path | None) -> Path:
         from book import epub
 
-        return epub.write_epub(build, t, **options)
+        return epub.write_epub(build, t or build.epub_path, **options)
 
-    return cached_output(build, "epub", Path(target or build.epub_path), produce, **options)
+    return cached_output(build, "epub", target, produce, **options)
 
 
-def write_pdf(build: Build, target: Path | None = None, **options: Any) -> Path:
+def write_pdf(build: Build, target: Path | None = None, *, jobs: int | None = None, **options: Any) -> Path:
     """`book.pdf.write_pdf` through the cache (WeasyPrint is imported only on a miss).
 
-    This caches the whole PDF. Per-part PDFs rendered in worker processes cache themselves inside
-    `book.pdf` with `build.cache.memo_bytes("pdf-part", key, …)`, keyed by the part's rendered
-    body, the styles and its starting folio.
+    With `jobs` > 1 and `book.assemble` present (printpdf), parts are rendered in parallel workers
+    and assembled; the workers' per-part results are cached through `memo_map` there, so an edit to
+    one chapter re-renders that chapter only. This function caches the whole PDF on top.
     """
+    import importlib.util
 
-    def produce(t: Path) -> Path:
+    parallel = bool(jobs and jobs > 1 and importlib.util.find_spec("book.assemble"))
+
+    def produce(t: Path | None) -> Path:
         from book import pdf, weasyfast
 
-        weasyfast.install()
+        weasyfast.install()  # before any worker is forked, so the workers have it too
         with _spinner(build, "PDF"):
+            if parallel:
+                from book import assemble
+
+                return assemble.write_pdf_parallel(build, t, workers=jobs, **options)  # type: ignore[attr-defined]
             return pdf.write_pdf(build, t, **options)
 
-    return cached_output(build, "pdf", Path(target or build.pdf_path), produce, **options)
+    return cached_output(build, "pdf", target, produce, parallel=parallel, **options)
+
+
+def memo_map(
+    cache: Cache, stage: str, fn: Callable[..., T], calls: list[tuple[Any, ...]], executor: Any = None
+) -> list[T]:
+    """`[fn(*args) for args in calls]` where each call is looked up in the cache first and the
+    misses run on `executor` (a process pool: `fn` must be a module-level pure function of its
+    arguments). Results come back in call order. For per-part PDFs:
+    `memo_map(build.cache, "pdf-part", render_part_pdf, jobs, pool)`.
+    """
+    keys = [digest(stage, toolchain_fingerprint(), fn.__module__, fn.__qualname__, _plain(list(a))) for a in calls]
+    results: list[Any] = [None] * len(calls)
+    todo = []
+    for i, key in enumerate(keys):
+        hit = cache.load(stage, key)
+        cache._count(stage, key, hit is not None)
+        if hit is not None:
+            results[i] = hit
+        else:
+            todo.append(i)
+    if executor is not None and len(todo) > 1:
+        computed = list(executor.map(fn, *zip(*(calls[i] for i in todo), strict=True)))
+    else:
+        computed = [fn(*calls[i]) for i in todo]
+    for i, value in zip(todo, computed, strict=True):
+        results[i] = value
+        cache.store(stage, keys[i], value)
+    cache.trim(stage, keep=KEEP_PART_VERSIONS * max(1, len(calls)))
+    return results
 
 
 @contextlib.contextmanager

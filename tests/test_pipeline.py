@@ -264,3 +264,45 @@ def test_output_key_sees_extra_stylesheet_content(book: Path, tmp_path: Path) ->
     css.write_text("p { color: blue }", encoding="utf-8")
     assert pipeline.output_key(build, "pdf", extra_stylesheets=(css,)) != k1
     assert pipeline.output_key(build, "pdf", profile="screen") != pipeline.output_key(build, "pdf", profile="print")
+
+
+def square_plus(x: int, y: int) -> int:
+    """A module-level pure function, for memo_map's worker processes."""
+    return x * x + y
+
+
+def test_memo_map_runs_only_misses_in_order(tmp_path: Path) -> None:
+    from concurrent.futures import ProcessPoolExecutor
+
+    from book.cache import Cache
+
+    cache = Cache(tmp_path)
+    calls = [(i, 1) for i in range(5)]
+    with ProcessPoolExecutor(max_workers=2) as pool:
+        assert pipeline.memo_map(cache, "pdf-part", square_plus, calls, pool) == [1, 2, 5, 10, 17]
+    again = Cache(tmp_path)
+    changed = calls[:2] + [(7, 1)] + calls[3:]
+    assert pipeline.memo_map(again, "pdf-part", square_plus, changed) == [1, 2, 50, 10, 17]
+    assert [hit for _, _, hit in again.log] == [True, True, False, True, True]
+
+
+def test_cached_output_restores_file_attrs_and_warnings(book: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    build, _ = prepare(book, out)
+    produced: list[Path | None] = []
+
+    def produce(target: Path | None) -> Path:
+        produced.append(target)
+        path = out / "book-screen.pdf"  # the stage names its file when no target is given
+        path.write_bytes(b"%PDF-fake")
+        build.page_count = 7
+        build.diag.warn(book / "chapters" / "01.md", 3, "a layout warning")
+        return path
+
+    assert pipeline.cached_output(build, "pdf", None, produce, profile="screen") == out / "book-screen.pdf"
+    (out / "book-screen.pdf").unlink()
+    again, diag = prepare(book, out)
+    path = pipeline.cached_output(again, "pdf", None, produce, profile="screen")
+    assert produced == [None]  # served from the cache the second time
+    assert path.read_bytes() == b"%PDF-fake" and again.page_count == 7
+    assert [w.message for w in diag.warnings] == ["a layout warning"]
