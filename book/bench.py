@@ -53,6 +53,7 @@ class Run:
     peak_rss_mb: float  # the process tree's, polled
     max_rss_mb: float  # the largest single process's, from wait4
     pages: int = 0
+    load: float = 0.0  # 1-minute load average when the run started: the machine is shared
 
 
 @dataclass
@@ -72,6 +73,7 @@ class Stats:
             "max_rss_mb": round(self.median("max_rss_mb"), 1),
             "pages": pages,
             "pages_per_s": round(pages / wall, 1) if wall and pages else None,
+            "load_avg": round(self.median("load"), 1),
             "runs": [asdict(r) for r in self.runs],
         }
 
@@ -110,6 +112,7 @@ def _tree_rss(root: int) -> int:
 
 def measure(cmd: list[str], cwd: Path | None = None, env: dict[str, str] | None = None) -> Run:
     """Run `cmd` to completion; its wall, CPU (children included) and peak RSS (tree and single)."""
+    load = os.getloadavg()[0]
     start = time.perf_counter()
     proc = subprocess.Popen(
         cmd, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True
@@ -138,7 +141,7 @@ def measure(cmd: list[str], cwd: Path | None = None, env: dict[str, str] | None 
     if proc.returncode != 0:
         raise RuntimeError(f"{' '.join(map(str, cmd))} failed ({proc.returncode}):\n{err.decode(errors='replace')}")
     max_rss = usage.ru_maxrss / 1024  # KiB on Linux
-    return Run(wall, usage.ru_utime + usage.ru_stime, max(peak / 2**20, max_rss), max_rss)
+    return Run(wall, usage.ru_utime + usage.ru_stime, max(peak / 2**20, max_rss), max_rss, load=load)
 
 
 def pdf_pages(path: Path) -> int:
@@ -306,6 +309,7 @@ def run_bench(out: Path, runs: int, quick: bool, growth_runs: int, log: Any = pr
         s["cpu_ratio"] = ratio(s["ours"]["cpu_s"], s["plain"]["cpu_s"]) if "plain" in s else None
         s["rss_ratio"] = ratio(s["ours"]["peak_rss_mb"], s["plain"]["peak_rss_mb"]) if "plain" in s else None
         s["wall_vs_clean"] = ratio(s["ours"]["wall_s"], base["wall_s"]) if "clean" in s else None
+        s["cpu_vs_clean"] = ratio(s["ours"]["cpu_s"], base["cpu_s"]) if "clean" in s else None
     result["targets"] = []
     for label, name, measure_name, limit in TARGETS:
         s = scen.get(name, {})
@@ -316,7 +320,20 @@ def run_bench(out: Path, runs: int, quick: bool, growth_runs: int, log: Any = pr
 
 
 def table(result: dict[str, Any]) -> str:
-    rows = [("scenario", "who", "wall s", "cpu s", "peak RSS MB", "pages", "pages/s", "wall ratio", "RSS ratio")]
+    rows = [
+        (
+            "scenario",
+            "who",
+            "wall s",
+            "cpu s",
+            "peak RSS MB",
+            "pages",
+            "pages/s",
+            "wall ratio",
+            "cpu ratio",
+            "RSS ratio",
+        )
+    ]
     for name, s in result["scenarios"].items():
         for who in ("ours", "plain", "clean"):
             if who not in s or (who == "clean"):
@@ -325,6 +342,7 @@ def table(result: dict[str, Any]) -> str:
             rows.append(
                 (name, who, f"{m['wall_s']:.2f}", f"{m['cpu_s']:.2f}", f"{m['peak_rss_mb']:.0f}", str(m["pages"]),
                  str(m["pages_per_s"] or "-"), str(s["wall_ratio"] or s["wall_vs_clean"] or "-") if who == "ours" else "",
+                 str(s["cpu_ratio"] or s["cpu_vs_clean"] or "-") if who == "ours" else "",
                  str(s["rss_ratio"] or "-") if who == "ours" else "")
             )  # fmt: skip
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
@@ -336,7 +354,9 @@ def table(result: dict[str, Any]) -> str:
         lines.append("ours wall s  " + "  ".join(f"{v:7.2f}" for v in g["ours_wall_s"]))
         lines.append("plain wall s " + "  ".join(f"{v:7.2f}" for v in g["plain_wall_s"]))
     lines.append("")
-    lines.append("wall ratio: ours/plain, or for book_edit ours/its clean build")
+    lines.append("ratios: ours/plain, or for book_edit ours/its clean build; cpu = user+sys incl. children")
+    loads = [s["ours"]["load_avg"] for s in result["scenarios"].values()]
+    lines.append(f"1-min load average during our runs: {min(loads):.1f}–{max(loads):.1f} on {os.cpu_count()} cores")
     for t in result["targets"]:
         lines.append(f"{'MET ' if t['met'] else 'MISS'} {t['target']}: {t['value']} (target ≤ {t['limit']})")
     return "\n".join(lines)
