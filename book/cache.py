@@ -163,7 +163,8 @@ class Cache:
         check = hashlib.sha256(data).hexdigest().encode("ascii")
         write_bytes(self._path(stage, key), MAGIC + check + b"\n" + data)
 
-    def _count(self, stage: str, key: str, hit: bool) -> None:
+    def note(self, stage: str, key: str, hit: bool) -> None:
+        """Count a lookup made outside `memo` (a caller that checks hits itself, e.g. in parallel)."""
         if hit:
             self.hits += 1
         else:
@@ -188,9 +189,9 @@ class Cache:
         """The cached value for (stage, key), computing and storing it on a miss (pickled)."""
         value = self.load(stage, key)
         if value is not None:
-            self._count(stage, key, True)
+            self.note(stage, key, True)
             return value
-        self._count(stage, key, False)
+        self.note(stage, key, False)
         value = compute()
         self.store(stage, key, value)
         return value
@@ -199,9 +200,9 @@ class Cache:
         """Like `memo` for raw bytes (font subsets, PDFs): stored as they are, no pickling."""
         data = self.get(stage, key)
         if data is not None:
-            self._count(stage, key, True)
+            self.note(stage, key, True)
             return data
-        self._count(stage, key, False)
+        self.note(stage, key, False)
         data = compute()
         self.put(stage, key, data)
         return data

@@ -220,10 +220,10 @@ def process_parts(
     for i, key in enumerate(keys):
         hit = cache.load("part", key)
         if isinstance(hit, PartResult) and hit.ok and hit.deps_current():
-            cache._count("part", key, True)
+            cache.note("part", key, True)
             results[i] = hit
         else:
-            cache._count("part", key, False)
+            cache.note("part", key, False)
             todo.append(i)
     advance = progress.stage("parts", len(parts)) if progress else (lambda *a, **k: None)
     advance(len(parts) - len(todo))
@@ -323,14 +323,14 @@ def cached_output(
     key = output_key(build, stage, target=str(target) if target else None, **options)
     entry = build.cache.load(stage, key)
     if isinstance(entry, dict) and {"data", "attrs", "problems", "path"} <= entry.keys():
-        build.cache._count(stage, key, True)
+        build.cache.note(stage, key, True)
         path = build.out / entry["path"] if not Path(entry["path"]).is_absolute() else Path(entry["path"])
         _write_if_changed(path, entry["data"])
         for name, value in entry["attrs"].items():
             setattr(build, name, value)
         replay(build.diag, entry["problems"])
     else:
-        build.cache._count(stage, key, False)
+        build.cache.note(stage, key, False)
         before = dict(build.__dict__)
         seen = len(build.diag.problems)
         path = Path(produce(target))
@@ -399,7 +399,7 @@ def memo_map(
     todo = []
     for i, key in enumerate(keys):
         hit = cache.load(stage, key)
-        cache._count(stage, key, hit is not None)
+        cache.note(stage, key, hit is not None)
         if hit is not None:
             results[i] = hit
         else:
