@@ -6,6 +6,7 @@ never disagree on content; only the stylesheet (print.css) and the link form dif
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import re
 from pathlib import Path
@@ -13,7 +14,8 @@ from pathlib import Path
 from book.atomic import atomic_path
 from book.epub import find_style
 from book.pipeline import Build
-from book.render import book_context, environment
+from book.render import RenderedPart, book_context, environment
+from book.structures import footnotes_for_print
 
 PRINT_STYLESHEETS = ("book.css", "components.css", "print.css")
 
@@ -30,15 +32,22 @@ class _Collector(logging.Handler):
 def print_document(build: Build) -> str:
     """The whole book as one HTML document, links turned from `file.xhtml#id` into `#id`."""
     config = build.config
+    parts = [dataclasses.replace(p, body=_print_body(p)) for p in build.parts]
     html = (
         environment(config)
         .get_template("print.html.j2")
-        .render(
-            book=book_context(config), parts=build.parts, lang=config.pdf_language, modified=build.manifest.modified()
-        )
+        .render(book=book_context(config), parts=parts, lang=config.pdf_language, modified=build.manifest.modified())
     )
     html = re.sub(r'href="[\w.-]+\.xhtml#([^"]+)"', r'href="#\1"', html)
     return re.sub(r'href="([\w-]+)\.xhtml"', r'href="#\1"', html)
+
+
+def _print_body(part: RenderedPart) -> str:
+    """CONTRACTS 3 and 7: images by their file on disk, footnotes at their call sites."""
+    body = footnotes_for_print(part.body)
+    for res in part.resources:
+        body = body.replace(f'src="{res.href}"', f'src="{res.path.as_uri()}"')
+    return body
 
 
 def write_pdf(build: Build, target: Path | None = None) -> Path:

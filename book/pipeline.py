@@ -65,17 +65,26 @@ class Build:
         return self.out / f"{self.config.slug}.pdf"
 
 
-def process_part(config: BookConfig, part: Part, diag: Diagnostics) -> tuple[RenderedPart, dict[str, int]]:
+def process_part(
+    config: BookConfig, part: Part, diag: Diagnostics, out: Path | None = None
+) -> tuple[RenderedPart, dict[str, int]]:
     """Markdown body → converted, structured, typeset and rendered part."""
-    from book import convert, images, render, structures, typography
+    from book import convert, counts, images, references, render, sanitize, structures, typography
     from book.htmltree import parse_fragment
 
     fragment = convert.markdown_to_html(part.body, part.id, part.source)
+    fragment = sanitize.clean(fragment, part, diag)
     root = parse_fragment(fragment)
-    structures.apply(root, part, diag)
-    images.apply(root, part, diag, config.root)
+    found = structures.apply(root, part, diag, config)
+    cache_dir = Path(out) / CACHE_DIR / "images" if out is not None else None
+    resources = images.apply(root, part, diag, config.root, config=config, cache_dir=cache_dir)
+    structures.number_blocks(root, part)
     fixes = typography.apply(root, part, diag)
-    return render.render_part(config, part, root), fixes
+    rp = render.render_part(config, part, root)
+    rp.resources, rp.counts = resources, counts.measure(root, found)
+    rp.references = references.to_csl_json(found["references"])
+    counts.check_claims(part, rp.counts, diag)
+    return rp, fixes
 
 
 # --- keys --------------------------------------------------------------------------------------
@@ -177,12 +186,12 @@ class PartResult:
             return False
 
 
-def _run_part(config: BookConfig, part: Part, strict: bool) -> PartResult:
+def _run_part(config: BookConfig, part: Part, strict: bool, out: Path | None = None) -> PartResult:
     """One part in a worker: problems are collected, not printed, and returned in order."""
     diag = Diagnostics(strict=strict, echo=False)
     rendered, fixes = None, {}
     try:
-        rendered, fixes = process_part(config, part, diag)
+        rendered, fixes = process_part(config, part, diag, out)
     except BookError as exc:
         diag.add(exc)
     deps = {}
@@ -209,6 +218,7 @@ def process_parts(
     *,
     jobs: int | None = None,
     progress: Any = None,
+    out: Path | None = None,
 ) -> list[PartResult]:
     """Every part, from the cache when its inputs are unchanged, else in parallel workers.
 
@@ -230,7 +240,7 @@ def process_parts(
     workers = worker_count(len(todo), jobs)
     if workers <= 1:
         for i in todo:
-            results[i] = _run_part(config, parts[i], diag.strict)
+            results[i] = _run_part(config, parts[i], diag.strict, out)
             advance(1, parts[i].id)
     else:
         import multiprocessing
@@ -239,7 +249,7 @@ def process_parts(
         # fork: the workers inherit the imported modules, so none pays Python's start-up again.
         ctx = multiprocessing.get_context("fork") if sys.platform.startswith("linux") else None
         with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
-            futures = {pool.submit(_run_part, config, parts[i], diag.strict): i for i in todo}
+            futures = {pool.submit(_run_part, config, parts[i], diag.strict, out): i for i in todo}
             for fut in as_completed(futures):
                 i = futures[fut]
                 results[i] = fut.result()
@@ -269,35 +279,48 @@ def prepare(
     use_cache: bool = True,
     jobs: int | None = None,
 ) -> Build:
-    """Read, validate and render everything; writes nothing but the manifest (and the cache)."""
-    from book import render
+    """Read, validate and render everything; writes nothing (but the stage cache)."""
+    from book import render, sanitize
     from book.manifest import build_manifest
     from book.progress import progress_for
 
-    config = load_config(config_path)
+    config = load_config(config_path, diag)
     manifest = build_manifest(config, diag)
     out_dir = Path(out)
     cache = open_cache(out_dir, use_cache)
     progress = progress_for(len(manifest.parts))
     with progress:
-        results = process_parts(config, manifest.parts, diag, cache, jobs=jobs, progress=progress)
+        results = process_parts(config, manifest.parts, diag, cache, jobs=jobs, progress=progress, out=out_dir)
     rendered: list[RenderedPart] = []
     fixes: dict[str, int] = {}
     deps: dict[str, str] = {}
-    for r in results:
+    for part, r in zip(manifest.parts, results, strict=True):
         if r.rendered is not None:
+            part.counts = r.rendered.counts
             rendered.append(r.rendered)
         for k, v in r.fixes.items():
             fixes[k] = fixes.get(k, 0) + v
         deps.update(r.deps)
+    sanitize.check_links(manifest, rendered, diag)
     diag.raise_if_errors()
-    front = render.render_front(config, manifest, rendered)
-    build = Build(config, manifest, front + rendered, diag, out_dir, fixes, cache=cache, deps=deps)
     cache.trim("part", keep=KEEP_PART_VERSIONS * len(manifest.parts))
-    manifest_path = out_dir / "manifest.json"
-    _write_if_changed(manifest_path, manifest.to_json().encode("utf-8"))
-    build.outputs.append(manifest_path)
-    return build
+    front = render.render_front(config, manifest, rendered)
+    return Build(config, manifest, front + rendered, diag, out_dir, fixes, cache=cache, deps=deps)
+
+
+def write_reports(build: Build, place: Callable[[Path], Path] = lambda p: p) -> list[Path]:
+    """Write manifest.json and references.json (CSL-JSON); `place` maps a final path to where to write it."""
+    from book import references
+
+    written = []
+    for name, text in (
+        ("manifest.json", build.manifest.to_json()),
+        ("references.json", references.csl_json_text([r for p in build.parts for r in getattr(p, "references", [])])),
+    ):
+        target = place(build.out / name)
+        write_text(target, text)
+        written.append(target)
+    return written
 
 
 def _write_if_changed(path: Path, data: bytes) -> None:
@@ -320,11 +343,13 @@ def cached_output(
     miss runs `produce(target)` (the stage picks the file name when `target` is None: a PDF profile
     decides it) and stores the same things.
     """
-    key = output_key(build, stage, target=str(target) if target else None, **options)
+    # Keyed by the file's name only: the CLI writes into a staging folder whose name changes.
+    key = output_key(build, stage, target=Path(target).name if target else None, **options)
     entry = build.cache.load(stage, key)
     if isinstance(entry, dict) and {"data", "attrs", "problems", "path"} <= entry.keys():
         build.cache.note(stage, key, True)
-        path = build.out / entry["path"] if not Path(entry["path"]).is_absolute() else Path(entry["path"])
+        stored = Path(entry["path"])
+        path = Path(target) if target else stored if stored.is_absolute() else build.out / stored
         _write_if_changed(path, entry["data"])
         for name, value in entry["attrs"].items():
             setattr(build, name, value)

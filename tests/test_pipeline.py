@@ -55,9 +55,9 @@ def count_calls(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     calls: list[str] = []
     real = pipeline.process_part
 
-    def spy(config, part, diag):
+    def spy(config, part, diag, out=None):
         calls.append(part.id)
-        return real(config, part, diag)
+        return real(config, part, diag, out)
 
     monkeypatch.setattr(pipeline, "process_part", spy)
     return calls
