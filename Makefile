@@ -79,3 +79,8 @@ screenshots: setup preview/node_modules
 
 editor: setup
 	$(BOOK) editor --config $(CONFIG) --out $(OUT)
+
+# Our builds against plain pandoc → WeasyPrint (BENCH_RUNS=3, BENCH_QUICK=1): build/bench.json, build/bench.png.
+.PHONY: bench
+bench: setup
+	$(BOOK) bench --out $(OUT)

@@ -28,25 +28,42 @@ def _out(args: argparse.Namespace) -> Path:
 
 
 def cmd_build(args: argparse.Namespace) -> int:
-    from book.atomic import Staging
+    """A build, skipped when its recorded inputs and outputs are unchanged (see `BuildRecord`)."""
     from book.lock import build_lock
+    from book.pipeline import BuildRecord
+
+    options = {k: v for k, v in vars(args).items() if k not in ("func", "config", "out", "jobs", "no_cache")}
+    record = BuildRecord(args.config, _out(args), options)
+    with build_lock(_out(args)):
+        if not args.no_cache and record.replay():
+            return 0
+        with record.capture():
+            rc = _build(args)
+        if rc == 0:
+            record.save(getattr(args, "_build", None))
+    return rc
+
+
+def _build(args: argparse.Namespace) -> int:
+    from book.atomic import Staging
     from book.pipeline import prepare, write_reports
 
     diag = Diagnostics(strict=args.strict)
     out = _out(args)
-    # One build at a time per output folder; outputs are staged and moved into place only when the
-    # whole build succeeded, so a failed, interrupted or killed build leaves the previous ones.
-    with build_lock(out), Staging(out) as stage:
-        build = prepare(args.config, out, diag)
+    # Outputs are staged and moved into place only when the whole build succeeded, so a failed,
+    # interrupted or killed build leaves the previous ones (cmd_build holds the build lock).
+    with Staging(out) as stage:
+        build = prepare(args.config, out, diag, use_cache=not args.no_cache, jobs=args.jobs)
+        args._build = build
         write_reports(build, stage.path)
         formats = ("epub", "pdf") if args.format == "all" else (args.format,)
         if "pdf" in formats:
             # The PDF first: its layout gives the EPUB the print edition's page list (build.page_map).
-            from book.pdf import write_pdf
+            from book.pipeline import write_pdf
 
-            write_pdf(build, stage.path(build.pdf_path))
+            write_pdf(build, stage.path(build.pdf_path), jobs=args.jobs)
         if "epub" in formats:
-            from book.epub import write_epub
+            from book.pipeline import write_epub
 
             path = write_epub(build, stage.path(build.epub_path))
             for f in getattr(build, "fonts", []):
@@ -192,6 +209,12 @@ def cmd_send(args: argparse.Namespace) -> int:
     return send_package(package, args.to, config_path=args.config, dry_run=args.dry_run)
 
 
+def cmd_bench(args: argparse.Namespace) -> int:
+    from book.bench import main as bench_main
+
+    return bench_main(["--out", args.out])
+
+
 def parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="book", description="Build a Chinese book as EPUB 3 and print PDF.")
     sub = ap.add_subparsers(dest="command", required=True)
@@ -199,6 +222,8 @@ def parser() -> argparse.ArgumentParser:
     _common(b)
     b.add_argument("--format", choices=("all", "epub", "pdf"), default="all")
     b.add_argument("--no-check", action="store_true", help="skip EPUBCheck after writing the EPUB")
+    b.add_argument("--no-cache", action="store_true", help="rebuild every stage; ignore and do not fill <out>/.cache")
+    b.add_argument("--jobs", "-j", type=int, default=None, help="worker processes for the parts (default: cores)")
     b.set_defaults(func=cmd_build)
     m = sub.add_parser("manifest", help="print the validated manifest")
     _common(m)
@@ -231,6 +256,9 @@ def parser() -> argparse.ArgumentParser:
     se.add_argument("--package", help="the zip to send (default: the newest in build/editor/)")
     se.add_argument("--dry-run", action="store_true", default=None, help="write the .eml instead of sending")
     se.set_defaults(func=cmd_send)
+    bench = sub.add_parser("bench", help="time our builds against plain pandoc → WeasyPrint (build/bench.json)")
+    bench.add_argument("--out", default="build", help="where bench.json and bench.png go (default: build)")
+    bench.set_defaults(func=cmd_bench)
     return ap
 
 
