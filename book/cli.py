@@ -48,7 +48,7 @@ def cmd_build(args: argparse.Namespace) -> int:
     if "pdf" in formats:
         from book.pdf import write_pdf
 
-        path = write_pdf(build)
+        path = write_pdf(build, profile=args.profile)
         print(f"wrote {path} ({build.page_count} pages)", file=sys.stderr)  # type: ignore[attr-defined]
     diag.raise_if_errors()
     if build.fixes:
@@ -94,6 +94,13 @@ def parser() -> argparse.ArgumentParser:
     _common(b)
     b.add_argument("--format", choices=("all", "epub", "pdf"), default="all")
     b.add_argument("--no-check", action="store_true", help="skip EPUBCheck after writing the EPUB")
+    b.add_argument(
+        "--profile",
+        choices=("print", "screen", "review"),
+        default="print",
+        help="PDF profile: print (bleed, PDF/X-4, CMYK; build/<slug>.pdf), screen (tagged, links;"
+        " <slug>-screen.pdf), review (draft watermark; <slug>-review.pdf)",
+    )
     b.set_defaults(func=cmd_build)
     m = sub.add_parser("manifest", help="print the validated manifest")
     _common(m)
