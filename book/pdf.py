@@ -257,7 +257,7 @@ def write_pdf(
     doc, messages = render_document(html, css, str(config.root) + "/")
     with atomic_path(target) as tmp, source_epoch(build):
         doc.write_pdf(str(tmp), **render_options(profile))
-        finish_pdf(tmp, build, profile)
+        finish_pdf(tmp, build, profile, front_page_count(doc, build))
     for msg in messages:
         build.diag.warn(target, None, f"WeasyPrint: {msg}")
     for msg in low_resolution_images(doc):
@@ -304,13 +304,17 @@ def page_marks_from_anchors(
     return marks
 
 
+def front_page_count(doc: Any, build: Build) -> int:
+    """How many pages precede the first chapter (they carry roman folios)."""
+    first_body = _first_body_id(build.parts)
+    return next((i for i, page in enumerate(doc.pages) if first_body in page.anchors), len(doc.pages))
+
+
 def page_marks(doc: Any, build: Build) -> list[PageMark]:
     """Page map of a whole-book Document (see CONTRACTS 5)."""
     body_ids = [p.id for p in build.parts if p.kind != "front"]
     anchors = [list(page.anchors) for page in doc.pages]
-    first_body = _first_body_id(build.parts)
-    start = next((i for i, names in enumerate(anchors) if first_body in names), len(anchors))
-    labels = folio_labels(start, len(anchors))
+    labels = folio_labels(front_page_count(doc, build), len(anchors))
     current = ""
     part_of_page = []
     for names in anchors:
@@ -388,7 +392,7 @@ def cmyk_images(pdf: Any) -> int:
     return done
 
 
-def finish_pdf(path: Path, build: Build, profile: str = "print") -> None:
+def finish_pdf(path: Path, build: Build, profile: str = "print", front_pages: int | None = None) -> None:
     """Dates from SOURCE_DATE_EPOCH, XMP ids and the trailer /ID from the content: same input, same bytes.
 
     In the print profile, RGB images are converted to CMYK as well.
@@ -418,6 +422,11 @@ def finish_pdf(path: Path, build: Build, profile: str = "print") -> None:
             pdf.Root.Metadata.write(xmp.encode("utf-8"))
         if profile == "print":
             cmyk_images(pdf)
+        if front_pages is not None:  # viewers then show the printed folios: i, ii… then 1, 2…
+            labels = [0, pikepdf.Dictionary(S=pikepdf.Name.r)]
+            if front_pages < len(pdf.pages):
+                labels += [front_pages, pikepdf.Dictionary(S=pikepdf.Name.D)]
+            pdf.Root.PageLabels = pdf.make_indirect(pikepdf.Dictionary(Nums=pikepdf.Array(labels)))
         pdf.docinfo["/CreationDate"] = pdf_date
         pdf.docinfo["/ModDate"] = pdf_date
         # qpdf keeps the first /ID element (WeasyPrint's hashes a random XMP id): replace it first.
