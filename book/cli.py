@@ -48,7 +48,12 @@ def cmd_build(args: argparse.Namespace) -> int:
     if "pdf" in formats:
         from book.pdf import write_pdf
 
-        path = write_pdf(build, profile=args.profile)
+        if args.jobs > 1:
+            from book.assemble import write_pdf_parallel
+
+            path = write_pdf_parallel(build, profile=args.profile, workers=args.jobs)
+        else:
+            path = write_pdf(build, profile=args.profile)
         print(f"wrote {path} ({build.page_count} pages)", file=sys.stderr)  # type: ignore[attr-defined]
     diag.raise_if_errors()
     if build.fixes:
@@ -100,6 +105,9 @@ def parser() -> argparse.ArgumentParser:
         default="print",
         help="PDF profile: print (bleed, PDF/X-4, CMYK; build/<slug>.pdf), screen (tagged, links;"
         " <slug>-screen.pdf), review (draft watermark; <slug>-review.pdf)",
+    )
+    b.add_argument(
+        "--jobs", type=int, default=1, help="render PDF parts in N worker processes and assemble them (default 1)"
     )
     b.set_defaults(func=cmd_build)
     m = sub.add_parser("manifest", help="print the validated manifest")

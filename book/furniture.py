@@ -175,9 +175,7 @@ def page_css(
         f"html {{ font-size: {geo.font_size:g}pt; }}",
         f".furniture-head, .furniture-folio {{ color: {ink}; }}",
     ]
-    head = f'font-family: "Noto Serif CJK SC", serif; font-size: {geo.font_size * 0.8:.2f}pt; color: {ink};'
-    head_rule = f"border-bottom: 0.4pt solid {ink}; vertical-align: bottom; padding-bottom: 2pt;"
-    folio = f'font-family: "Noto Serif CJK SC", serif; font-size: {geo.font_size * 0.85:.2f}pt; color: {ink};'
+    head, head_rule, folio = _styles(geo, ink)
     mark = ""
     if watermark_text:
         mark = (
@@ -210,12 +208,75 @@ def page_css(
             else:
                 lines.append(f"@page {n} {{ {extra} }}")
         lines.append(f"@page :nth(1 of opening{draft}) {{ counter-reset: page 1; }}")
+        if furniture:  # the opener page: a folio but no head (nor the head's rule)
+            for name in ("body", "opening"):
+                lines.append(
+                    f"@page :nth(1 of {name}{draft}) {{ @top-left {{ content: none; }} @top-right {{ content: none; }} }}"
+                )
     # A blank verso (inserted to start the next part on a recto) carries nothing at all.
     names = ["", "cover", "front", "body", "opening"]
     blank = ", ".join(f"@page {n}{d}:blank" if n else "@page :blank" for n in names for d in ("", "-draft"))
     for sel in blank.split(", "):
         lines.append(f"{sel} {{ {_boxes()} background: none; }}")
     return "\n".join(line for line in lines if line) + "\n"
+
+
+def _styles(geo: Geometry, ink: str) -> tuple[str, str, str]:
+    """Declarations of the running head, its rule and the folio (shared by both renderers)."""
+    head = f'font-family: "Noto Serif CJK SC", serif; font-size: {geo.font_size * 0.8:.2f}pt; color: {ink};'
+    head_rule = f"border-bottom: 0.4pt solid {ink}; vertical-align: bottom; padding-bottom: 2pt;"
+    folio = f'font-family: "Noto Serif CJK SC", serif; font-size: {geo.font_size * 0.85:.2f}pt; color: {ink};'
+    return head, head_rule, folio
+
+
+@dataclass(frozen=True)
+class Sheet:
+    """The furniture of one assembled page: what kind of page it is, its head and its folio."""
+
+    kind: str  # "none" (title page, blank verso) | "front" | "opener" | "body"
+    head: str = ""
+    folio: str = ""
+
+
+def furniture_document(config: BookConfig, geo: Geometry, sheets: list[Sheet], ink: str) -> tuple[str, str]:
+    """(HTML, CSS) of a document with one page per sheet, carrying only heads and folios.
+
+    The parallel renderer stamps its page i over page i of the assembled book; since every part
+    starts on a recto, the left/right alternation of both documents matches.
+    """
+    head, head_rule, folio = _styles(geo, ink)
+    pt = lambda v: f"{v:.4f}pt"  # noqa: E731
+    css = [
+        "@page {",
+        f"  size: {pt(geo.width)} {pt(geo.height)};",
+        f"  margin: {pt(geo.top)} {pt(geo.outer)} {pt(geo.bottom)} {pt(geo.inner)};",
+        _boxes(),
+        "}",
+        f"@page :right {{ margin-left: {pt(geo.inner)}; margin-right: {pt(geo.outer)}; }}",
+        f"@page :left {{ margin-left: {pt(geo.outer)}; margin-right: {pt(geo.inner)}; }}",
+        "html, body { margin: 0; }",
+        ".sheet { break-before: page; height: 1px; string-set: head attr(data-head), folio attr(data-folio); }",
+        ".sheet:first-child { break-before: auto; }",
+        ".s-none { page: s-none; } .s-front { page: s-front; } .s-opener { page: s-opener; } .s-body { page: s-body; }",
+        f"@page s-front {{ @bottom-center {{ content: string(folio); {folio} }} }}",
+        f"@page s-opener:left {{ @bottom-left {{ content: string(folio); {folio} text-align: left; }} }}",
+        f"@page s-opener:right {{ @bottom-right {{ content: string(folio); {folio} text-align: right; }} }}",
+        "@page s-body:left {",
+        f"  @top-left {{ content: string(head); {head} {head_rule} width: 100%; text-align: left; }}",
+        f"  @bottom-left {{ content: string(folio); {folio} text-align: left; }}",
+        "}",
+        "@page s-body:right {",
+        f"  @top-right {{ content: string(head); {head} {head_rule} width: 100%; text-align: right; }}",
+        f"  @bottom-right {{ content: string(folio); {folio} text-align: right; }}",
+        "}",
+    ]
+    rows = [
+        f'<div class="sheet s-{s.kind}" data-head="{html.escape(s.head)}" data-folio="{html.escape(s.folio)}"></div>'
+        for s in sheets
+    ]
+    lang = config.pdf_language
+    doc = f'<!DOCTYPE html><html lang="{lang}"><head><meta charset="utf-8"/></head><body>{"".join(rows)}</body></html>'
+    return doc, "\n".join(css) + "\n"
 
 
 def watermark_svg(geo: Geometry, text: str) -> str:

@@ -187,16 +187,22 @@ def stylesheet_texts(
     ink = K_BLACK if cmyk else "#000"
     texts.append(furniture.page_css(config, geo, furniture=furniture_boxes, ink=ink, watermark_text=mark))
     if cmyk:
-        rules = [f"html, body {{ color: {K_BLACK}; }}"]
-        if geo.icc_profile:
-            rules.append(
-                f'@color-profile device-cmyk {{ src: url("{geo.icc_profile.as_uri()}"); components: c, m, y, k; }}'
-            )
-        texts.append("\n".join(rules) + "\n")
+        texts.append(colour_css(geo, profile))
     for sheet in extra:
         p = Path(sheet)
         texts.append(p.read_text(encoding="utf-8") if p.suffix == ".css" and p.exists() else str(sheet))
     return texts
+
+
+def colour_css(geo: furniture.Geometry, profile: str) -> str:
+    """Print: K-only black text and the CMYK output profile (WeasyPrint's PDF/X output intent)."""
+    if profile != "print":
+        return ""
+    rules = [f"html, body {{ color: {K_BLACK}; }}"]
+    if geo.icc_profile:
+        uri = geo.icc_profile.as_uri()
+        rules.append(f'@color-profile device-cmyk {{ src: url("{uri}"); components: c, m, y, k; }}')
+    return "\n".join(rules) + "\n"
 
 
 def render_options(profile: str) -> dict[str, Any]:
@@ -206,6 +212,25 @@ def render_options(profile: str) -> dict[str, Any]:
     if profile == "screen":
         return {"pdf_variant": "pdf/ua-1", "pdf_tags": True}
     return {}
+
+
+def write_bytes(doc: Any, options: dict[str, Any], seed: str) -> bytes:
+    """`doc.write_pdf` with the XMP DocumentID derived from `seed` instead of a random uuid4.
+
+    WeasyPrint's PDF/X metadata takes a fresh uuid4 per write; a worker's result must be a pure
+    function of its inputs (so it can be cached by hash and assembled into identical bytes).
+    """
+    import uuid
+
+    from weasyprint.pdf import metadata
+
+    fixed = uuid.UUID(hashlib.sha256(seed.encode("utf-8")).hexdigest()[:32])
+    original = metadata.uuid4
+    metadata.uuid4 = lambda: fixed
+    try:
+        return doc.write_pdf(**options)
+    finally:
+        metadata.uuid4 = original
 
 
 def target_path(build: Build, profile: str) -> Path:
@@ -233,10 +258,10 @@ def render_document(html: str, css: list[str], base_url: str) -> tuple[Any, list
 
 
 @contextlib.contextmanager
-def source_epoch(build: Build) -> Iterator[None]:
-    """SOURCE_DATE_EPOCH set while fonts are subset: fontTools stamps `head.modified` from it."""
+def epoch_env(epoch: str) -> Iterator[None]:
+    """SOURCE_DATE_EPOCH set while fonts are subset (fontTools stamps `head.modified` from it)."""
     old = os.environ.get("SOURCE_DATE_EPOCH")
-    os.environ["SOURCE_DATE_EPOCH"] = str(source_date_epoch(build))
+    os.environ["SOURCE_DATE_EPOCH"] = epoch
     try:
         yield
     finally:
@@ -244,6 +269,10 @@ def source_epoch(build: Build) -> Iterator[None]:
             del os.environ["SOURCE_DATE_EPOCH"]
         else:
             os.environ["SOURCE_DATE_EPOCH"] = old
+
+
+def source_epoch(build: Build) -> contextlib.AbstractContextManager[None]:
+    return epoch_env(str(source_date_epoch(build)))
 
 
 def write_pdf(
@@ -317,9 +346,10 @@ def page_marks(doc: Any, build: Build) -> list[PageMark]:
     labels = folio_labels(front_page_count(doc, build), len(anchors))
     current = ""
     part_of_page = []
-    for names in anchors:
+    for page, names in zip(doc.pages, anchors, strict=True):
         current = next((a for a in names if a in body_ids), current)
-        part_of_page.append(current)
+        blank = getattr(getattr(page._page_box, "page_type", None), "blank", False)
+        part_of_page.append("" if blank else current)  # a blank verso belongs to no part
     return page_marks_from_anchors(anchors, body_ids, labels, part_of_page)
 
 
