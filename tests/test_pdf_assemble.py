@@ -116,3 +116,12 @@ def test_worker_is_a_pure_function_of_its_inputs(five: dict) -> None:
     one = assemble.render_part_pdf(html, css, str(b.config.root) + "/", opts)
     two = assemble.render_part_pdf(html, css, str(b.config.root) + "/", opts)
     assert one.pdf == two.pdf and one.anchors == two.anchors and one.page_count >= 1
+
+
+def test_review_profile_in_parallel_matches(five: dict, tmp_path: Path) -> None:
+    build(five["config"], tmp_path / "s", "--profile", "review")
+    build(five["config"], tmp_path / "p", "--profile", "review", "--jobs", "2")
+    serial = page_texts(tmp_path / "s" / "printtest-review.pdf", "-raw")
+    parallel = page_texts(tmp_path / "p" / "printtest-review.pdf", "-raw")
+    assert [("草稿" in t.replace("\n", "")) for t in serial] == [("草稿" in t.replace("\n", "")) for t in parallel]
+    assert sum("草稿" in t.replace("\n", "") for t in parallel) >= 2

@@ -117,6 +117,14 @@ def test_type_area_is_whole_characters_with_gutter(tmp_path: Path) -> None:
     assert furniture.geometry(config, "screen").bleed_mm == 0
 
 
+def test_crop_marks_only_on_request(tmp_path: Path) -> None:
+    plain = load_config(make_book(tmp_path / "a", 1))
+    marked = load_config(make_book(tmp_path / "b", 1, extra_yaml="print:\n  marks: true\n"))
+    assert "marks: none" in furniture.page_css(plain, furniture.geometry(plain))
+    assert "marks: crop" in furniture.page_css(marked, furniture.geometry(marked))
+    assert "marks: none" in furniture.page_css(marked, furniture.geometry(marked, "screen"))
+
+
 def test_too_many_characters_is_a_user_error(tmp_path: Path) -> None:
     config = load_config(make_book(tmp_path, 1, extra_yaml="print:\n  chars_per_line: 60\n"))
     with pytest.raises(BookError, match="do not fit"):
@@ -287,3 +295,28 @@ def test_review_watermark_on_draft_parts_only(small: dict) -> None:
         draft = ch2_start <= i < ch3_start and text.strip()
         assert ("草稿" in text.replace("\n", "")) == bool(draft), f"page {i + 1}"
     assert not any("草稿" in t for t in page_texts(small["pdf"]))
+
+
+def test_images_under_300_dpi_are_reported(tmp_path: Path) -> None:
+    from PIL import Image
+
+    Image.new("RGB", (150, 100), (200, 30, 30)).save(tmp_path / "low.png")
+    Image.new("RGB", (1500, 1000), (200, 30, 30)).save(tmp_path / "high.png")
+    html = '<img src="low.png" style="width: 1in"/><img src="high.png" style="width: 1in"/>'
+    doc, _ = pdf.render_document(html, [], str(tmp_path) + "/")
+    found = pdf.low_resolution_images(doc)
+    assert len(found) == 1 and "low.png" in found[0] and "150 dpi" in found[0]
+
+
+def test_rgb_images_are_converted_to_cmyk(tmp_path: Path) -> None:
+    from PIL import Image
+
+    Image.new("RGB", (40, 40), (200, 30, 30)).save(tmp_path / "red.png")
+    doc, _ = pdf.render_document('<img src="red.png"/>', [], str(tmp_path) + "/")
+    target = tmp_path / "x.pdf"
+    target.write_bytes(doc.write_pdf())
+    assert device_rgb_uses(target)
+    with pikepdf.open(target, allow_overwriting_input=True) as d:
+        assert pdf.cmyk_images(d) == 1
+        d.save(target)
+    assert device_rgb_uses(target) == []
