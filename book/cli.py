@@ -7,6 +7,8 @@ traceback; any other exception is a bug and keeps its traceback.
 from __future__ import annotations
 
 import argparse
+import errno
+import signal
 import sys
 from pathlib import Path
 
@@ -26,36 +28,48 @@ def _out(args: argparse.Namespace) -> Path:
 
 
 def cmd_build(args: argparse.Namespace) -> int:
-    from book.pipeline import prepare
+    from book.atomic import Staging
+    from book.lock import build_lock
+    from book.pipeline import prepare, write_reports
 
     diag = Diagnostics(strict=args.strict)
-    build = prepare(args.config, _out(args), diag)
-    formats = ("epub", "pdf") if args.format == "all" else (args.format,)
-    if "epub" in formats:
-        from book.epub import write_epub
+    out = _out(args)
+    # One build at a time per output folder; outputs are staged and moved into place only when the
+    # whole build succeeded, so a failed, interrupted or killed build leaves the previous ones.
+    with build_lock(out), Staging(out) as stage:
+        build = prepare(args.config, out, diag)
+        write_reports(build, stage.path)
+        formats = ("epub", "pdf") if args.format == "all" else (args.format,)
+        if "epub" in formats:
+            from book.epub import write_epub
 
-        path = write_epub(build)
-        print(f"wrote {path}", file=sys.stderr)
-        if not args.no_check:
-            from book.check import run_epubcheck
+            path = write_epub(build, stage.path(build.epub_path))
+            if not args.no_check:
+                from book.check import run_epubcheck
 
-            result = run_epubcheck(path)
-            print(result.line(), file=sys.stderr)
-            for d in result.details:
-                print(f"  {d}", file=sys.stderr)
-            if not result.ok:
-                return 1
-    if "pdf" in formats:
-        from book.pdf import write_pdf
+                result = run_epubcheck(path)
+                print(result.line(), file=sys.stderr)
+                for d in result.details:
+                    print(f"  {d}", file=sys.stderr)
+                if not result.ok:
+                    print(
+                        f"{build.epub_path}: error: EPUBCheck failed — the previous outputs are kept", file=sys.stderr
+                    )
+                    return 1
+        if "pdf" in formats:
+            from book.pdf import target_path, write_pdf
 
-        if args.jobs > 1:
-            from book.assemble import write_pdf_parallel
+            staged = stage.path(target_path(build, args.profile))
+            if args.jobs > 1:
+                from book.assemble import write_pdf_parallel
 
-            path = write_pdf_parallel(build, profile=args.profile, workers=args.jobs)
-        else:
-            path = write_pdf(build, profile=args.profile)
-        print(f"wrote {path} ({build.page_count} pages)", file=sys.stderr)  # type: ignore[attr-defined]
-    diag.raise_if_errors()
+                write_pdf_parallel(build, staged, profile=args.profile, workers=args.jobs)
+            else:
+                write_pdf(build, staged, profile=args.profile)
+        diag.raise_if_errors()
+        for path in stage.commit():
+            pages = f" ({build.page_count} pages)" if path.suffix == ".pdf" else ""  # type: ignore[attr-defined]
+            print(f"wrote {path}{pages}", file=sys.stderr)
     if build.fixes:
         fixed = ", ".join(f"{k} {v}" for k, v in sorted(build.fixes.items()) if v)
         if fixed:
@@ -64,12 +78,18 @@ def cmd_build(args: argparse.Namespace) -> int:
 
 
 def cmd_manifest(args: argparse.Namespace) -> int:
-    from book.config import load_config
-    from book.manifest import build_manifest
+    from book.pipeline import prepare, write_reports
 
     diag = Diagnostics(strict=args.strict)
-    manifest = build_manifest(load_config(args.config), diag)
-    print(manifest.to_json(), end="")
+    build = prepare(args.config, _out(args), diag)  # measures every part
+    write_reports(build)
+    if args.json:
+        print(build.manifest.to_json(), end="")
+    else:
+        from book.counts import print_counts
+
+        print_counts(build.manifest)
+    diag.raise_if_errors()
     return 0
 
 
@@ -112,6 +132,7 @@ def parser() -> argparse.ArgumentParser:
     b.set_defaults(func=cmd_build)
     m = sub.add_parser("manifest", help="print the validated manifest")
     _common(m)
+    m.add_argument("--json", action="store_true", help="print the manifest as JSON instead of the counts table")
     m.set_defaults(func=cmd_manifest)
     c = sub.add_parser("check", help="run the validators on the built files")
     _common(c)
@@ -119,14 +140,40 @@ def parser() -> argparse.ArgumentParser:
     return ap
 
 
+class Interrupted(KeyboardInterrupt):
+    """SIGTERM/SIGHUP, handled like Ctrl-C: unwind, so staged and temporary files are removed."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _on_signal(signum: int, frame: object) -> None:
+    raise Interrupted(signum)
+
+
+# Failures of the machine or the folders the user chose, not bugs: one line, no traceback.
+USER_OS_ERRORS = {errno.EACCES, errno.EPERM, errno.ENOSPC, errno.EROFS, errno.EDQUOT, errno.ENOTDIR, errno.EISDIR}
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, _on_signal)
     try:
         return args.func(args)
     except BookError as exc:
         for problem in exc.problems:
             print(problem, file=sys.stderr)
         return 1
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
+        signum = exc.signum if isinstance(exc, Interrupted) else signal.SIGINT
         print("interrupted; previous outputs are untouched", file=sys.stderr)
-        return 130
+        return 128 + signum
+    except OSError as exc:
+        if exc.errno not in USER_OS_ERRORS or exc.filename is None:
+            raise
+        print(
+            f"{exc.filename}: error: {exc.strerror} — check the folder, its permissions and free space", file=sys.stderr
+        )
+        return 1

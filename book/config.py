@@ -7,15 +7,17 @@ source, template, style or image outside it is ever read.
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 import glob
 import re
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from book.errors import BookError, Problem, display_path
+from book.errors import BookError, Diagnostics, Problem, display_path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SOURCE_SUFFIXES = (".md", ".markdown", ".txt")
@@ -72,8 +74,51 @@ KNOWN_KEYS = {
 }  # fmt: skip
 
 
-def _line_of(text: str, key: str) -> int | None:
-    m = re.search(rf"^{re.escape(key)}\s*:", text, re.M)
+class BookLoader(yaml.SafeLoader):
+    """Safe YAML that never crashes on what authors write.
+
+    A date-shaped value that is not a real date (`2025-13-45`) stays a string, so the validator can
+    name its field and line instead of PyYAML raising a bare ValueError; repeated keys are recorded.
+    """
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self.duplicates: list[tuple[str, int]] = []
+
+    def construct_yaml_timestamp(self, node: yaml.Node) -> Any:  # type: ignore[override]
+        try:
+            return super().construct_yaml_timestamp(node)
+        except (ValueError, OverflowError):
+            return self.construct_scalar(node)
+
+    def construct_mapping(self, node: yaml.Node, deep: bool = False) -> dict[Any, Any]:  # type: ignore[override]
+        seen: set[Any] = set()
+        for key_node, _ in getattr(node, "value", []):
+            if isinstance(key_node, yaml.ScalarNode):
+                if key_node.value in seen:
+                    self.duplicates.append((key_node.value, key_node.start_mark.line + 1))
+                seen.add(key_node.value)
+        return super().construct_mapping(node, deep=deep)
+
+
+BookLoader.add_constructor("tag:yaml.org,2002:timestamp", BookLoader.construct_yaml_timestamp)
+BookLoader.add_constructor("tag:yaml.org,2002:map", BookLoader.construct_yaml_map)
+
+
+def load_yaml(text: str) -> tuple[Any, list[tuple[str, int]]]:
+    """YAML text → (data, [(duplicate key, 1-based line)]); raises yaml.YAMLError on bad syntax."""
+    loader = BookLoader(text)
+    try:
+        return loader.get_single_data(), loader.duplicates
+    except RecursionError:
+        raise yaml.YAMLError("nested too deeply") from None
+    finally:
+        loader.dispose()
+
+
+def _line_of(text: str, key: str, indented: bool = False) -> int | None:
+    indent = r"[ \t-]*" if indented else ""
+    m = re.search(rf"^{indent}['\"]?{re.escape(key)}['\"]?\s*:", text, re.M)
     return text.count("\n", 0, m.start()) + 1 if m else None
 
 
@@ -82,117 +127,208 @@ def slugify(text: str) -> str:
     return s or "book"
 
 
-def load_config(path: str | Path) -> BookConfig:
-    """Read and validate `book.yaml`; every problem is reported with its line."""
+def _suggest(key: str, known: set[str] | list[str]) -> str:
+    close = difflib.get_close_matches(key, sorted(known), n=1, cutoff=0.75)
+    return f"did you mean '{close[0]}'?" if close else "remove it or check its spelling"
+
+
+# XML 1.0 forbids these (and lone surrogates cannot be written as UTF-8); Word and WeChat exports
+# carry them, and YAML's "\x08" escapes can put them in any value.
+XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def xml_safe(text: str) -> str:
+    """`text` without the characters no XML document (or UTF-8 file) may contain."""
+    return XML_INVALID.sub("", text)
+
+
+SLUG = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+
+
+def load_config(path: str | Path, diag: Diagnostics | None = None) -> BookConfig:
+    """Read and validate `book.yaml`; every problem is reported with its line.
+
+    Errors are collected and raised together as one BookError; warnings go to `diag` (so --strict
+    applies to them) or, without one, to stderr.
+    """
     config_path = Path(path).resolve()
-    shown = display_path(config_path)
+    shown = display_path(path)
     if not config_path.is_file():
-        raise BookError(Problem(shown, None, "config file not found", "pass --config PATH to a book.yaml"))
-    text = config_path.read_text(encoding="utf-8-sig")
+        what = "is a folder, not a file" if config_path.is_dir() else "config file not found"
+        raise BookError(Problem(shown, None, what, "pass --config PATH to a book.yaml"))
     try:
-        data = yaml.safe_load(text) or {}
+        raw = config_path.read_bytes()
+    except OSError as exc:
+        raise BookError(
+            Problem(shown, None, f"cannot read the config: {exc.strerror}", "check its permissions")
+        ) from None
+    try:
+        text = raw.decode("utf-8-sig").replace("\r\n", "\n")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise BookError(Problem(shown, line, "book.yaml is not UTF-8 text", "save it as UTF-8")) from None
+    try:
+        data, duplicates = load_yaml(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark else None
-        raise BookError(
-            Problem(shown, line, f"YAML does not parse: {getattr(exc, 'problem', exc)}", "fix the syntax")
-        ) from None
+        what = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise BookError(Problem(shown, line, f"book.yaml is not valid YAML: {what}", "fix the YAML syntax")) from None
+    if data is None:
+        raise BookError(Problem(shown, 1, "book.yaml is empty", "write at least 'title:', 'authors:' and 'chapters:'"))
     if not isinstance(data, dict):
-        raise BookError(Problem(shown, 1, "book.yaml must be a mapping of keys to values"))
+        raise BookError(
+            Problem(shown, 1, f"book.yaml must be a mapping of keys to values, not a {type(data).__name__}",
+                    "write 'key: value' lines such as 'title: 书名'")
+        )  # fmt: skip
     root = config_path.parent
     problems: list[Problem] = []
+    text_of_config = text
 
-    def req_str(key: str, default: str | None = None) -> str:
-        value = data.get(key, default)
+    def err(key: str | None, message: str, hint: str = "") -> None:
+        problems.append(Problem(shown, _line_of(text, key) if key else None, message, hint))
+
+    def warn(line: int | None, message: str, hint: str = "") -> None:
+        problems.append(Problem(shown, line, message, hint, "warning"))
+
+    def opt_str(key: str, default: str = "") -> str:
+        value = data.get(key)
         if value is None:
-            problems.append(Problem(shown, None, f"missing required key '{key}'", f"add '{key}: …'"))
-            return ""
-        if isinstance(value, dt.date):
-            return value.isoformat()
-        if not isinstance(value, (str, int, float)):
-            problems.append(Problem(shown, _line_of(text, key), f"'{key}' must be text"))
-            return ""
-        return str(value)
+            return default
+        if isinstance(value, bool) or not isinstance(value, (str, int, float, dt.date)):
+            err(key, f"'{key}' must be text, not {type(value).__name__}", f'write {key}: "…"')
+            return default
+        text = value.isoformat() if isinstance(value, dt.date) else str(value)
+        if XML_INVALID.search(text):
+            warn(_line_of(text_of_config, key), f"'{key}' contains control characters; they are removed",
+                 "delete them from book.yaml")  # fmt: skip
+            text = xml_safe(text)
+        return text
 
+    for key, line in duplicates:
+        warn(line, f"key '{key}' appears twice; the last one wins", "keep only one")
     for key in data:
-        if key not in KNOWN_KEYS:
-            problems.append(
-                Problem(
-                    shown,
-                    _line_of(text, str(key)),
-                    f"unknown key '{key}'",
-                    "remove it or check its spelling",
-                    "warning",
-                )
-            )
-    title = req_str("title")
+        if str(key) not in KNOWN_KEYS:
+            warn(_line_of(text, str(key)), f"unknown key '{key}'", _suggest(str(key), KNOWN_KEYS))
+    title = opt_str("title").strip()
+    if not title and "title" not in problems_keys(problems):
+        err("title" if "title" in data else None, "book.yaml lacks the book's 'title'", "add 'title: 书名'")
     authors_raw = data.get("authors", data.get("author"))
-    if isinstance(authors_raw, str):
-        authors = (authors_raw,)
-    elif isinstance(authors_raw, list) and all(isinstance(a, str) for a in authors_raw) and authors_raw:
-        authors = tuple(authors_raw)
+    authors: tuple[str, ...] = ()
+    if isinstance(authors_raw, (str, int)) and xml_safe(str(authors_raw)).strip():
+        authors = (xml_safe(str(authors_raw)),)
+    elif isinstance(authors_raw, list) and authors_raw and all(isinstance(a, (str, int)) for a in authors_raw):
+        authors = tuple(xml_safe(str(a)) for a in authors_raw)
     else:
-        problems.append(Problem(shown, _line_of(text, "authors"), "'authors' must be a name or a list of names"))
-        authors = ()
+        err("authors" if "authors" in data else "author", "'authors' must be a name or a list of names",
+            "write 'authors: [姓名]'")  # fmt: skip
+    date = opt_str("date")
+    if date:
+        try:
+            date = dt.date.fromisoformat(date.strip()).isoformat()
+        except ValueError:
+            err("date", f"'date' must be a date like 2025-10-17, not {date!r}", "write date: 2025-10-17")
+    slug = opt_str("slug") or slugify(title)
+    if not SLUG.fullmatch(slug):
+        err("slug", f"'slug' {slug!r} is not a plain file name", "use letters, digits, '-', '_' and '.' only")
     sources: list[SourceSpec] = []
     for kind, key in (("chapter", "chapters"), ("appendix", "appendices")):
         entries = data.get(key) or []
+        if isinstance(entries, str):
+            entries = [entries]
         if not isinstance(entries, list):
-            problems.append(Problem(shown, _line_of(text, key), f"'{key}' must be a list of paths or globs"))
+            err(key, f"'{key}' must be a list of paths or globs", f"write '{key}:' then '  - path.md' lines")
             continue
         for entry in entries:
             opts: dict[str, Any] = {}
             if isinstance(entry, dict):
                 opts = dict(entry)
                 entry = opts.pop("path", None)
-            if not isinstance(entry, str):
-                problems.append(Problem(shown, _line_of(text, key), f"an entry of '{key}' has no path"))
+                for extra in opts:
+                    if extra != "trim_after":
+                        warn(_line_of(text, str(extra), indented=True), f"unknown option '{extra}' in '{key}'",
+                             _suggest(str(extra), ["path", "trim_after"]))  # fmt: skip
+                if opts.get("trim_after") is not None and not isinstance(opts["trim_after"], str):
+                    err(key, "'trim_after' must be text", 'write trim_after: "感谢阅读！"')
+                    opts.pop("trim_after")
+            if not isinstance(entry, str) or not entry.strip():
+                err(key, f"an entry of '{key}' has no path", "write '- path/to/file.md' or '- path: …'")
+                continue
+            if Path(entry).is_absolute() or ".." in Path(entry).parts:
+                err(key, f"'{entry}' leaves the book's folder", "list sources by a path inside the book's folder")
                 continue
             matches = _expand(root, entry)
             if not matches:
-                problems.append(
-                    Problem(shown, _line_of(text, key), f"'{entry}' matches no file", "check the path in book.yaml")
-                )
+                err(key, f"'{entry}' matches no file", "check the path in book.yaml (relative to book.yaml)")
             for m in matches:
                 if not _inside(root, m):
-                    problems.append(
-                        Problem(
-                            shown, _line_of(text, key), f"'{entry}' leaves the book's folder", "keep sources inside it"
-                        )
-                    )
+                    err(key, f"'{m.relative_to(root)}' leaves the book's folder (a symlink?)",
+                        "copy the file into the book's folder")  # fmt: skip
+                    continue
+                if any(s.path.resolve() == m.resolve() for s in sources):
+                    warn(_line_of(text, key), f"'{m.relative_to(root)}' is listed twice; it is used once",
+                         "remove the repeated entry")  # fmt: skip
                     continue
                 sources.append(SourceSpec(m, kind, opts.get("trim_after")))
     dirs: dict[str, tuple[Path, ...]] = {}
     for key in ("templates", "styles"):
         override = data.get(key)
-        chain = [root / override] if isinstance(override, str) else []
+        chain: list[Path] = []
+        if override is not None:
+            if not isinstance(override, str) or not override.strip():
+                err(key, f"'{key}' must be a folder path", f"write '{key}: {key}/'")
+            elif Path(override).is_absolute() or not _inside(root, root / override):
+                err(key, f"'{key}: {override}' leaves the book's folder", "keep it inside the book's folder")
+            elif not (root / override).is_dir():
+                err(key, f"'{key}: {override}' is not a folder", "create it or remove the key")
+            else:
+                chain = [root / override]
         dirs[key] = tuple(chain + [PROJECT_ROOT / key])
-    if any(p.severity == "error" for p in problems):
-        raise BookError(problems)
+    options: dict[str, dict[str, Any]] = {}
+    for key in ("print", "epub"):
+        value = data.get(key) or {}
+        if not isinstance(value, dict):
+            err(key, f"'{key}' must be a mapping of options", f"write '{key}:' then indented 'option: value' lines")
+            value = {}
+        options[key] = dict(value)
+    allow_private = data.get("allow_private_fetch", False)
+    if not isinstance(allow_private, bool):
+        err("allow_private_fetch", "'allow_private_fetch' must be true or false")
+        allow_private = False
     for p in problems:
-        import sys
-
-        print(p, file=sys.stderr)
+        if p.severity == "warning":
+            if diag is not None:
+                diag.warn(p.path, p.line, p.message, p.hint)
+            else:
+                print(p, file=sys.stderr)
+    errors = [p for p in problems if p.severity == "error"]
+    if errors:
+        raise BookError(errors)
     return BookConfig(
         root=root,
         config_path=config_path,
         title=title,
-        subtitle=str(data.get("subtitle") or ""),
+        subtitle=opt_str("subtitle"),
         authors=authors,
-        language=str(data.get("language") or "zh-Hans"),
-        identifier=str(data.get("identifier") or f"urn:book:{slugify(title)}"),
-        publisher=str(data.get("publisher") or ""),
-        date=req_str("date", "") or "",
-        rights=str(data.get("rights") or ""),
-        edition=str(data.get("edition") or ""),
-        slug=str(data.get("slug") or slugify(title)),
+        language=opt_str("language") or "zh-Hans",
+        identifier=opt_str("identifier") or f"urn:book:{slugify(title)}",
+        publisher=opt_str("publisher"),
+        date=date,
+        rights=opt_str("rights"),
+        edition=opt_str("edition"),
+        slug=slug,
         sources=tuple(sources),
         template_dirs=dirs["templates"],
         style_dirs=dirs["styles"],
-        print_options=dict(data.get("print") or {}),
-        epub_options=dict(data.get("epub") or {}),
-        allow_private_fetch=bool(data.get("allow_private_fetch", False)),
+        print_options=options["print"],
+        epub_options=options["epub"],
+        allow_private_fetch=allow_private,
     )
+
+
+def problems_keys(problems: list[Problem]) -> set[str]:
+    """Keys already reported as ill-typed, so a second message about them is not added."""
+    return {m.group(1) for p in problems if (m := re.match(r"'(\w+)' must be", p.message))}
 
 
 def _inside(root: Path, path: Path) -> bool:

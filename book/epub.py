@@ -77,6 +77,13 @@ def write_epub(build: Build, target: Path | None = None) -> Path:
             epub.EpubItem(uid=f"css-{name.split('.')[0]}", file_name=href, media_type="text/css",
                           content=find_style(config, name).read_bytes())
         )  # fmt: skip
+    seen: set[str] = set()
+    for part in build.parts:  # CONTRACTS 3: each embedded image once, by href
+        for res in part.resources:
+            if res.href not in seen:
+                seen.add(res.href)
+                b.add_item(epub.EpubItem(uid=f"img-{Path(res.href).stem}", file_name=res.href,
+                                         media_type=res.media_type, content=res.path.read_bytes()))  # fmt: skip
     ids = _link_map(build.parts)
     items: dict[str, epub.EpubItem] = {}
     toc_part = next(p for p in build.parts if p.id == "toc")

@@ -62,7 +62,8 @@ class Diagnostics:
         if p in self.problems:
             return
         self.problems.append(p)
-        if self.echo:
+        # Under --strict a warning is reported once, as an error, when the build stops.
+        if self.echo and not self.strict:
             print(p, file=sys.stderr)
 
     def error(self, path: str | Path, line: int | None, message: str, hint: str = "") -> None:

@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from book.config import BookConfig
+from book import counts
+from book.config import XML_INVALID, BookConfig, xml_safe
 from book.errors import BookError, Diagnostics
 from book.read import Source, read_source
 
@@ -25,10 +26,11 @@ class FieldSpec:
     type: str  # "int" | "str" | "date" | "list"
     required: bool = False
     minimum: int | None = None
+    maximum: int | None = None
 
 
 CHAPTER_SCHEMA: dict[str, FieldSpec] = {
-    "chapter_number": FieldSpec("int", required=True, minimum=1),
+    "chapter_number": FieldSpec("int", required=True, minimum=1, maximum=999),
     "title": FieldSpec("str", required=True),
     "title_en": FieldSpec("str"),
     "period": FieldSpec("str"),
@@ -50,6 +52,19 @@ ARTICLE_SCHEMA: dict[str, FieldSpec] = {
     "status": FieldSpec("str"),
 }
 STATUSES = ("draft", "review", "final", "published")
+
+
+class Meta(dict):
+    """Validated front matter; an optional field the source leaves out reads as None.
+
+    Templates render with StrictUndefined (a typo in a template must fail), so `meta.title_en` on a
+    chapter without a `title_en` must be None rather than an error.
+    """
+
+    def __missing__(self, key: str) -> None:
+        return None
+
+
 CN_DIGITS = "零一二三四五六七八九"
 
 
@@ -143,6 +158,8 @@ class Manifest:
                     "status": p.status,
                     "front_matter": p.meta,
                     "counts": p.counts,
+                    "claims": counts.claims(p.meta),
+                    "mismatches": [m for _, _, m in counts.mismatches(p.meta, p.counts).values()],
                     "trim_after": next((s.trim_after for s in c.sources if s.path == p.source), None),
                 }
                 for p in self.parts
@@ -153,16 +170,32 @@ class Manifest:
 
 def _check_field(src: Source, key: str, spec: FieldSpec, value: Any, diag: Diagnostics) -> Any:
     line = src.key_lines.get(key, 2)
+    if (
+        isinstance(value, str)
+        and XML_INVALID.search(value)
+        or (isinstance(value, list) and any(isinstance(v, str) and XML_INVALID.search(v) for v in value))
+    ):
+        # YAML escapes ("\x08") put characters in values that no XHTML page may contain.
+        diag.warn(src.path, line, f"'{key}' contains control characters; they are removed", "delete them")
+        value = xml_safe(value) if isinstance(value, str) else [xml_safe(v) if isinstance(v, str) else v for v in value]
     hint_type = {"int": "a whole number", "str": "text", "date": "a date like 2025-10-17", "list": "a YAML list"}[
         spec.type
     ]
-    bad = f"'{key}' must be {hint_type}, not {value!r}"
+    shown = repr(value)
+    bad = f"'{key}' must be {hint_type}, not {shown if len(shown) <= 60 else shown[:57] + '…'}"
     if spec.type == "int":
         if isinstance(value, bool) or not isinstance(value, int):
             diag.error(src.path, line, bad, f"write {key}: 8")
             return None
         if spec.minimum is not None and value < spec.minimum:
-            diag.error(src.path, line, f"'{key}' must be at least {spec.minimum}, not {value}")
+            diag.error(
+                src.path, line, f"'{key}' must be at least {spec.minimum}, not {value}", f"write {key}: {spec.minimum}"
+            )
+            return None
+        if spec.maximum is not None and value > spec.maximum:
+            diag.error(
+                src.path, line, f"'{key}' must be at most {spec.maximum}, not {value}", f"write {key}: {spec.maximum}"
+            )
             return None
         return value
     if spec.type == "str":
@@ -170,6 +203,9 @@ def _check_field(src: Source, key: str, spec: FieldSpec, value: Any, diag: Diagn
             return str(value)
         if not isinstance(value, str):
             diag.error(src.path, line, bad, f'write {key}: "…"')
+            return None
+        if spec.required and not value.strip():
+            diag.error(src.path, line, f"'{key}' is empty", f'write {key}: "…"')
             return None
         return value
     if spec.type == "date":
@@ -196,7 +232,7 @@ def _check_field(src: Source, key: str, spec: FieldSpec, value: Any, diag: Diagn
 
 def validate_meta(src: Source, diag: Diagnostics) -> dict[str, Any]:
     schema = CHAPTER_SCHEMA if src.kind == "chapter" else ARTICLE_SCHEMA
-    meta: dict[str, Any] = {}
+    meta: dict[str, Any] = Meta()
     for key, spec in schema.items():
         if key not in src.meta or src.meta[key] is None:
             if spec.required:
@@ -211,7 +247,11 @@ def validate_meta(src: Source, diag: Diagnostics) -> dict[str, Any]:
         close = difflib.get_close_matches(str(key), list(schema), n=1, cutoff=0.75)
         hint = f"did you mean '{close[0]}'?" if close else "it is kept in the manifest but not used"
         diag.warn(src.path, src.key_lines.get(str(key), 2), f"unknown front-matter key '{key}'", hint)
-        meta[str(key)] = _jsonable(src.meta[key])
+        try:
+            meta[xml_safe(str(key))] = _jsonable(src.meta[key], [0])
+        except ValueError:
+            diag.error(src.path, src.key_lines.get(str(key), 2), f"front-matter value of '{key}' is too large or nested",
+                       "shorten it")  # fmt: skip
     status = meta.get("status")
     if status is not None and status not in STATUSES:
         diag.warn(
@@ -220,14 +260,23 @@ def validate_meta(src: Source, diag: Diagnostics) -> dict[str, Any]:
     return meta
 
 
-def _jsonable(value: Any) -> Any:
+def _jsonable(value: Any, seen: list[int], depth: int = 0) -> Any:
+    """A front-matter value as JSON data; YAML aliases can make a small file expand to billions of
+    nodes (or loop), so the walk is bounded."""
+    seen[0] += 1
+    if seen[0] > 10_000 or depth > 50:
+        raise ValueError("front-matter value too large")
     if isinstance(value, (dt.date, dt.datetime)):
         return value.isoformat()
     if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
+        return {xml_safe(str(k)): _jsonable(v, seen, depth + 1) for k, v in value.items()}
     if isinstance(value, list):
-        return [_jsonable(v) for v in value]
-    return value
+        return [_jsonable(v, seen, depth + 1) for v in value]
+    if isinstance(value, str):
+        return xml_safe(value)
+    if isinstance(value, (int, float, bool)) or value is None:
+        return value
+    return xml_safe(str(value))
 
 
 def build_manifest(config: BookConfig, diag: Diagnostics) -> Manifest:

@@ -27,6 +27,7 @@ from book.atomic import atomic_path
 from book.epub import find_style
 from book.pipeline import Build, source_date_epoch
 from book.render import RenderedPart, book_context, environment
+from book.structures import footnotes_for_print
 
 if importlib.util.find_spec("book.justify"):  # CONTRACTS 4: typography's WeasyPrint patch, if present
     from book import justify  # type: ignore[attr-defined]
@@ -108,17 +109,9 @@ def _first_body_id(parts: list[RenderedPart]) -> str:
 
 def _print_body(part: RenderedPart) -> str:
     """A part's body as the print document wants it: footnotes at their call, heads as data."""
-    body = part.body
-    try:
-        from book import structures
-
-        to_print = getattr(structures, "footnotes_for_print", None)
-    except ImportError:  # pragma: no cover
-        to_print = None
-    if to_print is not None:
-        body = to_print(body)
-    for ref in getattr(part, "resources", None) or []:  # CONTRACTS 3
-        body = body.replace(f'src="{ref.href}"', f'src="{Path(ref.path).as_uri()}"')
+    body = footnotes_for_print(part.body)  # CONTRACTS 7
+    for ref in part.resources:  # CONTRACTS 3: images by their file on disk
+        body = body.replace(f'src="{ref.href}"', f'src="{ref.path.as_uri()}"')
     if part.kind != "front":
         head = f"{part.label} {part.title}".strip()
         attrs = f' data-head="{_attr(head)}" data-bookmark="{_attr(head)}"'

@@ -39,6 +39,8 @@ class RenderedPart:
     counts: dict[str, int] = field(default_factory=dict)
     landmark: str = ""  # epub:type of the part (bodymatter, toc, copyright-page…)
     status: str = "final"
+    resources: list[Any] = field(default_factory=list)  # ImageRef (book.images), CONTRACTS 3
+    references: list[dict[str, Any]] = field(default_factory=list)  # CSL-JSON items of the part
 
 
 @lru_cache(maxsize=8)
