@@ -314,11 +314,16 @@ def page_marks_from_anchors(
     """Per page, the first contract-2 block id that starts on it (pages of body parts only)."""
     marks = []
     last_target: dict[str, str] = {}
+    seen: set[str] = set()  # WeasyPrint lists a split block's id again on the pages it continues on
     for names, label, pid in zip(anchors, labels, part_of_page, strict=True):
+        new = [a for a in names if a not in seen]
+        seen.update(names)
         if pid not in part_ids:
             continue
-        first = next((a for a in names if a.startswith(pid + "-") and BLOCK_ID.search(a)), None)
-        first = first or next((a for a in names if a == pid), None)
+        if pid in new:  # the part's opener starts here
+            first: str | None = pid
+        else:
+            first = next((a for a in new if a.startswith(pid + "-") and BLOCK_ID.search(a)), None)
         if first is None:  # a page continuing one long block: point at that block
             first = last_target.get(pid, pid)
         last_target[pid] = first

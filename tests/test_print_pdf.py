@@ -320,3 +320,9 @@ def test_rgb_images_are_converted_to_cmyk(tmp_path: Path) -> None:
         assert pdf.cmyk_images(d) == 1
         d.save(target)
     assert device_rgb_uses(target) == []
+
+
+def test_page_marks_name_blocks_that_start_on_the_page() -> None:
+    anchors = [["ch01", "ch01-title", "ch01-s1", "ch01-p1"], ["ch01-s1", "ch01-p1", "ch01-p2"], ["ch01-p2"], []]
+    marks = pdf.page_marks_from_anchors(anchors, ["ch01"], ["1", "2", "3", "4"], ["ch01", "ch01", "ch01", ""])
+    assert [(m.label, m.target_id) for m in marks] == [("1", "ch01"), ("2", "ch01-p2"), ("3", "ch01-p2")]
