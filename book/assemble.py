@@ -216,7 +216,7 @@ def write_pdf_parallel(
         place(p.id, r, k < len(bodies) - 1)
 
     # Furniture: one sheet per book page.
-    heads = {p.id: f"{p.label} {p.title}".strip() for p in bodies}
+    heads = {p.id: furniture.running_head(p.label, p.title) for p in bodies}
     cover_pages = 1 if front and front[0].id == "titlepage" else 0
     sheets = []
     for index, (pid, _r, i) in enumerate(sequence):

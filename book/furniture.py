@@ -13,6 +13,7 @@ and stamps a furniture document (one page per book page, see `furniture_document
 from __future__ import annotations
 
 import html
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -134,6 +135,16 @@ def geometry(config: BookConfig, profile: str = "print") -> Geometry:
         icc_profile=icc_path if profile == "print" else None,
         watermark=profile == "review" or bool(opts.get("watermark", False)),
     )
+
+
+def running_head(label: str, title: str) -> str:
+    """The recto head of a part: its label and its title up to the first colon, ! or ?.
+
+    Manuscript titles are often a head and a subtitle ("Meta的开源革命：LLaMA引爆AI民主化"); the
+    head line carries the short form, as printed books do.
+    """
+    short = re.split(r"[：:！!？?]", title, maxsplit=1)[0].strip() or title
+    return f"{label} {short}".strip()
 
 
 def css_string(text: str) -> str:

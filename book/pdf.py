@@ -113,8 +113,9 @@ def _print_body(part: RenderedPart) -> str:
     for ref in part.resources:  # CONTRACTS 3: images by their file on disk
         body = body.replace(f'src="{ref.href}"', f'src="{ref.path.as_uri()}"')
     if part.kind != "front":
-        head = f"{part.label} {part.title}".strip()
-        attrs = f' data-head="{_attr(head)}" data-bookmark="{_attr(head)}"'
+        head = furniture.running_head(part.label, part.title)
+        label = f"{part.label} {part.title}".strip()
+        attrs = f' data-head="{_attr(head)}" data-bookmark="{_attr(label)}"'
         body = body.replace('class="opener-title"', 'class="opener-title"' + attrs, 1)
     return body
 

@@ -138,6 +138,12 @@ def test_css_colours_become_device_cmyk_with_k_only_greys() -> None:
     assert "device-cmyk(0.000 1.000 1.000 0.000)" in css
 
 
+def test_running_head_is_the_short_title() -> None:
+    assert furniture.running_head("第八章", "Meta的开源革命：LLaMA引爆AI民主化") == "第八章 Meta的开源革命"
+    assert furniture.running_head("附录A", "开源启动！18个月") == "附录A 开源启动"
+    assert furniture.running_head("第一章", "测试章节1") == "第一章 测试章节1"
+
+
 def test_folio_labels_roman_then_arabic() -> None:
     assert pdf.folio_labels(4, 7) == ["i", "ii", "iii", "iv", "1", "2", "3"]
     assert pdf.roman(14) == "xiv"
