@@ -8,7 +8,7 @@ OUT ?= build
 STAMP := $(VENV)/.installed
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: all epub pdf test lint format check clean setup sysdeps manifest
+.PHONY: all epub pdf test lint format check clean setup sysdeps manifest tools
 
 all: setup
 	$(BOOK) build --format all --config $(CONFIG) --out $(OUT)
@@ -29,8 +29,9 @@ pdf-review: setup
 manifest: setup
 	$(BOOK) manifest --config $(CONFIG)
 
+# Every validator on the built files, one line per check; non-zero exit on any failure.
 check: setup
-	$(BOOK) check --config $(CONFIG) --out $(OUT)
+	@$(BOOK) check --config $(CONFIG) --out $(OUT)
 
 test: setup
 	$(PY) -m pytest -q
@@ -38,6 +39,7 @@ test: setup
 lint: setup
 	$(PY) -m ruff check book tests
 	$(PY) -m ruff format --check book tests
+	$(BOOK) lint --config $(CONFIG)
 
 format: setup
 	$(PY) -m ruff format book tests
@@ -46,7 +48,15 @@ format: setup
 clean:
 	rm -rf $(OUT)
 
-setup: sysdeps $(STAMP)
+setup: sysdeps $(STAMP) tools
+
+# DAISY Ace (npm) into the ignored .tools/, from the committed lock file; it drives Debian's chromium.
+ACE_STAMP := .tools/.installed
+tools: $(ACE_STAMP)
+$(ACE_STAMP): scripts/ace/package.json scripts/ace/package-lock.json
+	mkdir -p .tools && cp scripts/ace/package.json scripts/ace/package-lock.json .tools/
+	cd .tools && PUPPETEER_SKIP_DOWNLOAD=true npm ci --no-audit --no-fund --loglevel=error
+	touch $@
 
 sysdeps:
 	@bash scripts/sysdeps.sh

@@ -40,10 +40,24 @@ def cmd_build(args: argparse.Namespace) -> int:
         build = prepare(args.config, out, diag)
         write_reports(build, stage.path)
         formats = ("epub", "pdf") if args.format == "all" else (args.format,)
+        if "pdf" in formats:
+            # The PDF first: its layout gives the EPUB the print edition's page list (build.page_map).
+            from book.pdf import target_path, write_pdf
+
+            staged = stage.path(target_path(build, args.profile))
+            if args.jobs > 1:
+                from book.assemble import write_pdf_parallel
+
+                write_pdf_parallel(build, staged, profile=args.profile, workers=args.jobs)
+            else:
+                write_pdf(build, staged, profile=args.profile)
         if "epub" in formats:
             from book.epub import write_epub
 
             path = write_epub(build, stage.path(build.epub_path))
+            for f in getattr(build, "fonts", []):
+                print(f"  font {f.href}: {len(f.data) / 1024:.0f} KB, {f.glyphs} glyphs for {f.characters} characters",
+                      file=sys.stderr)  # fmt: skip
             if not args.no_check:
                 from book.check import run_epubcheck
 
@@ -56,20 +70,11 @@ def cmd_build(args: argparse.Namespace) -> int:
                         f"{build.epub_path}: error: EPUBCheck failed — the previous outputs are kept", file=sys.stderr
                     )
                     return 1
-        if "pdf" in formats:
-            from book.pdf import target_path, write_pdf
-
-            staged = stage.path(target_path(build, args.profile))
-            if args.jobs > 1:
-                from book.assemble import write_pdf_parallel
-
-                write_pdf_parallel(build, staged, profile=args.profile, workers=args.jobs)
-            else:
-                write_pdf(build, staged, profile=args.profile)
         diag.raise_if_errors()
         for path in stage.commit():
-            pages = f" ({build.page_count} pages)" if path.suffix == ".pdf" else ""  # type: ignore[attr-defined]
-            print(f"wrote {path}{pages}", file=sys.stderr)
+            size = f"{path.stat().st_size / 1e6:.2f} MB"
+            pages = f", {build.page_count} pages" if path.suffix == ".pdf" else ""  # type: ignore[attr-defined]
+            print(f"wrote {path} ({size}{pages})", file=sys.stderr)
     if build.fixes:
         fixed = ", ".join(f"{k} {v}" for k, v in sorted(build.fixes.items()) if v)
         if fixed:
@@ -94,22 +99,51 @@ def cmd_manifest(args: argparse.Namespace) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from book.check import check_pdf_fonts, run_epubcheck
+    from book.check import CheckResult, check_epub, check_pdf_fonts
     from book.config import load_config
 
     config = load_config(args.config)
     out = _out(args)
-    results = []
     epub_path, pdf_path = out / f"{config.slug}.epub", out / f"{config.slug}.pdf"
-    results.append(run_epubcheck(epub_path) if epub_path.exists() else None)
-    results.append(check_pdf_fonts(pdf_path) if pdf_path.exists() else None)
     ok = True
-    for r in results:
-        if r is None:
-            continue
-        print(r.line())
+
+    def report(r: CheckResult) -> None:
+        nonlocal ok
+        print(r.line(), flush=True)
+        for d in r.details if not r.ok else []:
+            print(f"  {d}")
         ok &= r.ok
+
+    if epub_path.exists():
+        for r in check_epub(epub_path):
+            report(r)
+    else:
+        report(CheckResult("epub", False, f"{epub_path} not found: run `make` first"))
+    if pdf_path.exists():
+        # The print branch may gather its PDF validators in `check_pdf(path) -> list[CheckResult]`.
+        from book import check as checks
+
+        check_pdf = getattr(checks, "check_pdf", None)
+        for r in check_pdf(pdf_path) if callable(check_pdf) else [check_pdf_fonts(pdf_path)]:
+            report(r)
+    else:
+        report(CheckResult("pdf", False, f"{pdf_path} not found: run `make` first"))
     return 0 if ok else 1
+
+
+def cmd_lint(args: argparse.Namespace) -> int:
+    from book.config import load_config
+    from book.errors import display_path
+    from book.lint import lint_part
+    from book.manifest import build_manifest
+
+    diag = Diagnostics(strict=False)
+    manifest = build_manifest(load_config(args.config), diag)
+    findings = [f for part in manifest.parts for f in lint_part(part, display_path(part.source))]
+    for f in findings:
+        print(f)
+    print(f"{len(findings)} finding(s)", file=sys.stderr)
+    return 1 if args.strict and findings else 0
 
 
 def parser() -> argparse.ArgumentParser:
@@ -137,6 +171,9 @@ def parser() -> argparse.ArgumentParser:
     c = sub.add_parser("check", help="run the validators on the built files")
     _common(c)
     c.set_defaults(func=cmd_check)
+    lint = sub.add_parser("lint", help="report manuscript typography problems as file:line: message")
+    _common(lint)
+    lint.set_defaults(func=cmd_lint)
     return ap
 
 

@@ -70,7 +70,7 @@ class BookConfig:
 KNOWN_KEYS = {
     "title", "subtitle", "authors", "author", "language", "identifier", "publisher", "date",
     "rights", "edition", "slug", "chapters", "appendices", "templates", "styles", "print", "epub",
-    "allow_private_fetch",
+    "allow_private_fetch", "cover",
 }  # fmt: skip
 
 

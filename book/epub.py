@@ -2,22 +2,31 @@
 
 Each rendered part becomes one XHTML content document, verbatim: ebooklib packages the files and
 writes the package document; the navigation document is our own template (table of contents,
-landmarks, page list). The zip is then rewritten with fixed timestamps so that two builds of the same
-sources are byte-identical.
+landmarks, page list). Around them go a cover page (the book's image or a generated one), the CJK
+fonts subset to the book's characters, the print edition's page breaks (from the PDF's page map) and
+accessibility metadata that is computed from the content, so it stays true. The zip is then
+rewritten with fixed timestamps so that two builds of the same sources are byte-identical.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import html
 import re
+import sys
 import tempfile
 import zipfile
+from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 from ebooklib import epub
+from lxml import etree
 
-from book import render
+from book import cover, fonts, render
 from book.atomic import atomic_path
+from book.cache import Cache
 from book.config import BookConfig
 from book.pipeline import Build, source_date_epoch
 from book.render import RenderedPart
@@ -53,11 +62,161 @@ def _fix_links(body: str, here: str, ids: dict[str, str]) -> str:
     return re.sub(r'href="#([^"]+)"', repl, body)
 
 
+def cache_for(build: Build) -> Cache:
+    """The build's stage cache if the pipeline has one, else the book's own `.cache/` folder."""
+    cache = getattr(build, "cache", None)
+    return cache if isinstance(cache, Cache) else Cache(build.config.root / ".cache")
+
+
+def page_marks(build: Build) -> list[Any]:
+    """The print edition's page map (CONTRACTS 5/6): from the build, else from `book.pdf.page_map`."""
+    marks = getattr(build, "page_map", None)
+    if marks is None:
+        from book import pdf
+
+        compute = getattr(pdf, "page_map", None)
+        marks = compute(build) if callable(compute) else None
+    if marks is None:
+        print("info: no print page map available: EPUB written without a page list", file=sys.stderr)
+        return []
+    return list(marks)
+
+
+def page_id(label: str, taken: set[str]) -> str:
+    """`page-{label}`, made a valid unique XML id (labels are folios such as 12 or xii)."""
+    base = "page-" + re.sub(r"[^A-Za-z0-9_.-]", "_", label)
+    pid, n = base, 1
+    while pid in taken:
+        n += 1
+        pid = f"{base}-{n}"
+    taken.add(pid)
+    return pid
+
+
+# Elements whose parent allows only particular children: the marker goes first inside them instead.
+_MARK_INSIDE = {"li", "dt", "dd", "tr", "td", "th", "caption", "thead", "tbody", "tfoot", "figcaption", "summary"}
+
+
+def insert_pagebreaks(body: str, marks: list[tuple[str, str]], taken: set[str]) -> tuple[str, list[tuple[str, str]]]:
+    """Insert a pagebreak marker before each `(label, target_id)`'s element; returns (body, [(label, id)]).
+
+    Marks whose target is not in the body are dropped (the page list only lists markers that exist).
+    """
+    placed: list[tuple[int, str]] = []
+    found: list[tuple[str, str]] = []
+    for label, target in marks:
+        m = re.search(r'<([A-Za-z][\w:-]*)\b[^>]*?\sid="' + re.escape(target) + r'"[^>]*>', body)
+        if m is None:
+            continue
+        pos = m.end() if m.group(1).lower() in _MARK_INSIDE else m.start()
+        # A navigation list allows only headings and lists: a page starting inside one is marked before it.
+        before = body[:pos]
+        navs, closed = [n.start() for n in re.finditer(r"<nav\b", before)], before.count("</nav>")
+        if len(navs) > closed:
+            pos = navs[closed]
+        pid = page_id(label, taken)
+        span = (f'<span epub:type="pagebreak" role="doc-pagebreak" id="{pid}" '
+                f'aria-label="{html.escape(label, quote=True)}"></span>')  # fmt: skip
+        placed.append((pos, span))
+        found.append((label, pid))
+    # Insert from the end so earlier offsets stay valid; at one offset the later mark goes in first,
+    # so the markers keep the page map's order.
+    for _, (pos, span) in sorted(enumerate(placed), key=lambda x: (x[1][0], x[0]), reverse=True):
+        body = body[:pos] + span + body[pos:]
+    return body, found
+
+
+def _with_pagebreaks(build: Build) -> tuple[list[RenderedPart], list[dict[str, str]]]:
+    marks = page_marks(build)
+    by_part: dict[str, list[tuple[str, str]]] = {}
+    for mark in marks:
+        by_part.setdefault(mark.part_id, []).append((str(mark.label), mark.target_id))
+    parts, pages, taken = [], [], set()
+    for part in build.parts:
+        if part.id in by_part:
+            body, found = insert_pagebreaks(part.body, by_part[part.id], taken)
+            part = replace(part, body=body)
+            pages += [{"label": label, "href": f"{part.filename}#{pid}"} for label, pid in found]
+        parts.append(part)
+    return parts, pages
+
+
+def accessibility_metadata(parts: list[RenderedPart], has_cover: bool, has_pages: bool) -> list[tuple[str, str]]:
+    """(property, value) pairs of schema.org accessibility metadata that are true of this content."""
+    bodies = "\n".join(p.body for p in parts)
+    imgs = re.findall(r"<img\b[^>]*>", bodies)
+    has_images = bool(imgs) or has_cover
+    all_alt = all(re.search(r'\salt="[^"]*\S[^"]*"', i) for i in imgs)  # the cover's alt is ours: always set
+    meta = [("schema:accessMode", "textual")]
+    if has_images:
+        meta.append(("schema:accessMode", "visual"))
+    if not has_images or all_alt:
+        meta.append(("schema:accessModeSufficient", "textual"))
+    if has_images:
+        meta.append(("schema:accessModeSufficient", "textual,visual"))
+    features = ["structuralNavigation", "tableOfContents", "readingOrder"]
+    if has_images and all_alt:
+        features.append("alternativeText")
+    if has_pages:
+        features += ["pageBreakMarkers", "pageNavigation"]
+    if re.search(r'\srole="doc-', bodies):
+        features.append("ARIA")
+    meta += [("schema:accessibilityFeature", f) for f in features]
+    meta.append(("schema:accessibilityHazard", "none"))
+    zh = ["本书为可重排的 EPUB 3 电子书，按阅读顺序编排，提供目录、导览和结构化标题"]
+    en = [
+        "A reflowable EPUB 3 publication in reading order, with a table of contents, landmarks and structured headings"
+    ]
+    if has_images and all_alt:
+        zh.append("图片均附有替代文字")
+        en.append("every image has a text alternative")
+    if has_pages:
+        zh.append("含与印刷版对应的页码")
+        en.append("page numbers of the print edition")
+    summary = "；".join(zh) + "。无闪烁、声音或动态模拟等危害。 " + "; ".join(en) + ". No known hazards."
+    meta.append(("schema:accessibilitySummary", summary))
+    return meta
+
+
+def _documents(
+    build: Build, parts: list[RenderedPart], pages: list[dict[str, str]], the_cover: cover.Cover, hrefs: list[str]
+) -> list[tuple[str, str, str, list[str]]]:
+    """Every XHTML document in spine order: (uid, file name, content, manifest properties)."""
+    config = build.config
+    env = render.environment(config)
+    subtitle = f"——{config.subtitle}" if config.subtitle else ""
+    alt = f"封面：{config.title}{subtitle}，{'、'.join(config.authors)} 著"
+    docs = [("cover", "cover.xhtml", env.get_template("cover.xhtml.j2").render(
+        cover=the_cover, alt=alt, lang=config.language, stylesheets=hrefs), [])]  # fmt: skip
+    ids = _link_map(parts)
+    first_body = next((p for p in parts if p.kind == "chapter"), None)
+    for part in parts:
+        if part.id == "toc":
+            content = env.get_template("nav.xhtml.j2").render(
+                toc=part, parts=parts, first_body=first_body, lang=config.language,
+                stylesheets=hrefs, pages=pages, cover="cover.xhtml",
+            )  # fmt: skip
+            docs.append((part.id, part.filename, content, ["nav"]))
+        else:
+            fixed = replace(part, body=_fix_links(part.body, part.filename, ids))
+            docs.append((part.id, part.filename, render.document(config, fixed, hrefs), []))
+    return docs
+
+
 def write_epub(build: Build, target: Path | None = None) -> Path:
     config = build.config
     target = target or build.epub_path
     epoch = source_date_epoch(build)
     when = dt.datetime.fromtimestamp(epoch, tz=dt.UTC)
+    cache = cache_for(build)
+    # Gather everything first: cover, page list, every document, then the font subsets of their text.
+    the_cover = cover.make_cover(config, build.diag, cache)
+    parts, pages = _with_pagebreaks(build)
+    css = {name: find_style(config, name).read_bytes() for name in STYLESHEETS}
+    hrefs = ["styles/fonts.css"] + [f"styles/{name}" for name in STYLESHEETS]
+    docs = _documents(build, parts, pages, the_cover, hrefs)
+    embedded = fonts.embed_fonts([d[2] for d in docs], [c.decode("utf-8") for c in css.values()], cache)
+    build.fonts = embedded  # type: ignore[attr-defined]  # reported by the CLI
     b = epub.EpubBook()
     b.set_identifier(config.identifier)
     b.set_title(config.title)
@@ -71,60 +230,86 @@ def write_epub(build: Build, target: Path | None = None) -> Path:
         b.add_metadata("DC", "rights", config.rights)
     if config.subtitle:
         b.add_metadata("DC", "description", config.subtitle)
-    hrefs = [f"styles/{name}" for name in STYLESHEETS]
-    for name, href in zip(STYLESHEETS, hrefs, strict=True):
-        b.add_item(
-            epub.EpubItem(uid=f"css-{name.split('.')[0]}", file_name=href, media_type="text/css",
-                          content=find_style(config, name).read_bytes())
-        )  # fmt: skip
-    seen: set[str] = set()
-    for part in build.parts:  # CONTRACTS 3: each embedded image once, by href
-        for res in part.resources:
-            if res.href not in seen:
-                seen.add(res.href)
-                b.add_item(epub.EpubItem(uid=f"img-{Path(res.href).stem}", file_name=res.href,
-                                         media_type=res.media_type, content=res.path.read_bytes()))  # fmt: skip
-    ids = _link_map(build.parts)
-    items: dict[str, epub.EpubItem] = {}
-    toc_part = next(p for p in build.parts if p.id == "toc")
-    for part in build.parts:
-        if part is toc_part:
-            first_body = next(p for p in build.parts if p.kind != "front")
-            content = render.environment(config).get_template("nav.xhtml.j2").render(
-                toc=part, parts=build.parts, first_body=first_body, lang=config.language,
-                stylesheets=hrefs, pages=getattr(build, "page_list", []),
-            )  # fmt: skip
-        else:
-            fixed = render.RenderedPart(**{**part.__dict__, "body": _fix_links(part.body, part.filename, ids)})
-            content = render.document(config, fixed, hrefs)
-        item = epub.EpubItem(uid=part.id, file_name=part.filename, media_type="application/xhtml+xml",
+    for prop, value in accessibility_metadata(parts, True, bool(pages)):
+        b.add_metadata(None, "meta", value, {"property": prop})
+    if pages:
+        source = page_break_source(config)
+        # EPUB 3.3 names this `pageBreakSource`, but EPUBCheck 4.2.6 (Kobo) rejects that property and
+        # every prefixed spelling fails one validator or the other; the EPUB 3.2 form passes both.
+        b.add_metadata("DC", "source", source, {"id": "print-source"})
+        b.add_metadata(None, "meta", "pagination", {"refines": "#print-source", "property": "source-of"})
+    # EPUB 2 readers (older Kobo and Kindle tools) find the cover through this meta.
+    b.add_metadata(None, "meta", "", {"name": "cover", "content": "cover-image"})
+    b.add_item(epub.EpubItem(uid="css-fonts", file_name="styles/fonts.css", media_type="text/css",
+                             content=fonts.font_face_css(embedded).encode("utf-8")))  # fmt: skip
+    for name, data in css.items():
+        b.add_item(epub.EpubItem(uid=f"css-{name.split('.')[0]}", file_name=f"styles/{name}",
+                                 media_type="text/css", content=data))  # fmt: skip
+    for f in embedded:
+        b.add_item(epub.EpubItem(uid=f"font-{f.spec.name}", file_name=f.href, media_type=f.media_type, content=f.data))
+    cover_img = epub.EpubItem(uid="cover-image", file_name=the_cover.href, media_type=the_cover.media_type,
+                              content=the_cover.data)  # fmt: skip
+    cover_img.properties = ["cover-image"]
+    b.add_item(cover_img)
+    seen = {the_cover.href}
+    for part in parts:
+        for ref in getattr(part, "resources", []):
+            if ref.href in seen:
+                continue
+            seen.add(ref.href)
+            uid = "res-" + re.sub(r"[^A-Za-z0-9_-]", "-", ref.href)
+            b.add_item(epub.EpubItem(uid=uid, file_name=ref.href, media_type=ref.media_type,
+                                     content=Path(ref.path).read_bytes()))  # fmt: skip
+    spine = []
+    for uid, filename, content, properties in docs:
+        item = epub.EpubItem(uid=uid, file_name=filename, media_type="application/xhtml+xml",
                              content=content.encode("utf-8"))  # fmt: skip
-        item.properties = ["nav"] if part is toc_part else []
+        item.properties = properties
         b.add_item(item)
-        items[part.id] = item
+        spine.append(item)
     b.add_item(epub.EpubNcx())
     b.toc = [
         (epub.Section(p.title, f"{p.filename}#{p.id}"),
          [epub.Link(f"{p.filename}#{h.id}", h.title, h.id) for h in p.headings if h.level == 2])
         if any(h.level == 2 for h in p.headings) else epub.Link(f"{p.filename}#{p.id}", p.title, p.id)
-        for p in build.parts if p.kind != "front"
+        for p in parts if p.kind != "front"
     ]  # fmt: skip
-    b.spine = [items[p.id] for p in build.parts]
+    b.spine = spine
     target.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=target.parent) as tmp, atomic_path(target) as final:
         raw = Path(tmp) / "raw.epub"
         epub.write_epub(str(raw), b, {"raise_exceptions": True, "mtime": when, "epub2_guide": False,
                                       "epub3_landmark": False, "epub3_pages": False})  # fmt: skip
-        reproducible_zip(raw, final, when)
+        reproducible_zip(raw, final, when, rewrite={"EPUB/content.opf": lambda d: finish_package(d, config.language)})
     return target
 
 
-def reproducible_zip(src: Path, dst: Path, when: dt.datetime) -> None:
+def page_break_source(config: BookConfig) -> str:
+    """What identifies the print edition the page list follows."""
+    isbn = config.print_options.get("isbn")
+    if isbn:
+        return f"urn:isbn:{str(isbn).replace('-', '')}"
+    return f"{config.title}（印刷版{('，' + config.edition) if config.edition else ''}）"
+
+
+def finish_package(opf: bytes, language: str) -> bytes:
+    """The package document's own language (ebooklib leaves `xml:lang` off `<package>`)."""
+    root = etree.fromstring(opf)
+    root.set("{http://www.w3.org/XML/1998/namespace}lang", language)
+    return etree.tostring(root, xml_declaration=True, encoding="utf-8")
+
+
+def reproducible_zip(
+    src: Path, dst: Path, when: dt.datetime, rewrite: dict[str, Callable[[bytes], bytes]] | None = None
+) -> None:
     """Rewrite a zip with one fixed timestamp and fixed attributes, `mimetype` first and stored."""
+    rewrite = rewrite or {}
     stamp = (max(when.year, 1980), when.month, when.day, when.hour, when.minute, when.second)
     with zipfile.ZipFile(src) as zin, zipfile.ZipFile(dst, "w") as zout:
         for info in zin.infolist():
             data = zin.read(info.filename)
+            if info.filename in rewrite:
+                data = rewrite[info.filename](data)
             zi = zipfile.ZipInfo(info.filename, date_time=stamp)
             zi.external_attr = 0o644 << 16
             zi.create_system = 3

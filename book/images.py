@@ -134,7 +134,7 @@ def apply(
         diag.warn(part.source, _line(part, src), message, hint)
 
     for img in [el for el in root.iter() if el.tag in MEDIA_TAGS]:
-        if img.tag != "img":  # Pandoc writes <embed>/<video>/<audio> for unknown extensions
+        if img.tag != "img" or img.get("alt") is None:  # Pandoc writes <embed> for unknown extensions
             if not img.get("alt"):
                 cap = img.getnext()
                 img.set("alt", "".join(cap.itertext()).strip() if cap is not None and cap.tag == "figcaption" else "")

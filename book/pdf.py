@@ -13,7 +13,6 @@ import contextlib
 import dataclasses
 import datetime as dt
 import hashlib
-import importlib.util
 import logging
 import os
 import re
@@ -22,17 +21,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from book import furniture
+from book import furniture, justify
 from book.atomic import atomic_path
 from book.epub import find_style
 from book.pipeline import Build, source_date_epoch
 from book.render import RenderedPart, book_context, environment
 from book.structures import footnotes_for_print
-
-if importlib.util.find_spec("book.justify"):  # CONTRACTS 4: typography's WeasyPrint patch, if present
-    from book import justify  # type: ignore[attr-defined]
-
-    justify.install()
 
 PRINT_STYLESHEETS = ("book.css", "components.css", "print.css")
 K_BLACK = "device-cmyk(0 0 0 1)"
@@ -46,6 +40,9 @@ class PageMark:
     label: str
     part_id: str
     target_id: str
+
+
+justify.install()  # CJK inter-character justification (CONTRACTS 4); before any render, workers too
 
 
 class _Collector(logging.Handler):

@@ -49,9 +49,11 @@ def process_part(
     cache_dir = Path(out) / ".cache" / "images" if out is not None else None
     resources = images.apply(root, part, diag, config.root, config=config, cache_dir=cache_dir)
     structures.number_blocks(root, part)
+    part_counts = counts.measure(root, found)  # measured on the author's text, before typesetting
     fixes = typography.apply(root, part, diag)
+    part = typography.typeset_title(part)  # the opener, TOC and nav print the title and label too
     rp = render.render_part(config, part, root)
-    rp.resources, rp.counts = resources, counts.measure(root, found)
+    rp.resources, rp.counts = resources, part_counts
     rp.references = references.to_csl_json(found["references"])
     counts.check_claims(part, rp.counts, diag)
     return rp, fixes

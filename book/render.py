@@ -71,7 +71,7 @@ def collect_headings(root: etree._Element) -> list[Heading]:
         if not level or el.get("data-toc") == "no":
             continue
         target = el.getparent() if el.getparent() is not None and el.getparent().tag == "section" else el
-        title = el.get("data-nav-title") or text_of(el).strip()
+        title = (el.get("data-nav-title") or text_of(el)).replace("\u2060", "").strip()  # no word joiners in nav
         found.append(Heading(level, target.get("id", ""), title))
     return found
 

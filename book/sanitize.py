@@ -34,7 +34,10 @@ TAGS = {
     "samp", "section", "small", "span", "strong", "sub", "summary", "sup", "table", "tbody", "td",
     "tfoot", "th", "thead", "time", "tr", "u", "ul", "var", "wbr",
 }  # fmt: skip
-DROP_WITH_CONTENT = {"script", "style", "iframe", "object", "embed", "noscript", "template", "frame", "frameset"}
+# Pandoc writes <embed> for an image whose file is not a known image type; it is read as an <img>,
+# which the images stage then embeds or refuses with a message (never an active embed).
+EMBED = re.compile(r"<embed\b([^>]*?)\s*/?>", re.I)
+DROP_WITH_CONTENT = {"script", "style", "iframe", "object", "noscript", "template", "frame", "frameset"}
 GENERIC_ATTRIBUTES = {"id", "class", "lang", "title", "dir", "role", "hidden", "translate"}
 ATTRIBUTES = {
     "a": {"href", "tabindex"},
@@ -65,6 +68,9 @@ STYLE_PROPERTIES = {
     "font-style", "text-decoration",
 }  # fmt: skip
 LINK_SCHEMES = {"http", "https", "mailto"}
+# nh3 drops URLs whose scheme it is not given; image sources with these reach the images stage,
+# which refuses all but http(s) and small data: images with a message naming the scheme.
+IMAGE_SCHEMES_JUDGED_LATER = {"data", "file", "ftp", "sftp", "javascript", "vbscript", "blob", "about", "smb"}
 URL_ATTRIBUTES = {"href", "src", "cite"}
 XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
@@ -73,7 +79,7 @@ def _allowed_url(tag: str, attr: str, value: str) -> bool:
     scheme = urlsplit(value.strip()).scheme.lower() if ":" in value else ""
     if not scheme or re.fullmatch(r"[a-z]", scheme):  # relative, or a Windows drive path (images decide)
         return True
-    if tag == "img" and attr == "src" and scheme == "data":  # the images stage caps their size
+    if tag == "img" and attr == "src":  # the images stage decides, with a message per scheme
         return True
     return scheme in LINK_SCHEMES
 
@@ -146,6 +152,7 @@ class _Locator:
 def clean(html: str, part: Part, diag: Diagnostics) -> str:
     """Remove everything active from Pandoc's output; warn once per removal with its source line."""
     where = _Locator(part)
+    html = EMBED.sub(r"<img\1/>", html)
     for what, pattern, hint in findings(html):
         diag.warn(part.source, where.line(pattern), what, hint)
     cleaned = nh3.clean(
@@ -155,7 +162,7 @@ def clean(html: str, part: Part, diag: Diagnostics) -> str:
         attributes={"*": GENERIC_ATTRIBUTES, **ATTRIBUTES},
         attribute_filter=_attribute_filter,
         generic_attribute_prefixes=ATTRIBUTE_PREFIXES,
-        url_schemes=LINK_SCHEMES | {"data"},
+        url_schemes=LINK_SCHEMES | IMAGE_SCHEMES_JUDGED_LATER,
         filter_style_properties=STYLE_PROPERTIES,
         link_rel=None,
         strip_comments=True,

