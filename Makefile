@@ -19,6 +19,13 @@ epub: setup
 pdf: setup
 	$(BOOK) build --format pdf --config $(CONFIG) --out $(OUT)
 
+.PHONY: pdf-screen pdf-review
+pdf-screen: setup
+	$(BOOK) build --format pdf --profile screen --config $(CONFIG) --out $(OUT)
+
+pdf-review: setup
+	$(BOOK) build --format pdf --profile review --config $(CONFIG) --out $(OUT)
+
 manifest: setup
 	$(BOOK) manifest --config $(CONFIG)
 

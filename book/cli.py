@@ -59,9 +59,10 @@ def _build(args: argparse.Namespace) -> int:
         formats = ("epub", "pdf") if args.format == "all" else (args.format,)
         if "pdf" in formats:
             # The PDF first: its layout gives the EPUB the print edition's page list (build.page_map).
+            from book.pdf import target_path
             from book.pipeline import write_pdf
 
-            write_pdf(build, stage.path(build.pdf_path), jobs=args.jobs)
+            write_pdf(build, stage.path(target_path(build, args.profile)), jobs=args.pdf_jobs, profile=args.profile)
         if "epub" in formats:
             from book.pipeline import write_epub
 
@@ -224,6 +225,16 @@ def parser() -> argparse.ArgumentParser:
     b.add_argument("--no-check", action="store_true", help="skip EPUBCheck after writing the EPUB")
     b.add_argument("--no-cache", action="store_true", help="rebuild every stage; ignore and do not fill <out>/.cache")
     b.add_argument("--jobs", "-j", type=int, default=None, help="worker processes for the parts (default: cores)")
+    b.add_argument(
+        "--profile",
+        choices=("print", "screen", "review"),
+        default="print",
+        help="PDF profile: print (bleed, PDF/X-4, CMYK; build/<slug>.pdf), screen (tagged, links;"
+        " <slug>-screen.pdf), review (draft watermark; <slug>-review.pdf)",
+    )
+    b.add_argument(
+        "--pdf-jobs", type=int, default=1, help="render PDF parts in N worker processes and assemble them (default 1)"
+    )
     b.set_defaults(func=cmd_build)
     m = sub.add_parser("manifest", help="print the validated manifest")
     _common(m)

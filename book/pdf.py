@@ -1,27 +1,48 @@
-"""PDF stage: rendered parts → one print document → a PDF through WeasyPrint.
+"""PDF stage: rendered parts → one print document → a PDF through WeasyPrint, per output profile.
 
 The print document concatenates the same rendered part bodies the EPUB packages, so the two outputs
-never disagree on content; only the stylesheet (print.css) and the link form differ.
+never disagree on content; only the stylesheets and the link form differ. Profiles:
+`print` (bleed, PDF/X-4 with a CMYK output intent, K-only text, no DeviceRGB), `screen` (no bleed,
+live links, tagged PDF/UA-1) and `review` (screen geometry plus a draft watermark on draft parts).
+The output is reproducible: dates come from SOURCE_DATE_EPOCH, the XMP ids and /ID from the content.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
+import hashlib
 import logging
+import os
 import re
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from book import justify
+from book import furniture, justify
 from book.atomic import atomic_path
 from book.epub import find_style
-from book.pipeline import Build
+from book.pipeline import Build, source_date_epoch
 from book.render import RenderedPart, book_context, environment
 from book.structures import footnotes_for_print
 
 PRINT_STYLESHEETS = ("book.css", "components.css", "print.css")
+K_BLACK = "device-cmyk(0 0 0 1)"
+BLOCK_ID = re.compile(r"-(?:p|b|s)\d+$")
 
-justify.install()  # CJK inter-character justification (CONTRACTS 4); before any render
+
+@dataclass(frozen=True)
+class PageMark:
+    """One printed page: its folio label, its part and the first block starting on it."""
+
+    label: str
+    part_id: str
+    target_id: str
+
+
+justify.install()  # CJK inter-character justification (CONTRACTS 4); before any render, workers too
 
 
 class _Collector(logging.Handler):
@@ -33,68 +54,407 @@ class _Collector(logging.Handler):
         self.messages.append(record.getMessage())
 
 
-def print_document(build: Build) -> str:
-    """The whole book as one HTML document, links turned from `file.xhtml#id` into `#id`."""
-    config = build.config
-    parts = [dataclasses.replace(p, body=_print_body(p)) for p in build.parts]
-    html = (
-        environment(config)
-        .get_template("print.html.j2")
-        .render(book=book_context(config), parts=parts, lang=config.pdf_language, modified=build.manifest.modified())
-    )
-    html = re.sub(r'href="[\w.-]+\.xhtml#([^"]+)"', r'href="#\1"', html)
-    return re.sub(r'href="([\w-]+)\.xhtml"', r'href="#\1"', html)
+# --- colour --------------------------------------------------------------------------------------
+
+
+def to_cmyk(r: float, g: float, b: float) -> str:
+    """sRGB (0–1) → a `device-cmyk()` colour; greys become K only so text never builds from CMY."""
+    if max(r, g, b) - min(r, g, b) < 0.02:
+        return f"device-cmyk(0 0 0 {1 - (r + g + b) / 3:.3f})"
+    k = 1 - max(r, g, b)
+    c, m, y = ((1 - v - k) / (1 - k) for v in (r, g, b))
+    return f"device-cmyk({c:.3f} {m:.3f} {y:.3f} {k:.3f})"
+
+
+_HEX = re.compile(r"#([0-9a-fA-F]{6}|[0-9a-fA-F]{3})\b")
+_RGB = re.compile(r"rgba?\(\s*([\d.]+)[\s,]+([\d.]+)[\s,]+([\d.]+)\s*(?:[,/]\s*[\d.%]+\s*)?\)")
+_NAMED = {"black": (0, 0, 0), "white": (1, 1, 1), "gray": (0.5, 0.5, 0.5), "grey": (0.5, 0.5, 0.5)}
+
+
+def cmyk_css(css: str) -> str:
+    """Every hex, rgb() and basic named colour of a stylesheet rewritten as `device-cmyk()`."""
+
+    def hex_(m: re.Match[str]) -> str:
+        h = m.group(1)
+        if len(h) == 3:
+            h = "".join(c * 2 for c in h)
+        r, g, b = (int(h[i : i + 2], 16) / 255 for i in (0, 2, 4))
+        return to_cmyk(r, g, b)
+
+    css = _HEX.sub(hex_, css)
+    css = _RGB.sub(lambda m: to_cmyk(*(float(m.group(i)) / 255 for i in (1, 2, 3))), css)
+    for name, rgb in _NAMED.items():
+        css = re.sub(rf"(:\s*|solid\s+){name}\b", lambda m, rgb=rgb: m.group(1) + to_cmyk(*rgb), css)
+    return css
+
+
+# --- documents -----------------------------------------------------------------------------------
+
+
+def build_date(build: Build) -> dt.datetime:
+    return dt.datetime.fromtimestamp(source_date_epoch(build), tz=dt.UTC)
+
+
+def draft_ids(build: Build, profile: str) -> set[str]:
+    geo_watermark = profile == "review" or bool(build.config.print_options.get("watermark", False))
+    return {p.id for p in build.parts if p.status == "draft"} if geo_watermark else set()
+
+
+def _first_body_id(parts: list[RenderedPart]) -> str:
+    return next((p.id for p in parts if p.kind != "front"), "")
 
 
 def _print_body(part: RenderedPart) -> str:
-    """CONTRACTS 3 and 7: images by their file on disk, footnotes at their call sites."""
-    body = footnotes_for_print(part.body)
-    for res in part.resources:
-        body = body.replace(f'src="{res.href}"', f'src="{res.path.as_uri()}"')
+    """A part's body as the print document wants it: footnotes at their call, heads as data."""
+    body = footnotes_for_print(part.body)  # CONTRACTS 7
+    for ref in part.resources:  # CONTRACTS 3: images by their file on disk
+        body = body.replace(f'src="{ref.href}"', f'src="{ref.path.as_uri()}"')
+    if part.kind != "front":
+        head = furniture.running_head(part.label, part.title)
+        label = f"{part.label} {part.title}".strip()
+        attrs = f' data-head="{_attr(head)}" data-bookmark="{_attr(label)}"'
+        body = body.replace('class="opener-title"', 'class="opener-title"' + attrs, 1)
     return body
 
 
-def _review_css(build: Build) -> str:
-    """Minimal stand-in for CONTRACTS 5's review profile (printpdf's full version supersedes it):
-    a 草稿 + build-date watermark on the pages of draft parts."""
-    from urllib.parse import quote
+def _attr(text: str) -> str:
+    return text.replace("&", "&amp;").replace('"', "&quot;").replace("<", "&lt;")
 
-    from book.pipeline import source_date_epoch
 
-    day = dt.datetime.fromtimestamp(source_date_epoch(build), tz=dt.UTC).date().isoformat()
-    svg = ("<svg xmlns='http://www.w3.org/2000/svg' width='400' height='400'><text x='200' y='200' "
-           "transform='rotate(-40 200 200)' text-anchor='middle' font-family='Noto Sans CJK SC' font-size='64' "
-           f"fill='#000' fill-opacity='0.09'>草稿 {day}</text></svg>")  # fmt: skip
-    return (f'@page draft {{ background: url("data:image/svg+xml,{quote(svg)}") center / 80% no-repeat;\n'
-            f'  @top-center {{ content: "草稿 {day}"; font: 8pt "Noto Sans CJK SC", sans-serif; color: #888; }} }}\n'
-            '.print-part[data-status="draft"], .print-part[data-status="draft"] .part > .opener { page: draft; }\n')  # fmt: skip
+def print_document(
+    build: Build,
+    parts: list[RenderedPart] | None = None,
+    *,
+    drafts: set[str] | frozenset[str] = frozenset(),
+    toc_pages: dict[str, str] | None = None,
+) -> str:
+    """The book (or some of its parts) as one HTML document, links turned from `file.xhtml#id` into `#id`.
+
+    `toc_pages` maps a link target id to its printed page number: the TOC then prints those numbers
+    instead of asking the layout (the parallel renderer knows them only after the other parts).
+    """
+    config = build.config
+    parts = build.parts if parts is None else parts
+    printed = [dataclasses.replace(p, body=_print_body(p)) for p in parts]
+    html = (
+        environment(config)
+        .get_template("print.html.j2")
+        .render(
+            book=book_context(config),
+            parts=printed,
+            lang=config.pdf_language,
+            modified=build_date(build).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            first_body_id=_first_body_id(build.parts),
+            draft_ids=drafts,
+        )
+    )
+    html = re.sub(r'href="[\w.-]+\.xhtml#([^"]+)"', r'href="#\1"', html)
+    html = re.sub(r'href="([\w-]+)\.xhtml"', r'href="#\1"', html)
+    if toc_pages is not None:
+        html = re.sub(
+            r'<a href="#([^"]+)"(?=[^>]*>)',
+            lambda m: m.group(0) + (f' data-page="{toc_pages[m.group(1)]}"' if m.group(1) in toc_pages else ""),
+            html,
+        )
+    return html
+
+
+def stylesheet_texts(
+    build: Build, profile: str = "print", extra: tuple[str | Path, ...] = (), *, furniture_boxes: bool = True
+) -> list[str]:
+    """The CSS of a profile, in cascade order: the book's sheets, generated @page rules, extras."""
+    if profile not in furniture.PROFILES:
+        raise ValueError(f"unknown PDF profile {profile!r}")
+    config = build.config
+    geo = furniture.geometry(config, profile)
+    cmyk = profile == "print"
+    texts = []
+    for name in PRINT_STYLESHEETS:
+        text = find_style(config, name).read_text(encoding="utf-8")
+        texts.append(cmyk_css(text) if cmyk else text)
+    mark = ""
+    if draft_ids(build, profile):
+        mark = f"草稿 {build_date(build):%Y-%m-%d}"
+    ink = K_BLACK if cmyk else "#000"
+    texts.append(furniture.page_css(config, geo, furniture=furniture_boxes, ink=ink, watermark_text=mark))
+    if cmyk:
+        texts.append(colour_css(geo, profile))
+    for sheet in extra:
+        p = Path(sheet)
+        texts.append(p.read_text(encoding="utf-8") if p.suffix == ".css" and p.exists() else str(sheet))
+    return texts
+
+
+def colour_css(geo: furniture.Geometry, profile: str) -> str:
+    """Print: K-only black text and the CMYK output profile (WeasyPrint's PDF/X output intent)."""
+    if profile != "print":
+        return ""
+    rules = [f"html, body {{ color: {K_BLACK}; }}"]
+    if geo.icc_profile:
+        uri = geo.icc_profile.as_uri()
+        rules.append(f'@color-profile device-cmyk {{ src: url("{uri}"); components: c, m, y, k; }}')
+    return "\n".join(rules) + "\n"
+
+
+def render_options(profile: str) -> dict[str, Any]:
+    """write_pdf options of a profile."""
+    if profile == "print":
+        return {"pdf_variant": "pdf/x-4"}
+    if profile == "screen":
+        return {"pdf_variant": "pdf/ua-1", "pdf_tags": True}
+    return {}
+
+
+def write_bytes(doc: Any, options: dict[str, Any], seed: str) -> bytes:
+    """`doc.write_pdf` with the XMP DocumentID derived from `seed` instead of a random uuid4.
+
+    WeasyPrint's PDF/X metadata takes a fresh uuid4 per write; a worker's result must be a pure
+    function of its inputs (so it can be cached by hash and assembled into identical bytes).
+    """
+    import uuid
+
+    from weasyprint.pdf import metadata
+
+    fixed = uuid.UUID(hashlib.sha256(seed.encode("utf-8")).hexdigest()[:32])
+    original = metadata.uuid4
+    metadata.uuid4 = lambda: fixed
+    try:
+        return doc.write_pdf(**options)
+    finally:
+        metadata.uuid4 = original
+
+
+def target_path(build: Build, profile: str) -> Path:
+    return build.pdf_path if profile == "print" else build.out / f"{build.config.slug}-{profile}.pdf"
+
+
+def render_document(html: str, css: list[str], base_url: str) -> tuple[Any, list[str]]:
+    """HTML + CSS texts → a laid-out WeasyPrint Document and its warnings."""
+    from weasyprint import CSS, HTML
+    from weasyprint.text.fonts import FontConfiguration
+
+    fonts = FontConfiguration()
+    collector = _Collector()
+    logger = logging.getLogger("weasyprint")
+    logger.addHandler(collector)
+    try:
+        profiles: dict[str, Any] = {}  # shared so @color-profile in our sheets reaches the document
+        sheets = [CSS(string=t, base_url=base_url, font_config=fonts, color_profiles=profiles) for t in css]
+        doc = HTML(string=html, base_url=base_url).render(
+            stylesheets=sheets, font_config=fonts, color_profiles=profiles
+        )
+    finally:
+        logger.removeHandler(collector)
+    return doc, collector.messages
+
+
+@contextlib.contextmanager
+def epoch_env(epoch: str) -> Iterator[None]:
+    """SOURCE_DATE_EPOCH set while fonts are subset (fontTools stamps `head.modified` from it)."""
+    old = os.environ.get("SOURCE_DATE_EPOCH")
+    os.environ["SOURCE_DATE_EPOCH"] = epoch
+    try:
+        yield
+    finally:
+        if old is None:
+            del os.environ["SOURCE_DATE_EPOCH"]
+        else:
+            os.environ["SOURCE_DATE_EPOCH"] = old
+
+
+def source_epoch(build: Build) -> contextlib.AbstractContextManager[None]:
+    return epoch_env(str(source_date_epoch(build)))
 
 
 def write_pdf(
     build: Build, target: Path | None = None, profile: str = "print", extra_stylesheets: tuple[str | Path, ...] = ()
 ) -> Path:
-    from weasyprint import CSS, HTML
-    from weasyprint.text.fonts import FontConfiguration
-
+    """Render the book in one WeasyPrint document and write it; sets build.page_map for print."""
     config = build.config
-    target = target or build.pdf_path
-    fonts = FontConfiguration()
-    sheets = [CSS(filename=str(find_style(config, n)), font_config=fonts) for n in PRINT_STYLESHEETS]
-    if profile == "review":
-        sheets.append(CSS(string=_review_css(build), font_config=fonts))
-    sheets += [CSS(filename=str(s), font_config=fonts) for s in extra_stylesheets]
-    collector = _Collector()
-    logger = logging.getLogger("weasyprint")
-    logger.addHandler(collector)
-    try:
-        doc = HTML(string=print_document(build), base_url=str(config.root) + "/").render(
-            stylesheets=sheets, font_config=fonts
-        )
-        with atomic_path(target) as tmp:
-            doc.write_pdf(str(tmp))
-    finally:
-        logger.removeHandler(collector)
-    for msg in collector.messages:
+    target = target or target_path(build, profile)
+    css = stylesheet_texts(build, profile, tuple(extra_stylesheets))
+    html = print_document(build, drafts=draft_ids(build, profile))
+    doc, messages = render_document(html, css, str(config.root) + "/")
+    with atomic_path(target) as tmp, source_epoch(build):
+        doc.write_pdf(str(tmp), **render_options(profile))
+        finish_pdf(tmp, build, profile, front_page_count(doc, build))
+    for msg in messages:
         build.diag.warn(target, None, f"WeasyPrint: {msg}")
+    for msg in low_resolution_images(doc):
+        build.diag.warn(target, None, msg)
     build.page_count = len(doc.pages)  # type: ignore[attr-defined]
+    if profile == "print" and not extra_stylesheets:
+        build.page_map = page_marks(doc, build)  # type: ignore[attr-defined]
     return target
+
+
+# --- layout facts --------------------------------------------------------------------------------
+
+
+def roman(n: int) -> str:
+    out = ""
+    for value, numeral in ((1000, "m"), (900, "cm"), (500, "d"), (400, "cd"), (100, "c"), (90, "xc"),
+                           (50, "l"), (40, "xl"), (10, "x"), (9, "ix"), (5, "v"), (4, "iv"), (1, "i")):  # fmt: skip
+        while n >= value:
+            out += numeral
+            n -= value
+    return out
+
+
+def folio_labels(n_front: int, n_total: int) -> list[str]:
+    """Page labels: roman for the front matter pages, arabic from the first body page."""
+    return [roman(i + 1) for i in range(n_front)] + [str(i + 1) for i in range(n_total - n_front)]
+
+
+def page_marks_from_anchors(
+    anchors: list[list[str]], part_ids: list[str], labels: list[str], part_of_page: list[str]
+) -> list[PageMark]:
+    """Per page, the first contract-2 block id that starts on it (pages of body parts only)."""
+    marks = []
+    last_target: dict[str, str] = {}
+    seen: set[str] = set()  # WeasyPrint lists a split block's id again on the pages it continues on
+    for names, label, pid in zip(anchors, labels, part_of_page, strict=True):
+        new = [a for a in names if a not in seen]
+        seen.update(names)
+        if pid not in part_ids:
+            continue
+        if pid in new:  # the part's opener starts here
+            first: str | None = pid
+        else:
+            first = next((a for a in new if a.startswith(pid + "-") and BLOCK_ID.search(a)), None)
+        if first is None:  # a page continuing one long block: point at that block
+            first = last_target.get(pid, pid)
+        last_target[pid] = first
+        marks.append(PageMark(label, pid, first))
+    return marks
+
+
+def front_page_count(doc: Any, build: Build) -> int:
+    """How many pages precede the first chapter (they carry roman folios)."""
+    first_body = _first_body_id(build.parts)
+    return next((i for i, page in enumerate(doc.pages) if first_body in page.anchors), len(doc.pages))
+
+
+def page_marks(doc: Any, build: Build) -> list[PageMark]:
+    """Page map of a whole-book Document (see CONTRACTS 5)."""
+    body_ids = [p.id for p in build.parts if p.kind != "front"]
+    anchors = [list(page.anchors) for page in doc.pages]
+    labels = folio_labels(front_page_count(doc, build), len(anchors))
+    current = ""
+    part_of_page = []
+    for page, names in zip(doc.pages, anchors, strict=True):
+        current = next((a for a in names if a in body_ids), current)
+        blank = getattr(getattr(page._page_box, "page_type", None), "blank", False)
+        part_of_page.append("" if blank else current)  # a blank verso belongs to no part
+    return page_marks_from_anchors(anchors, body_ids, labels, part_of_page)
+
+
+def page_map(build: Build) -> list[PageMark]:
+    """The print edition's page map (CONTRACTS 6), laying the book out when no render has yet."""
+    existing = getattr(build, "page_map", None)
+    if existing:
+        return existing
+    css = stylesheet_texts(build, "print")
+    doc, _ = render_document(print_document(build), css, str(build.config.root) + "/")
+    build.page_map = page_marks(doc, build)  # type: ignore[attr-defined]
+    build.page_count = len(doc.pages)  # type: ignore[attr-defined]
+    return build.page_map  # type: ignore[attr-defined]
+
+
+def low_resolution_images(doc: Any, minimum: int = 300) -> list[str]:
+    """Warnings for raster images printed below `minimum` dpi."""
+    from weasyprint.formatting_structure import boxes
+
+    found = []
+
+    def walk(box: Any, page_no: int) -> None:
+        if isinstance(box, boxes.ReplacedBox):
+            image = box.replacement
+            px = getattr(image, "width", None) or getattr(getattr(image, "pixbuf", None), "width", None)
+            if isinstance(px, (int, float)) and box.width:
+                dpi = px / (box.width / 96)
+                if dpi < minimum:
+                    src = box.element.get("src", "?") if box.element is not None else "?"
+                    found.append(f"page {page_no}: image {src[-60:]} prints at {dpi:.0f} dpi (under {minimum})")
+        for child in getattr(box, "all_children", lambda: [])():
+            walk(child, page_no)
+
+    for i, page in enumerate(doc.pages, 1):
+        walk(page._page_box, i)
+    return found
+
+
+# --- reproducibility -----------------------------------------------------------------------------
+
+
+def cmyk_images(pdf: Any) -> int:
+    """Convert every DeviceRGB image (colour emoji glyphs, pictures) to DeviceCMYK; returns the count.
+
+    WeasyPrint draws bitmap glyphs and raster images in RGB whatever the CSS says; a print file
+    must not carry any. The conversion is a plain device conversion (Pillow), K from grey.
+    """
+    import zlib
+
+    import pikepdf
+    from PIL import Image
+
+    done = 0
+    seen: set[tuple[int, int]] = set()
+    for obj in pdf.objects:
+        if not isinstance(obj, pikepdf.Stream) or obj.get("/Subtype") != "/Image" or obj.objgen in seen:
+            continue
+        seen.add(obj.objgen)
+        if str(obj.get("/ColorSpace")) != "/DeviceRGB":
+            continue
+        image = pikepdf.PdfImage(obj).as_pil_image().convert("RGB")
+        cmyk = Image.frombytes("RGB", image.size, image.tobytes()).convert("CMYK")
+        obj.write(zlib.compress(cmyk.tobytes(), 9), filter=pikepdf.Name.FlateDecode)
+        obj.ColorSpace = pikepdf.Name.DeviceCMYK
+        obj.BitsPerComponent = 8
+        for key in ("/DecodeParms", "/Decode"):
+            if key in obj:
+                del obj[key]
+        done += 1
+    return done
+
+
+def finish_pdf(path: Path, build: Build, profile: str = "print", front_pages: int | None = None) -> None:
+    """Dates from SOURCE_DATE_EPOCH, XMP ids and the trailer /ID from the content: same input, same bytes.
+
+    In the print profile, RGB images are converted to CMYK as well.
+    """
+    import pikepdf
+
+    stamp = build_date(build)
+    pdf_date = stamp.strftime("D:%Y%m%d%H%M%S+00'00'")
+    iso = stamp.strftime("%Y-%m-%dT%H:%M:%S+00:00")
+    with pikepdf.open(path, allow_overwriting_input=True) as pdf:
+        seed = hashlib.sha256()
+        for page in pdf.pages:
+            for stream in (
+                page.obj.get("/Contents", [])
+                if isinstance(page.obj.get("/Contents"), pikepdf.Array)
+                else [page.obj.get("/Contents")]
+            ):
+                if stream is not None:
+                    seed.update(stream.read_raw_bytes())
+        seed.update(build.config.identifier.encode())
+        digest = seed.hexdigest()
+        uuid = f"{digest[:8]}-{digest[8:12]}-{digest[12:16]}-{digest[16:20]}-{digest[20:32]}"
+        if "/Metadata" in pdf.Root:
+            xmp = pdf.Root.Metadata.read_bytes().decode("utf-8")
+            xmp = re.sub(r"xmp\.did:[0-9a-f-]+", f"xmp.did:{uuid}", xmp)
+            xmp = re.sub(r"(<xmp:(?:CreateDate|ModifyDate|MetadataDate)>)[^<]*", rf"\g<1>{iso}", xmp)
+            pdf.Root.Metadata.write(xmp.encode("utf-8"))
+        if profile == "print":
+            cmyk_images(pdf)
+        if front_pages is not None:  # viewers then show the printed folios: i, ii… then 1, 2…
+            labels = [0, pikepdf.Dictionary(S=pikepdf.Name.r)]
+            if front_pages < len(pdf.pages):
+                labels += [front_pages, pikepdf.Dictionary(S=pikepdf.Name.D)]
+            pdf.Root.PageLabels = pdf.make_indirect(pikepdf.Dictionary(Nums=pikepdf.Array(labels)))
+        pdf.docinfo["/CreationDate"] = pdf_date
+        pdf.docinfo["/ModDate"] = pdf_date
+        # qpdf keeps the first /ID element (WeasyPrint's hashes a random XMP id): replace it first.
+        pdf.trailer.ID = pikepdf.Array([pikepdf.String(bytes.fromhex(digest[:32]))] * 2)
+        pdf.save(path, deterministic_id=True, compress_streams=True)

@@ -1,0 +1,127 @@
+"""Parallel PDF: parts rendered in worker processes and assembled must equal the one-document render."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pikepdf
+import pytest
+
+from book import assemble, pdf
+from book.check import check_pdf_print
+from book.errors import Diagnostics
+from book.pipeline import prepare
+from tests.test_print_pdf import BOOK_TITLE, build, make_book, outline_entries, page_texts
+
+
+@pytest.fixture(scope="module")
+def five(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    root = tmp_path_factory.mktemp("fivebook")
+    config = make_book(root, 5)
+    build(config, root / "serial")
+    build(config, root / "parallel", "--pdf-jobs", "2")
+    return {
+        "root": root,
+        "config": config,
+        "serial": root / "serial" / "printtest.pdf",
+        "parallel": root / "parallel" / "printtest.pdf",
+    }
+
+
+def test_same_pages_and_text_as_one_document(five: dict) -> None:
+    serial, parallel = page_texts(five["serial"]), page_texts(five["parallel"])
+    assert len(serial) == len(parallel) > 20
+    for i, (a, b) in enumerate(zip(serial, parallel, strict=True)):
+        assert re.sub(r"\s+", " ", a).strip() == re.sub(r"\s+", " ", b).strip(), f"page {i + 1} differs"
+
+
+def test_folios_heads_and_recto_starts(five: dict) -> None:
+    texts = page_texts(five["parallel"])
+    with pikepdf.open(five["parallel"]) as doc:
+        front = int(doc.Root.PageLabels.Nums[2])
+    tops = [(t, i) for t, i, level in outline_entries(five["parallel"]) if level == 1]
+    assert len(tops) == 6
+    for title, index in tops:
+        assert index % 2 == 0 and (index - front + 1) % 2 == 1, title
+    openers = {i for _, i in tops}
+    for i in range(front, len(texts)):
+        lines = [line.strip() for line in texts[i].splitlines() if line.strip()]
+        if not lines:
+            continue
+        assert lines[-1] == str(i - front + 1)
+        if i not in openers:
+            assert (lines[0] == BOOK_TITLE) if i % 2 else re.match(r"(第.章|附录A) ", lines[0]), (i, lines[0])
+
+
+def test_outline_and_toc_numbers(five: dict) -> None:
+    assert outline_entries(five["parallel"]) == outline_entries(five["serial"])
+    texts = page_texts(five["parallel"])
+    with pikepdf.open(five["parallel"]) as doc:
+        front = int(doc.Root.PageLabels.Nums[2])
+    toc = {}
+    for line in next(t for t in texts if "目录" in re.sub(r"\s+", "", t)).splitlines():
+        m = re.match(r"\s*(.+?)\s*\.{3,}\s*(\d+)\s*$", line)
+        if m:
+            toc[re.sub(r"\s+", "", m.group(1))] = int(m.group(2))
+    checked = 0
+    for title, index, _ in outline_entries(five["parallel"]):
+        key = re.sub(r"\s+", "", title)
+        match = next((n for k, n in toc.items() if key.endswith(k) or k.endswith(key)), None)
+        if match is not None:
+            assert match == index - front + 1, title
+            checked += 1
+    assert checked >= 15
+
+
+def test_links_resolve_across_parts(five: dict) -> None:
+    with pikepdf.open(five["parallel"]) as doc:
+        dests = pikepdf.NameTree(doc.Root.Names.Dests)
+        pages = {p.objgen for p in doc.pages}
+        links = [a for p in doc.pages for a in p.obj.get("/Annots", []) if a.Subtype == "/Link" and "/Dest" in a]
+        assert len(links) >= 15  # the TOC's entries
+        for link in links:
+            target = dests[str(link.Dest)]
+            assert target[0].objgen in pages
+        assert "ch05" in dests and "appa" in dests
+
+
+def test_pdfx_valid_after_assembly(five: dict) -> None:
+    result = check_pdf_print(five["parallel"])
+    assert result.ok, result.details
+    with pikepdf.open(five["parallel"]) as doc:
+        profiles = {o.objgen for o in doc.objects if isinstance(o, pikepdf.Stream) and o.get("/N") == 4}
+        assert len(profiles) == 1  # one ICC profile shared by every part
+
+
+def test_parallel_rebuild_is_byte_identical(five: dict, tmp_path: Path) -> None:
+    build(five["config"], tmp_path, "--pdf-jobs", "2")
+    assert (tmp_path / "printtest.pdf").read_bytes() == five["parallel"].read_bytes()
+
+
+def test_page_map_matches_one_document(five: dict, tmp_path: Path) -> None:
+    b = prepare(five["config"], tmp_path / "a", Diagnostics())
+    assemble.write_pdf_parallel(b, tmp_path / "a.pdf", workers=2)
+    c = prepare(five["config"], tmp_path / "b", Diagnostics())
+    pdf.write_pdf(c, tmp_path / "b.pdf")
+    assert b.page_map == c.page_map
+    assert b.page_count == c.page_count
+
+
+def test_worker_is_a_pure_function_of_its_inputs(five: dict) -> None:
+    b = prepare(five["config"], five["root"] / "w", Diagnostics())
+    css = pdf.stylesheet_texts(b, "print", furniture_boxes=False)
+    html = pdf.print_document(b, [b.parts[3]])
+    opts = {**pdf.render_options("print"), "source_date_epoch": 1700000000}
+    one = assemble.render_part_pdf(html, css, str(b.config.root) + "/", opts)
+    two = assemble.render_part_pdf(html, css, str(b.config.root) + "/", opts)
+    assert one.pdf == two.pdf and one.anchors == two.anchors and one.page_count >= 1
+
+
+def test_review_profile_in_parallel_matches(five: dict, tmp_path: Path) -> None:
+    build(five["config"], tmp_path / "s", "--profile", "review")
+    build(five["config"], tmp_path / "p", "--profile", "review", "--pdf-jobs", "2")
+    serial = page_texts(tmp_path / "s" / "printtest-review.pdf", "-raw")
+    parallel = page_texts(tmp_path / "p" / "printtest-review.pdf", "-raw")
+    assert [("草稿" in t.replace("\n", "")) for t in serial] == [("草稿" in t.replace("\n", "")) for t in parallel]
+    assert sum("草稿" in t.replace("\n", "") for t in parallel) >= 2
