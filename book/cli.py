@@ -59,10 +59,9 @@ def _build(args: argparse.Namespace) -> int:
         formats = ("epub", "pdf") if args.format == "all" else (args.format,)
         if "pdf" in formats:
             # The PDF first: its layout gives the EPUB the print edition's page list (build.page_map).
-            from book.pdf import target_path
-            from book.pipeline import write_pdf
+            from book.pipeline import write_pdf  # not book.pdf: a cached PDF never imports WeasyPrint
 
-            write_pdf(build, stage.path(target_path(build, args.profile)), jobs=args.pdf_jobs, profile=args.profile)
+            write_pdf(build, stage.path(build.pdf_target(args.profile)), jobs=args.pdf_jobs, profile=args.profile)
         if "epub" in formats:
             from book.pipeline import write_epub
 

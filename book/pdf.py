@@ -17,7 +17,6 @@ import logging
 import os
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -25,21 +24,12 @@ from book import furniture, justify
 from book.atomic import atomic_path
 from book.epub import find_style
 from book.pipeline import Build, source_date_epoch
-from book.render import RenderedPart, book_context, environment
+from book.render import PageMark, RenderedPart, book_context, environment  # noqa: F401 (PageMark is API)
 from book.structures import footnotes_for_print
 
 PRINT_STYLESHEETS = ("book.css", "components.css", "print.css")
 K_BLACK = "device-cmyk(0 0 0 1)"
 BLOCK_ID = re.compile(r"-(?:p|b|s)\d+$")
-
-
-@dataclass(frozen=True)
-class PageMark:
-    """One printed page: its folio label, its part and the first block starting on it."""
-
-    label: str
-    part_id: str
-    target_id: str
 
 
 justify.install()  # CJK inter-character justification (CONTRACTS 4); before any render, workers too
@@ -225,7 +215,7 @@ def write_bytes(doc: Any, options: dict[str, Any], seed: str) -> bytes:
 
 
 def target_path(build: Build, profile: str) -> Path:
-    return build.pdf_path if profile == "print" else build.out / f"{build.config.slug}-{profile}.pdf"
+    return build.pdf_target(profile)
 
 
 def render_document(html: str, css: list[str], base_url: str) -> tuple[Any, list[str]]:

@@ -64,6 +64,10 @@ class Build:
     def pdf_path(self) -> Path:
         return self.out / f"{self.config.slug}.pdf"
 
+    def pdf_target(self, profile: str = "print") -> Path:
+        """The print PDF is `<slug>.pdf`; other profiles are `<slug>-screen.pdf`, `<slug>-review.pdf`."""
+        return self.pdf_path if profile == "print" else self.out / f"{self.config.slug}-{profile}.pdf"
+
 
 def process_part(
     config: BookConfig, part: Part, diag: Diagnostics, out: Path | None = None

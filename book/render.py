@@ -27,6 +27,18 @@ class Heading:
     title: str
 
 
+@dataclass(frozen=True)
+class PageMark:
+    """One printed page: its folio label, its part and the first block starting on it.
+
+    Defined here, not in `book.pdf`, so a cached page map unpickles without importing WeasyPrint.
+    """
+
+    label: str
+    part_id: str
+    target_id: str
+
+
 @dataclass
 class RenderedPart:
     id: str

@@ -61,8 +61,12 @@ def wait_for(predicate, proc: subprocess.Popen, what: str) -> None:
 
 
 def in_pdf_step(out: Path, old: set[Path]) -> bool:
-    """This build's staged EPUB is complete, so it has moved on to the PDF (`old`: earlier builds')."""
-    return any(p.is_file() for p in out.glob(".staging-*/*.epub") if p.parent not in old)
+    """This build has staged its reports, which come just before the PDF (`old`: earlier builds')."""
+    return any(
+        p.is_file() and not any(p.parent.glob("*.pdf"))
+        for p in out.glob(".staging-*/references.json")
+        if p.parent not in old
+    )
 
 
 def staging_dirs(out: Path) -> set[Path]:
