@@ -169,7 +169,7 @@ def stranded_headings(path: Path, font_size_pt: float = 10.5) -> list[str]:
     return bad
 
 
-MARKER = re.compile(r"^(?:[•◦▪‣·–-]|\d+[.)]|[a-z][.)])$")
+MARKER = re.compile(r"^(?:[•◦▪‣·–\-◆◇■□●○▶▸►★☆✓✔]|\d+[.)]|[a-z][.)])$")
 
 
 def unflush_lines(path: Path, font_size_pt: float = 10.5) -> list[str]:
@@ -178,7 +178,10 @@ def unflush_lines(path: Path, font_size_pt: float = 10.5) -> list[str]:
     poppler gives lines, not paragraphs, so a line counts as a paragraph's last (exempt) when the
     next line is not its continuation: it starts indented (a new paragraph's 2 em), with a list
     marker, at another size (a heading), or on the next page. The measure's right edge is the
-    page's rightmost line end; a blockquote's is 2 em inside it.
+    page's rightmost line end; a blockquote's is 2 em inside it; a boxed block's (the padded
+    本章要点 box) is the edge its own lines share: the lines that start where it starts end there.
+    A list marker drawn apart from its text (`li::before`, absolutely positioned) is poppler's own
+    line: it is joined to the text line on its row, so the item still starts with its marker.
     """
     em = font_size_pt
     xml = _run("pdftotext", "-bbox-layout", str(path), "-")
@@ -192,15 +195,21 @@ def unflush_lines(path: Path, font_size_pt: float = 10.5) -> list[str]:
             words = [w.text or "" for w in ln.iter(f"{ns}word")]
             box = [float(ln.get(k, 0)) for k in ("xMin", "yMin", "xMax", "yMax")]
             lines.append((box, words))
+        lines = _join_markers(lines, em)
         lines.sort(key=lambda item: (round(item[0][1], 1), item[0][0]))
         if len(lines) < 2:
             continue
-        # the measure's edge: the median end of the lines near the rightmost one (one line that
-        # overshoots, such as an unbreakable URL, must not move it)
-        ends = sorted(b[2] for b, _ in lines if b[2] > max(x[2] for x, _ in lines) - em)
-        right = ends[len(ends) // 2]
+        right = _edge([b[2] for b, _ in lines], em)
         lefts = [round(b[0], 1) for b, _ in lines]
         indent = min(lefts) + 2 * em  # a paragraph's first line starts here
+        # a block set narrower than the measure (a padded box): the edge shared by the lines that
+        # start at the same x, when at least two of them end there (a lone short line sets no edge)
+        own: dict[float, float] = {}
+        for left in set(lefts):
+            group = [b[2] for b, _ in lines if abs(b[0] - left) < 0.1 * em]
+            edge = _edge(group, em)
+            if sum(abs(e - edge) <= 0.05 * em for e in group) >= 2:
+                own[left] = edge
 
         def body_size(b: list[float]) -> bool:
             return abs((b[3] - b[1]) - 1.44 * em) < 0.1 * em
@@ -214,10 +223,40 @@ def unflush_lines(path: Path, font_size_pt: float = 10.5) -> list[str]:
                 continue  # a list item's first line: its continuation is indented past the marker
             if nb[0] > b[0] + 0.1 * em or MARKER.match(nwords[0] if nwords else "") or abs(nb[0] - indent) < 0.1 * em:
                 continue  # the next line starts a paragraph (2 em indent) or a list item
-            short = min(abs(right - b[2]), abs(right - 2 * em - b[2]))
+            edge = own.get(round(b[0], 1), right)
+            short = min(abs(e - b[2]) for e in (right, right - 2 * em, edge))
             if short > 0.05 * em and right - b[2] < 4 * em:
-                bad.append(f"{path.name} p{pno}: {(right - b[2]) / em:.3f} em short: {''.join(words)[:24]!r}")
+                bad.append(f"{path.name} p{pno}: {(edge - b[2]) / em:.3f} em short: {''.join(words)[:24]!r}")
     return bad
+
+
+def _edge(ends: list[float], em: float) -> float:
+    """The median end of the lines near the rightmost one (one line that overshoots, such as an
+    unbreakable URL, must not move the edge)."""
+    near = sorted(e for e in ends if e > max(ends) - em)
+    return near[len(near) // 2]
+
+
+def _join_markers(lines: list[tuple[list[float], list[str]]], em: float) -> list[tuple[list[float], list[str]]]:
+    """A lone list marker (its own poppler line) joined to the text line on its row, right of it."""
+    markers = [i for i, (_, w) in enumerate(lines) if len(w) == 1 and MARKER.match(w[0])]
+    joined: set[int] = set()
+    out = [(list(b), list(w)) for b, w in lines]
+    for i in markers:
+        mb, mw = lines[i]
+        row = [
+            j
+            for j, (b, w) in enumerate(lines)
+            if j != i and j not in markers and b[0] >= mb[2] and b[0] - mb[2] < 2 * em
+            and abs((b[1] + b[3]) / 2 - (mb[1] + mb[3]) / 2) < 0.5 * em
+        ]  # fmt: skip
+        if not row:
+            continue
+        j = min(row, key=lambda k: lines[k][0][0])
+        b, w = out[j]
+        out[j] = ([mb[0], b[1], b[2], b[3]], mw + w)  # the text's row and size, the marker's start
+        joined.add(i)
+    return [line for i, line in enumerate(out) if i not in joined]
 
 
 def counts(found: Findings) -> dict[str, int]:

@@ -245,7 +245,12 @@ def dashes_ellipses(run: Run) -> int:
     """Rule 7: `--`, a lone `—`, `...` and `。。。` next to Chinese become `——` and `……`."""
     t = run.text
     edits: list[Edit] = []
-    for m in re.finditer(r"(?<![-—])(?:---?|—)(?![-—])|(?<!\.)\.{3,}(?!\.)|(?<!…)…(?!…)|。{3,}", t):
+    # a word joiner (kinsoku's, or the glue after a span) does not split a run: `--⁠——` stays as it is
+    for m in re.finditer(
+        f"(?<![-—])(?<![-—]{WJ})(?:---?|—)(?!{WJ}?[-—])|(?<!\\.)(?<!\\.{WJ})\\.{{3,}}(?!{WJ}?\\.)"
+        f"|(?<!…)(?<!…{WJ})…(?!{WJ}?…)|(?<!。)(?<!。{WJ})。(?:{WJ}?。){{2,}}(?!{WJ}?。)",
+        t,
+    ):
         before, after = prev_char(t, m.start(), WJ + WS), next_char(t, m.end(), WJ + WS)
         if not (is_cjk(before) or is_cjk(after)):
             continue
@@ -420,7 +425,15 @@ def apply_text_rules(root: etree._Element) -> dict[str, int]:
         fixed, unpaired = quotes(run)
         counts["quotes"] += fixed
         counts["unpaired_quotes"] += unpaired
-        for name, rule in TEXT_RULES:
-            counts[name] += rule(run)
+        # one rule's output can enable another's (`汉.--汉`: the dash made by `dashes` makes the
+        # `.` before it a full stop): repeat until nothing changes, so a second pass is a no-op
+        for _ in range(4):
+            changed = 0
+            for name, rule in TEXT_RULES:
+                n = rule(run)
+                counts[name] += n
+                changed += n
+            if not changed:
+                break
         run.write()
     return counts
