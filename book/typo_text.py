@@ -52,6 +52,15 @@ def _ours(el: etree._Element) -> bool:
     return local(el.tag) == "span" and any(c.startswith("cjk-") for c in (el.get("class") or "").split())
 
 
+# Inline elements the stylesheets display as blocks (a bilingual heading's English subtitle): a run ends there,
+# so no Han–Latin space is inserted across the line break they make.
+BLOCK_CLASSES = {"heading-en"}
+
+
+def is_block(el: etree._Element) -> bool:
+    return local(el.tag) in BLOCK_TAGS or bool(BLOCK_CLASSES & set((el.get("class") or "").split()))
+
+
 def is_protected(el: etree._Element) -> bool:
     return local(el.tag) in PROTECTED_TAGS or el.get("data-typography") == "off"
 
@@ -166,7 +175,7 @@ def runs(root: etree._Element) -> Iterator[Run]:
                 segs.append(Seg(child, "tail", depth, False))
                 continue
             name = local(child.tag)
-            if name in BLOCK_TAGS:
+            if is_block(child):
                 pending.append(segs)
                 if is_protected(child) or name in ("pre",):
                     pass

@@ -48,10 +48,9 @@ def test_untrue_accessibility_claims_fail(sample_build: dict, tmp_path: Path) ->
         opf = z.read("EPUB/content.opf").decode()
         cover = z.read("EPUB/cover.xhtml").decode()
     opf = opf.replace("<dc:language>zh-Hans</dc:language>", "<dc:language>zh</dc:language>")
-    opf = opf.replace(
-        '<meta property="schema:accessibilityFeature">tableOfContents</meta>',
-        '<meta property="schema:accessibilityFeature">pageNavigation</meta>',
-    )
+    # The build now has a print page list (the PDF comes first), so the untrue claim is its absence.
+    assert '<meta property="schema:accessibilityFeature">pageNavigation</meta>' in opf
+    opf = opf.replace('<meta property="schema:accessibilityFeature">pageNavigation</meta>', "")
     cover = re.sub(r'alt="[^"]*"', 'alt=""', cover)
     bad = rewrite(epub, tmp_path / "bad.epub", {"EPUB/content.opf": opf.encode(), "EPUB/cover.xhtml": cover.encode()})
     result = check_epub_metadata(bad)
@@ -67,11 +66,10 @@ def test_page_list_entry_without_marker_fails(sample_build: dict, tmp_path: Path
     epub = sample_build["epub"]
     with zipfile.ZipFile(epub) as z:
         nav = z.read("EPUB/toc.xhtml").decode()
-    nav = nav.replace(
-        "</body>",
-        '<nav epub:type="page-list" id="page-list" hidden="hidden"><ol><li><a href="ch08.xhtml#page-3">3</a></li>'
-        "</ol></nav></body>",
-    )
+    # The build has a real page list (from the print page map): add one entry whose marker does not exist.
+    start = nav.index('epub:type="page-list"')
+    end = nav.index("</ol>", start)
+    nav = nav[:end] + '<li><a href="ch08.xhtml#page-9999">9999</a></li>' + nav[end:]
     result = check_epub_pagelist(rewrite(epub, tmp_path / "bad.epub", {"EPUB/toc.xhtml": nav.encode()}))
     assert not result.ok and "no such marker" in result.summary
 
