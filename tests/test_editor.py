@@ -87,7 +87,9 @@ def test_make_editor_twice_with_an_edit_names_exactly_that_paragraph(book_copy: 
     box = PdfReader(pdf).pages[0].mediabox
     assert (round(float(box.width)), round(float(box.height))) == (595, 842)
     text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
-    assert "草稿" in text
+    # The watermark (printpdf's review profile) is drawn rotated across the page, so pdftotext
+    # gives its glyphs one per line among the body text, not "草稿" as one word.
+    assert "草稿" in text or (re.search(r"^\s*草\s*$", text, re.M) and re.search(r"^\s*稿\s*$", text, re.M))
     snapshot = (out / "editor" / "snapshot.json").read_text(encoding="utf-8")
 
     # Edit one paragraph of chapter 8: the first whose text appears verbatim in the source.
