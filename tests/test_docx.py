@@ -36,6 +36,7 @@ def test_chapter_headings_are_word_headings(sample) -> None:
     level2 = [h.title for h in ch08.headings if h.level == 2]
     found = [text for style, text in headings if style == "Heading 2"]
     assert len(level2) >= 5
+
     # An anecdote section renders as a callout whose heading is "💡轶事 <title>" while its nav
     # title is "轶事：<title>" (structures); compare the titles without that label.
     def bare(text: str) -> str:
