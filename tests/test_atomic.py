@@ -46,8 +46,9 @@ def leftovers(out: Path) -> list[str]:
 
 def cli(book: Path, out: Path, *extra: str) -> subprocess.Popen:
     return subprocess.Popen(
-        [sys.executable, "-m", "book", "build", "--no-check", "--config", str(book / "book.yaml"), "--out", str(out),
-         *extra],
+        # --no-cache: every build really renders its PDF, so a signal can land in that step
+        [sys.executable, "-m", "book", "build", "--no-check", "--no-cache", "--config", str(book / "book.yaml"),
+         "--out", str(out), *extra],
         cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
 
