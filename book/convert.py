@@ -33,10 +33,6 @@ READER = (
 )
 
 
-def pandoc_version() -> str:
-    return pypandoc.get_pandoc_version()
-
-
 def markdown_to_html(body: str, id_prefix: str, source: Path | str = "") -> str:
     """Return the HTML5 fragment Pandoc makes of `body`; ids are prefixed to be unique in the book."""
     try:

@@ -7,7 +7,6 @@ text. Every problem in every source is collected before the build stops.
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import difflib
 import json
@@ -322,9 +321,3 @@ def build_manifest(config: BookConfig, diag: Diagnostics) -> Manifest:
     diag.raise_if_errors()
     chapters.sort(key=lambda p: p.number or 0)
     return Manifest(config, chapters + appendices)
-
-
-def part_to_dict(part: Part) -> dict[str, Any]:
-    d = dataclasses.asdict(part)
-    d["source"] = str(part.source)
-    return d
