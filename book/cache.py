@@ -32,7 +32,9 @@ T = TypeVar("T")
 PACKAGE_DIR = Path(__file__).resolve().parent
 MAGIC = b"BOOKCACHE1\n"
 # The distributions whose behaviour decides the outputs (pypandoc-binary pins the Pandoc binary).
-TOOL_DISTRIBUTIONS = ("weasyprint", "pypandoc-binary", "ebooklib", "lxml", "jinja2", "fonttools", "pydyf", "tinycss2")
+TOOL_DISTRIBUTIONS = (
+    "weasyprint", "pypandoc-binary", "ebooklib", "lxml", "jinja2", "fonttools", "pydyf", "tinycss2", "uharfbuzz", "pikepdf",
+)  # fmt: skip
 
 
 def digest(*parts: bytes | str | Path | Iterable[Any] | None) -> str:

@@ -7,13 +7,12 @@ stylesheets (the first family of each `font-family` rule, applied to the matched
 everything inside them), so a book with other styles gets the right subsets too. A font whose OS/2
 `fsType` forbids embedding or subsetting stops the build with a clear message.
 
-Subsetting a CJK font takes seconds, so each subset is cached under a key made of the sorted
+Each subset is cached under a key made of the sorted
 character set, the font file's content and the face index.
 """
 
 from __future__ import annotations
 
-import io
 import shutil
 import subprocess
 from collections.abc import Iterable
@@ -23,8 +22,6 @@ from pathlib import Path
 
 import cssselect2
 import tinycss2
-from fontTools import subset
-from fontTools import version as fonttools_version
 from fontTools.ttLib import TTFont
 from lxml import etree
 
@@ -75,6 +72,13 @@ class EmbeddedFont:
 
 
 @lru_cache(maxsize=16)
+def hb_version() -> str:
+    from importlib import metadata
+
+    return metadata.version("uharfbuzz")
+
+
+@lru_cache(maxsize=16)
 def locate(pattern: str, family: str) -> tuple[Path, int]:
     """The font file and face index fontconfig resolves `pattern` to; the family must match."""
     if not shutil.which("fc-match"):
@@ -106,23 +110,31 @@ def check_embeddable(font: TTFont, where: str) -> None:
 
 
 def subset_font(path: Path, index: int, text: str) -> tuple[bytes, int]:
-    """An OpenType subset of face `index` of `path` covering `text` (and its layout alternates)."""
-    # recalcTimestamp=False keeps head.modified as in the source: builds stay byte-identical.
-    font = TTFont(str(path), fontNumber=index, recalcTimestamp=False, lazy=False)
-    check_embeddable(font, f"{path.name}#{index}")
-    options = subset.Options()
+    """An OpenType subset of face `index` of `path` covering `text` (and its layout alternates).
+
+    HarfBuzz's subsetter (uharfbuzz) rather than fontTools': the same closure over the layout
+    features in 0.1 s instead of about 2 s per CJK face, so a clean build does not wait for it.
+    """
+    import uharfbuzz as hb
+
+    check_embeddable(TTFont(str(path), fontNumber=index, lazy=True), f"{path.name}#{index}")
+    face = hb.Face(hb.Blob.from_file_path(str(path)), index)
+    inp = hb.SubsetInput()
+    inp.unicode_set.update(ord(c) for c in text)
     # The face is already the SC one: `locl` would only pull in the JP/KR/TC glyph variants.
-    options.layout_features = [f for f in options.layout_features if f != "locl"]
-    options.name_IDs = ["*"]
-    options.name_languages = ["*"]
-    options.notdef_outline = True
-    options.recalc_timestamp = False
-    sub = subset.Subsetter(options)
-    sub.populate(text=text)
-    sub.subset(font)
-    buf = io.BytesIO()
-    font.save(buf)
-    return buf.getvalue(), len(font.getGlyphOrder())
+    inp.layout_feature_tag_set.discard(_tag("locl"))
+    inp.name_id_set.invert()  # every name record, in every language (licence, designer, …)
+    inp.name_lang_id_set.invert()
+    inp.flags = hb.SubsetFlags.NOTDEF_OUTLINE
+    out = hb.subset(face, inp)
+    if out is None:
+        raise error(f"{path.name}#{index}", None, "HarfBuzz could not subset this font", "choose another font")
+    return bytes(out.blob.data), out.glyph_count
+
+
+def _tag(name: str) -> int:
+    b = name.encode("ascii")
+    return (b[0] << 24) | (b[1] << 16) | (b[2] << 8) | b[3]
 
 
 def _first_family(value: list) -> str | None:
@@ -204,7 +216,7 @@ def embed_fonts(
         if not text:
             continue
         path, index = locate(spec.pattern, spec.family)
-        key = digest("font-subset-1", text, path, str(index), fonttools_version)
+        key = digest("font-subset-2", text, path, str(index), hb_version())
         data, glyphs = cache.memo("fonts", key, lambda p=path, i=index, t=text: subset_font(p, i, t))
         fonts.append(EmbeddedFont(spec, f"fonts/{spec.name}.otf", data, len(text), glyphs, path, index))
     return fonts
