@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from book import furniture
+from book import furniture, subset
 from book.atomic import atomic_path
 from book.pipeline import Build, source_date_epoch
 
@@ -36,6 +36,7 @@ class PartResult:
     links: list[list[tuple[str, list[float]]]]  # per page: internal links to ids outside the part
     bookmarks: list[Any]  # WeasyPrint's bookmark tree, PDF coordinates, page indexes within the part
     warnings: list[str] = field(default_factory=list)
+    fonts: dict[str, tuple[str, int]] = field(default_factory=dict)  # deferred: BaseFont → (file, face)
 
 
 def render_part_pdf(html: str, css: list[str], base_url: str, options: dict[str, Any]) -> PartResult:
@@ -67,9 +68,10 @@ def _render(bookpdf: Any, html: str, css: list[str], base_url: str, options: dic
     outside = {t for page in links for t, _ in page}
     warnings = [m for m in messages if not (m.startswith(NO_ANCHOR) and m[len(NO_ANCHOR) :].split()[0] in outside)]
     warnings += bookpdf.low_resolution_images(doc)
-    data = bookpdf.write_bytes(doc, options, seed=html + "".join(css))
+    with subset.deferred_fonts() as fonts:  # subset once for the whole book, at assembly
+        data = bookpdf.write_bytes(doc, options, seed=html + "".join(css))
     bookmarks = doc.make_bookmark_tree(SCALE, transform_pages=True)
-    return PartResult(data, len(doc.pages), anchors, links, _plain(bookmarks), warnings)
+    return PartResult(data, len(doc.pages), anchors, links, _plain(bookmarks), warnings, dict(fonts))
 
 
 def _plain(tree: list[Any]) -> list[Any]:
@@ -173,35 +175,84 @@ def write_pdf_parallel(
 
     own_pool = executor is None
     pool = executor or ProcessPoolExecutor(max_workers=max(1, workers))
-    try:
-        cache = getattr(build, "cache", None)
+    cache = getattr(build, "cache", None)
+
+    def run(calls: list[tuple[Any, ...]]) -> list[PartResult]:
         if cache is not None:  # one edited chapter re-renders that chapter only
             from book.pipeline import memo_map
 
-            results = memo_map(cache, "pdf-part", render_part_pdf, jobs, pool)
-        else:
-            results = list(pool.map(render_part_pdf, *zip(*jobs, strict=True)))
+            return memo_map(cache, "pdf-part", render_part_pdf, calls, pool)
+        if len(calls) == 1:
+            return [render_part_pdf(*calls[0])]
+        return list(pool.map(render_part_pdf, *zip(*calls, strict=True)))
+
+    try:
+        results = run(jobs)
+        front_result = results[0] if front else None
+        body_results = results[1:] if front else results
+
+        # Folios of the body: known as soon as the page counts are (each part padded to even), and
+        # independent of the front matter, whose pages are numbered apart (roman).
+        body_start: list[int] = []
+        n = 0
+        for r in body_results:
+            body_start.append(n)
+            n += r.page_count + r.page_count % 2
+        folio_of: dict[str, str] = {}
+        for start, r in zip(body_start, body_results, strict=True):
+            for i, names in enumerate(r.anchors):
+                for name, _, _ in names:
+                    folio_of.setdefault(name, str(start + i + 1))
+
+        # Furniture: one sheet per book page, rendered per part (each chunk starts on a recto) in
+        # the workers together with the table of contents, and cached like the parts.
+        heads = {p.id: furniture.running_head(p.label, p.title) for p in bodies}
+        ink = bookpdf.K_BLACK if profile == "print" else "#000"
+        fcss = bookpdf.colour_css(geo, profile)
+
+        def chunk(sheets: list[furniture.Sheet]) -> tuple[Any, ...]:
+            fhtml, css_text = furniture.furniture_document(config, geo, sheets, ink)
+            return (fhtml, [css_text, fcss], base_url, options)
+
+        body_sheets: list[list[furniture.Sheet]] = []
+        for k, (p, r) in enumerate(zip(bodies, body_results, strict=True)):
+            pages = r.page_count + (r.page_count % 2 if k < len(bodies) - 1 else 0)
+            sheets = []
+            for i in range(pages):
+                folio = str(body_start[k] + i + 1)
+                if i >= r.page_count:
+                    sheets.append(furniture.Sheet("none"))
+                elif i == 0:
+                    sheets.append(furniture.Sheet("opener", folio=folio))
+                else:
+                    # Body page i of the part is a verso when i is odd (parts start on a recto).
+                    head = config.title if i % 2 else heads[p.id]
+                    sheets.append(furniture.Sheet("body", head=head, folio=folio))
+            body_sheets.append(sheets)
+        later = [chunk(sheets) for sheets in body_sheets]
+        if toc:
+            later.insert(
+                0, (bookpdf.print_document(build, toc, drafts=drafts, toc_pages=folio_of), css, base_url, options)
+            )
+        rendered = run(later)
+        toc_result = rendered.pop(0) if toc else None
+        body_furniture = rendered
+
+        cover_pages = 1 if front and front[0].id == "titlepage" else 0
+        front_sheets: list[furniture.Sheet] = []
+        for r in (front_result, toc_result):
+            if r is None:
+                continue
+            for i in range(r.page_count + r.page_count % 2):
+                index = len(front_sheets)
+                if i >= r.page_count or (r is front_result and i < cover_pages):
+                    front_sheets.append(furniture.Sheet("none"))
+                else:
+                    front_sheets.append(furniture.Sheet("front", folio=bookpdf.roman(index + 1)))
+        front_furniture = run([chunk(front_sheets)])[0] if front_sheets else None
     finally:
         if own_pool:
             pool.shutdown()
-    front_result = results[0] if front else None
-    body_results = results[1:] if front else results
-
-    # Folios of the body: known as soon as the page counts are (each part padded to even).
-    body_start: list[int] = []
-    n = 0
-    for r in body_results:
-        body_start.append(n)
-        n += r.page_count + r.page_count % 2
-    folio_of: dict[str, str] = {}
-    for start, r in zip(body_start, body_results, strict=True):
-        for i, names in enumerate(r.anchors):
-            for name, _, _ in names:
-                folio_of.setdefault(name, str(start + i + 1))
-    toc_result = None
-    if toc:
-        html = bookpdf.print_document(build, toc, drafts=drafts, toc_pages=folio_of)
-        toc_result = render_part_pdf(html, css, base_url, options)
 
     # The page sequence: (part id or "", result, page index within it) — "" marks a blank verso.
     sequence: list[tuple[str, PartResult | None, int]] = []
@@ -220,24 +271,12 @@ def write_pdf_parallel(
     front_pages = len(sequence)
     for k, (p, r) in enumerate(zip(bodies, body_results, strict=True)):
         place(p.id, r, k < len(bodies) - 1)
-
-    # Furniture: one sheet per book page.
-    heads = {p.id: furniture.running_head(p.label, p.title) for p in bodies}
-    cover_pages = 1 if front and front[0].id == "titlepage" else 0
-    sheets = []
-    for index, (pid, _r, i) in enumerate(sequence):
-        if not pid or (pid == "front" and i < cover_pages):
-            sheets.append(furniture.Sheet("none"))
-        elif index < front_pages:
-            sheets.append(furniture.Sheet("front", folio=bookpdf.roman(index + 1)))
-        elif i == 0:
-            sheets.append(furniture.Sheet("opener", folio=str(index - front_pages + 1)))
-        else:
-            head = config.title if index % 2 else heads[pid]
-            sheets.append(furniture.Sheet("body", head=head, folio=str(index - front_pages + 1)))
-    ink = bookpdf.K_BLACK if profile == "print" else "#000"
-    fhtml, fcss = furniture.furniture_document(config, geo, sheets, ink)
-    furn = render_part_pdf(fhtml, [fcss, bookpdf.colour_css(geo, profile)], base_url, options)
+    # (furniture result, its sheets, the book page its first sheet goes on)
+    stamps: list[tuple[PartResult, list[furniture.Sheet], int]] = []
+    if front_furniture is not None:
+        stamps.append((front_furniture, front_sheets, 0))
+    for r, sheets, start in zip(body_furniture, body_sheets, body_start, strict=True):
+        stamps.append((r, sheets, front_pages + start))
 
     # Assembly.
     sources = {id(r): pikepdf.open(io.BytesIO(r.pdf)) for _, r, _ in placed}
@@ -255,11 +294,12 @@ def write_pdf_parallel(
             book.pages.append(_blank_page(book, like))
         else:
             book.pages.append(sources[id(r)].pages[i])
-    with pikepdf.open(io.BytesIO(furn.pdf)) as fpdf:
-        for index, sheet in enumerate(sheets):
-            if sheet.kind != "none":
-                form = book.copy_foreign(fpdf.pages[index].as_form_xobject())
-                _stamp(book.pages[index], form, index)
+    for furn, sheets, first_page in stamps:
+        with pikepdf.open(io.BytesIO(furn.pdf)) as fpdf:
+            for i, sheet in enumerate(sheets):
+                if sheet.kind != "none":
+                    form = book.copy_foreign(fpdf.pages[i].as_form_xobject())
+                    _stamp(book.pages[first_page + i], form, first_page + i)
 
     # Named destinations for every anchor, then links that cross parts, then the outline.
     dests = pikepdf.NameTree.new(book)
@@ -303,6 +343,10 @@ def write_pdf_parallel(
     with book.open_outline() as outline:
         for _pid, r, offset in placed:
             outline.root.extend(items(r.bookmarks, offset))
+    fonts: dict[str, tuple[str, int]] = {}
+    for r in [*(r for _, r, _ in placed), *(f for f, _, _ in stamps)]:
+        fonts.update(r.fonts)
+    subset.merge_fonts(book, fonts)
     _dedupe_icc(book)
 
     with atomic_path(target) as tmp:
