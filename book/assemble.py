@@ -37,6 +37,7 @@ class PartResult:
     bookmarks: list[Any]  # WeasyPrint's bookmark tree, PDF coordinates, page indexes within the part
     warnings: list[str] = field(default_factory=list)
     fonts: dict[str, tuple[str, int]] = field(default_factory=dict)  # deferred: BaseFont → (file, face)
+    low_res: list[tuple[int, str]] = field(default_factory=list)  # (page index in the part, what)
 
 
 def render_part_pdf(html: str, css: list[str], base_url: str, options: dict[str, Any]) -> PartResult:
@@ -67,11 +68,14 @@ def _render(bookpdf: Any, html: str, css: list[str], base_url: str, options: dic
         links.append(found)
     outside = {t for page in links for t, _ in page}
     warnings = [m for m in messages if not (m.startswith(NO_ANCHOR) and m[len(NO_ANCHOR) :].split()[0] in outside)]
-    warnings += bookpdf.low_resolution_images(doc)
+    low_res = []
+    for msg in bookpdf.low_resolution_images(doc):
+        page, _, what = msg.partition(": ")
+        low_res.append((int(page.split()[1]) - 1, what))
     with subset.deferred_fonts() as fonts:  # subset once for the whole book, at assembly
         data = bookpdf.write_bytes(doc, options, seed=html + "".join(css))
     bookmarks = doc.make_bookmark_tree(SCALE, transform_pages=True)
-    return PartResult(data, len(doc.pages), anchors, links, _plain(bookmarks), warnings, dict(fonts))
+    return PartResult(data, len(doc.pages), anchors, links, _plain(bookmarks), warnings, dict(fonts), low_res)
 
 
 def _plain(tree: list[Any]) -> list[Any]:
@@ -354,9 +358,11 @@ def write_pdf_parallel(
         for src in sources.values():
             src.close()
         bookpdf.finish_pdf(tmp, build, profile, front_pages)
-    for _pid, r, _offset in placed:
+    for _pid, r, offset in placed:
         for msg in r.warnings:
             build.diag.warn(target, None, f"WeasyPrint: {msg}")
+        for index, what in r.low_res:
+            build.diag.warn(target, None, f"page {offset + index + 1}: {what}")
 
     # The page map, from the same layout facts.
     labels = bookpdf.folio_labels(front_pages, len(sequence))

@@ -2,7 +2,7 @@
 `build/bench.json` and `build/bench.png` (time against chapter count).
 
 Every measured build runs as its own subprocess: wall time from the clock, CPU time (user + sys,
-children included) and the largest single-process RSS from `wait4`, and the peak RSS of the whole
+children included) and the largest single-process RSS from `wait4`, and the peak RSS and PSS of the whole
 process tree (our worker processes, Pandoc, WeasyPrint) by polling /proc. Each figure is the median
 of `BENCH_RUNS` runs (default 3). The many-chapter book is chapter 8 repeated with distinct numbers
 and titles, generated into a temporary folder (never committed). `BENCH_QUICK=1` uses an excerpt
@@ -41,7 +41,8 @@ TARGETS = (
     ("sample clean (EPUB+PDF) / plain PDF", "sample_clean", "wall_ratio", 1.5),
     ("no-change rebuild (s)", "sample_nochange", "wall", 0.5),
     ("many-chapter clean PDF / plain wall", "book_clean_pdf", "wall_ratio", 0.6),
-    ("many-chapter clean PDF / plain peak RSS", "book_clean_pdf", "rss_ratio", 0.6),
+    ("many-chapter clean PDF / plain peak memory (tree PSS)", "book_clean_pdf", "pss_ratio", 0.6),
+    ("many-chapter clean PDF / plain peak RSS (tree sum)", "book_clean_pdf", "rss_ratio", 0.6),
     ("one chapter edited / its clean build", "book_edit", "wall_vs_clean", 0.4),
 )
 
@@ -50,8 +51,9 @@ TARGETS = (
 class Run:
     wall: float
     cpu: float
-    peak_rss_mb: float  # the process tree's, polled
+    peak_rss_mb: float  # the process tree's summed RSS, polled
     max_rss_mb: float  # the largest single process's, from wait4
+    peak_pss_mb: float = 0.0  # the process tree's summed PSS, polled (shared pages counted once)
     pages: int = 0
     load: float = 0.0  # 1-minute load average when the run started: the machine is shared
 
@@ -70,6 +72,7 @@ class Stats:
             "wall_s": round(wall, 3),
             "cpu_s": round(self.median("cpu"), 3),
             "peak_rss_mb": round(self.median("peak_rss_mb"), 1),
+            "peak_pss_mb": round(self.median("peak_pss_mb"), 1),
             "max_rss_mb": round(self.median("max_rss_mb"), 1),
             "pages": pages,
             "pages_per_s": round(pages / wall, 1) if wall and pages else None,
@@ -96,18 +99,32 @@ def _children() -> dict[int, list[int]]:
     return tree
 
 
-def _tree_rss(root: int) -> int:
+def _tree_memory(root: int) -> tuple[int, int]:
+    """(RSS, PSS) summed over the process tree under `root`, in bytes.
+
+    RSS counts a page shared by several processes once per process: forked workers share the
+    interpreter, WeasyPrint and the memory-mapped fonts with their parent, so a summed RSS counts
+    those two or three times. PSS (proportional set size) divides each shared page among the
+    processes sharing it: the memory the tree really occupies. For one process the two agree
+    (up to its shared libraries).
+    """
     tree = _children()
-    total, todo = 0, [root]
+    rss = pss = 0
+    todo = [root]
     while todo:
         pid = todo.pop()
         todo.extend(tree.get(pid, []))
         try:
             with open(f"/proc/{pid}/statm", "rb") as f:
-                total += int(f.read().split()[1]) * PAGE
+                rss += int(f.read().split()[1]) * PAGE
+            with open(f"/proc/{pid}/smaps_rollup", "rb") as f:
+                for line in f:
+                    if line.startswith(b"Pss:"):
+                        pss += int(line.split()[1]) * 1024
+                        break
         except (OSError, IndexError, ValueError):
             pass
-    return total
+    return rss, pss
 
 
 def measure(cmd: list[str], cwd: Path | None = None, env: dict[str, str] | None = None) -> Run:
@@ -117,13 +134,14 @@ def measure(cmd: list[str], cwd: Path | None = None, env: dict[str, str] | None 
     proc = subprocess.Popen(
         cmd, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True
     )
-    peak = 0
+    peak = peak_pss = 0
     stop = threading.Event()
 
     def poll() -> None:
-        nonlocal peak
+        nonlocal peak, peak_pss
         while not stop.is_set():
-            peak = max(peak, _tree_rss(proc.pid))
+            rss, pss = _tree_memory(proc.pid)
+            peak, peak_pss = max(peak, rss), max(peak_pss, pss)
             stop.wait(0.05)
 
     poller = threading.Thread(target=poll, daemon=True)
@@ -141,7 +159,7 @@ def measure(cmd: list[str], cwd: Path | None = None, env: dict[str, str] | None 
     if proc.returncode != 0:
         raise RuntimeError(f"{' '.join(map(str, cmd))} failed ({proc.returncode}):\n{err.decode(errors='replace')}")
     max_rss = usage.ru_maxrss / 1024  # KiB on Linux
-    return Run(wall, usage.ru_utime + usage.ru_stime, max(peak / 2**20, max_rss), max_rss, load=load)
+    return Run(wall, usage.ru_utime + usage.ru_stime, max(peak / 2**20, max_rss), max_rss, peak_pss / 2**20, load=load)
 
 
 def pdf_pages(path: Path) -> int:
@@ -310,6 +328,7 @@ def run_bench(out: Path, runs: int, quick: bool, growth_runs: int, log: Any = pr
         s["wall_ratio"] = ratio(s["ours"]["wall_s"], s["plain"]["wall_s"]) if "plain" in s else None
         s["cpu_ratio"] = ratio(s["ours"]["cpu_s"], s["plain"]["cpu_s"]) if "plain" in s else None
         s["rss_ratio"] = ratio(s["ours"]["peak_rss_mb"], s["plain"]["peak_rss_mb"]) if "plain" in s else None
+        s["pss_ratio"] = ratio(s["ours"]["peak_pss_mb"], s["plain"]["peak_pss_mb"]) if "plain" in s else None
         s["wall_vs_clean"] = ratio(s["ours"]["wall_s"], base["wall_s"]) if "clean" in s else None
         s["cpu_vs_clean"] = ratio(s["ours"]["cpu_s"], base["cpu_s"]) if "clean" in s else None
     result["targets"] = []
@@ -329,11 +348,13 @@ def table(result: dict[str, Any]) -> str:
             "wall s",
             "cpu s",
             "peak RSS MB",
+            "peak PSS MB",
             "pages",
             "pages/s",
             "wall ratio",
             "cpu ratio",
             "RSS ratio",
+            "PSS ratio",
         )
     ]
     for name, s in result["scenarios"].items():
@@ -342,10 +363,11 @@ def table(result: dict[str, Any]) -> str:
                 continue
             m = s[who]
             rows.append(
-                (name, who, f"{m['wall_s']:.2f}", f"{m['cpu_s']:.2f}", f"{m['peak_rss_mb']:.0f}", str(m["pages"]),
+                (name, who, f"{m['wall_s']:.2f}", f"{m['cpu_s']:.2f}", f"{m['peak_rss_mb']:.0f}", f"{m['peak_pss_mb']:.0f}", str(m["pages"]),
                  str(m["pages_per_s"] or "-"), str(s["wall_ratio"] or s["wall_vs_clean"] or "-") if who == "ours" else "",
                  str(s["cpu_ratio"] or s["cpu_vs_clean"] or "-") if who == "ours" else "",
-                 str(s["rss_ratio"] or "-") if who == "ours" else "")
+                 str(s["rss_ratio"] or "-") if who == "ours" else "",
+                 str(s["pss_ratio"] or "-") if who == "ours" else "")
             )  # fmt: skip
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) for r in rows]

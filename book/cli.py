@@ -46,17 +46,19 @@ def cmd_build(args: argparse.Namespace) -> int:
 
 def _build(args: argparse.Namespace) -> int:
     from book.atomic import Staging
-    from book.pipeline import prepare, write_reports
+    from book.pipeline import prepare, warm_pdf, write_reports
 
     diag = Diagnostics(strict=args.strict)
     out = _out(args)
+    formats = ("epub", "pdf") if args.format == "all" else (args.format,)
     # Outputs are staged and moved into place only when the whole build succeeded, so a failed,
     # interrupted or killed build leaves the previous ones (cmd_build holds the build lock).
     with Staging(out) as stage:
-        build = prepare(args.config, out, diag, use_cache=not args.no_cache, jobs=args.jobs)
+        # While the part workers convert the chapters, this process imports WeasyPrint for the PDF.
+        meanwhile = warm_pdf if "pdf" in formats else None
+        build = prepare(args.config, out, diag, use_cache=not args.no_cache, jobs=args.jobs, meanwhile=meanwhile)
         args._build = build
         write_reports(build, stage.path)
-        formats = ("epub", "pdf") if args.format == "all" else (args.format,)
         if "pdf" in formats:
             # The PDF first: its layout gives the EPUB the print edition's page list (build.page_map).
             from book.pipeline import write_pdf  # not book.pdf: a cached PDF never imports WeasyPrint
@@ -232,7 +234,10 @@ def parser() -> argparse.ArgumentParser:
         " <slug>-screen.pdf), review (draft watermark; <slug>-review.pdf)",
     )
     b.add_argument(
-        "--pdf-jobs", type=int, default=1, help="render PDF parts in N worker processes and assemble them (default 1)"
+        "--pdf-jobs",
+        type=int,
+        default=None,
+        help="render PDF parts in N worker processes and assemble them (default: cores; 1 = one document)",
     )
     b.set_defaults(func=cmd_build)
     m = sub.add_parser("manifest", help="print the validated manifest")

@@ -225,10 +225,13 @@ def process_parts(
     jobs: int | None = None,
     progress: Any = None,
     out: Path | None = None,
+    meanwhile: Callable[[], None] | None = None,
 ) -> list[PartResult]:
     """Every part, from the cache when its inputs are unchanged, else in parallel workers.
 
     Results and their problems come back in reading order whatever order the workers finish in.
+    `meanwhile` runs in this process while the workers work (or after the parts, without them), and
+    only when some part had to be processed.
     """
     keys = [part_key(config, p) for p in parts]
     results: list[PartResult | None] = [None] * len(parts)
@@ -256,10 +259,15 @@ def process_parts(
         ctx = multiprocessing.get_context("fork") if sys.platform.startswith("linux") else None
         with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
             futures = {pool.submit(_run_part, config, parts[i], diag.strict, out): i for i in todo}
+            if meanwhile is not None:
+                meanwhile()
+                meanwhile = None
             for fut in as_completed(futures):
                 i = futures[fut]
                 results[i] = fut.result()
                 advance(1, parts[i].id)
+    if meanwhile is not None and todo:  # all parts unchanged: the PDF most likely comes from the cache
+        meanwhile()
     done: list[PartResult] = [r for r in results if r is not None]
     for i in todo:
         r = results[i]
@@ -284,8 +292,12 @@ def prepare(
     *,
     use_cache: bool = True,
     jobs: int | None = None,
+    meanwhile: Callable[[], None] | None = None,
 ) -> Build:
-    """Read, validate and render everything; writes nothing (but the stage cache)."""
+    """Read, validate and render everything; writes nothing (but the stage cache).
+
+    `meanwhile` runs while the part workers work (e.g. `warm_pdf`, importing WeasyPrint).
+    """
     from book import render, sanitize
     from book.manifest import build_manifest
     from book.progress import progress_for
@@ -296,7 +308,9 @@ def prepare(
     cache = open_cache(out_dir, use_cache)
     progress = progress_for(len(manifest.parts))
     with progress:
-        results = process_parts(config, manifest.parts, diag, cache, jobs=jobs, progress=progress, out=out_dir)
+        results = process_parts(
+            config, manifest.parts, diag, cache, jobs=jobs, progress=progress, out=out_dir, meanwhile=meanwhile
+        )
     rendered: list[RenderedPart] = []
     fixes: dict[str, int] = {}
     deps: dict[str, str] = {}
@@ -392,16 +406,26 @@ def write_epub(build: Build, target: Path | None = None, **options: Any) -> Path
     return cached_output(build, "epub", target, produce, **options)
 
 
+def warm_pdf() -> None:
+    """Import WeasyPrint and install our patches (half a second), so the PDF stage starts at once."""
+    import pikepdf  # noqa: F401
+
+    from book import assemble, pdf, weasyfast  # noqa: F401
+
+    weasyfast.install()
+
+
 def write_pdf(build: Build, target: Path | None = None, *, jobs: int | None = None, **options: Any) -> Path:
     """`book.pdf.write_pdf` through the cache (WeasyPrint is imported only on a miss).
 
-    With `jobs` > 1 and `book.assemble` present (printpdf), parts are rendered in parallel workers
-    and assembled; the workers' per-part results are cached through `memo_map` there, so an edit to
-    one chapter re-renders that chapter only. This function caches the whole PDF on top.
+    With `jobs` > 1 (by default: the cores, when the book has two parts or more), parts are
+    rendered in parallel workers and assembled (book.assemble); the workers' per-part results are
+    cached through `memo_map` there, so an edit to one chapter re-renders that chapter only. This
+    function caches the whole PDF on top. `jobs=1` renders the book as one WeasyPrint document.
     """
-    import importlib.util
-
-    parallel = bool(jobs and jobs > 1 and importlib.util.find_spec("book.assemble"))
+    if jobs is None:
+        jobs = worker_count(sum(1 for p in build.parts if p.kind != "front") + 1)
+    parallel = jobs > 1 and options.get("profile", "print") != "screen"
 
     def produce(t: Path | None) -> Path:
         from book import pdf, weasyfast

@@ -42,6 +42,7 @@ def test_quick_bench_writes_json_and_plot(tmp_path: Path) -> None:
     for s in data["scenarios"].values():
         assert s["ours"]["wall_s"] > 0 and s["ours"]["pages"] > 0
     assert data["growth"]["chapters"] == [1, 2]
-    assert len(data["targets"]) == 5
+    assert len(data["targets"]) == 6
+    assert data["scenarios"]["book_clean_pdf"]["ours"]["peak_pss_mb"] > 0
     assert (tmp_path / "bench.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert "no-change rebuild" in proc.stdout

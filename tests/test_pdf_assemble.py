@@ -19,7 +19,7 @@ from tests.test_print_pdf import BOOK_TITLE, build, make_book, outline_entries, 
 def five(tmp_path_factory: pytest.TempPathFactory) -> dict:
     root = tmp_path_factory.mktemp("fivebook")
     config = make_book(root, 5)
-    build(config, root / "serial")
+    build(config, root / "serial", "--pdf-jobs", "1")
     build(config, root / "parallel", "--pdf-jobs", "2")
     return {
         "root": root,
@@ -119,9 +119,67 @@ def test_worker_is_a_pure_function_of_its_inputs(five: dict) -> None:
 
 
 def test_review_profile_in_parallel_matches(five: dict, tmp_path: Path) -> None:
-    build(five["config"], tmp_path / "s", "--profile", "review")
+    build(five["config"], tmp_path / "s", "--profile", "review", "--pdf-jobs", "1")
     build(five["config"], tmp_path / "p", "--profile", "review", "--pdf-jobs", "2")
     serial = page_texts(tmp_path / "s" / "printtest-review.pdf", "-raw")
     parallel = page_texts(tmp_path / "p" / "printtest-review.pdf", "-raw")
     assert [("草稿" in t.replace("\n", "")) for t in serial] == [("草稿" in t.replace("\n", "")) for t in parallel]
     assert sum("草稿" in t.replace("\n", "") for t in parallel) >= 2
+
+
+def test_fonts_are_subset_once_for_the_whole_book(five: dict) -> None:
+    with pikepdf.open(five["parallel"]) as doc:
+        fonts: dict[str, set] = {}
+        programs: dict[str, set] = {}
+        for obj in doc.objects:
+            if isinstance(obj, pikepdf.Dictionary) and obj.get("/Type") == "/Font" and obj.get("/Subtype") == "/Type0":
+                name = str(obj.BaseFont)
+                fonts.setdefault(name, set()).add(obj.objgen)
+                desc = obj.DescendantFonts[0].FontDescriptor
+                for key in ("/FontFile2", "/FontFile3"):
+                    if key in desc:
+                        programs.setdefault(name, set()).add(desc[key].objgen)
+        serif = [n for n in fonts if n.endswith("+Noto-Serif-CJK-SC")]
+        assert len(serif) == 1
+        # One font dictionary and one program per font (colour emoji are WeasyPrint's own business).
+        for name in fonts:
+            if "Emoji" not in name:
+                assert len(fonts[name]) == 1, name
+                assert len(programs[name]) == 1, name
+    serial_size, parallel_size = five["serial"].stat().st_size, five["parallel"].stat().st_size
+    assert parallel_size < 1.4 * serial_size, (serial_size, parallel_size)
+
+
+def test_every_glyph_of_every_part_is_in_the_merged_font(five: dict) -> None:
+    import io
+    import unicodedata
+
+    from fontTools.ttLib import TTFont
+
+    from book import subset
+
+    with pikepdf.open(five["parallel"]) as doc:
+        for obj in doc.objects:
+            if not (isinstance(obj, pikepdf.Dictionary) and obj.get("/Subtype") == "/Type0"):
+                continue
+            if "Emoji" in str(obj.BaseFont):
+                continue
+            desc = obj.DescendantFonts[0]
+            used = set(subset.widths(desc.W))
+            program = desc.FontDescriptor.get("/FontFile3") or desc.FontDescriptor.get("/FontFile2")
+            font = TTFont(io.BytesIO(program.read_bytes()))
+            order = font.getGlyphOrder()
+            assert max(used) < len(order)
+            uni = subset.to_unicode(obj.ToUnicode.read_bytes())
+
+            def blank(g: int, uni: dict = uni) -> bool:  # spaces and zero-width marks have no outline
+                text = bytes.fromhex(uni.get(g, b"").decode()).decode("utf-16-be")
+                return bool(text) and all(unicodedata.category(c) in ("Zs", "Cf") for c in text)
+
+            if "CFF " in font:
+                strings = font["CFF "].cff.topDictIndex[0].CharStrings
+                empty = [g for g in used if g and len(strings[order[g]].bytecode or b"") <= 1 and not blank(g)]
+            else:
+                glyf = font["glyf"]
+                empty = [g for g in used if g and glyf[order[g]].numberOfContours == 0 and not blank(g)]
+            assert not empty, (str(obj.BaseFont), empty[:10])

@@ -1,0 +1,45 @@
+"""Font subsetting once per build (book.subset): the PDF structures it reads and writes."""
+
+from __future__ import annotations
+
+import pikepdf
+
+from book import subset
+from book.fonts import FACES, locate
+
+
+def test_width_arrays_round_trip() -> None:
+    ws = {3: 500, 4: 510, 5: 520, 9: 1000, 100: 250}
+    array = subset.width_array(ws)
+    assert array == [3, [500, 510, 520], 9, [1000], 100, [250]]
+    assert subset.widths(pikepdf.Array([3, pikepdf.Array([500, 510, 520]), 9, [1000], 100, [250]])) == ws
+
+
+def test_widths_reads_the_range_form() -> None:
+    assert subset.widths(pikepdf.Array([10, 12, 600, 20, pikepdf.Array([1, 2])])) == {
+        10: 600, 11: 600, 12: 600, 20: 1, 21: 2
+    }  # fmt: skip
+
+
+def test_to_unicode_round_trip() -> None:
+    entries = {i: f"{0x4E00 + i:04x}".encode() for i in range(250)}
+    entries[7] = b"d83dde00"  # a surrogate pair stays one entry
+    data = subset.cmap(entries)
+    assert data.count(b"beginbfchar") == 3  # at most 100 entries per block
+    assert subset.to_unicode(data) == entries
+
+
+def test_subset_keeps_glyph_ids() -> None:
+    path, index = locate(FACES[0].pattern, FACES[0].family)
+    import io
+
+    from fontTools.ttLib import TTFont
+
+    data = subset.subset_font(str(path), index, {1000, 20000})
+    font = TTFont(io.BytesIO(data))
+    assert font.sfntVersion == "OTTO"
+    order = font.getGlyphOrder()
+    assert len(order) == 20001  # ids retained: glyph 20000 is still glyph 20000
+    strings = font["CFF "].cff.topDictIndex[0].CharStrings
+    assert len(strings[order[20000]].bytecode) > 1 and len(strings[order[1000]].bytecode) > 1
+    assert len(data) < 1_000_000  # the face alone is 20 MB; retained ids cost an empty slot each
