@@ -181,17 +181,18 @@ def write_pdf_parallel(
     pool = executor or ProcessPoolExecutor(max_workers=max(1, workers))
     cache = getattr(build, "cache", None)
 
-    def run(calls: list[tuple[Any, ...]]) -> list[PartResult]:
+    def run(calls: list[tuple[Any, ...]], stage: str) -> list[PartResult]:
+        # One cache stage per kind of call: memo_map trims a stage to a few versions of its calls.
         if cache is not None:  # one edited chapter re-renders that chapter only
             from book.pipeline import memo_map
 
-            return memo_map(cache, "pdf-part", render_part_pdf, calls, pool)
+            return memo_map(cache, stage, render_part_pdf, calls, pool)
         if len(calls) == 1:
             return [render_part_pdf(*calls[0])]
         return list(pool.map(render_part_pdf, *zip(*calls, strict=True)))
 
     try:
-        results = run(jobs)
+        results = run(jobs, "pdf-part")
         front_result = results[0] if front else None
         body_results = results[1:] if front else results
 
@@ -238,7 +239,7 @@ def write_pdf_parallel(
             later.insert(
                 0, (bookpdf.print_document(build, toc, drafts=drafts, toc_pages=folio_of), css, base_url, options)
             )
-        rendered = run(later)
+        rendered = run(later, "pdf-furniture")
         toc_result = rendered.pop(0) if toc else None
         body_furniture = rendered
 
@@ -253,7 +254,7 @@ def write_pdf_parallel(
                     front_sheets.append(furniture.Sheet("none"))
                 else:
                     front_sheets.append(furniture.Sheet("front", folio=bookpdf.roman(index + 1)))
-        front_furniture = run([chunk(front_sheets)])[0] if front_sheets else None
+        front_furniture = run([chunk(front_sheets)], "pdf-front")[0] if front_sheets else None
     finally:
         if own_pool:
             pool.shutdown()
@@ -358,9 +359,12 @@ def write_pdf_parallel(
         for src in sources.values():
             src.close()
         bookpdf.finish_pdf(tmp, build, profile, front_pages)
+    said: set[str] = set()  # the stylesheets' warnings come back from every part
     for _pid, r, offset in placed:
         for msg in r.warnings:
-            build.diag.warn(target, None, f"WeasyPrint: {msg}")
+            if msg not in said:
+                said.add(msg)
+                build.diag.warn(target, None, f"WeasyPrint: {msg}")
         for index, what in r.low_res:
             build.diag.warn(target, None, f"page {offset + index + 1}: {what}")
 

@@ -239,25 +239,52 @@ def sparse_gc(threshold: int = 50_000) -> Iterator[None]:
         gc.unfreeze()
 
 
-def render_document(html: str, css: list[str], base_url: str) -> tuple[Any, list[str]]:
-    """HTML + CSS texts → a laid-out WeasyPrint Document and its warnings."""
-    from weasyprint import CSS, HTML
+_SHEETS: dict[str, tuple[Any, list[Any], dict[str, Any], list[str]]] = {}
+
+
+def stylesheets(css: list[str], base_url: str) -> tuple[Any, list[Any], dict[str, Any], list[str]]:
+    """(font configuration, parsed sheets, colour profiles, parse warnings) for these CSS texts.
+
+    Kept for the life of the process: a worker rendering part after part with the same sheets
+    parses them once and keeps one Pango font map, so fonts are loaded and matched once, not once
+    per part. The parse warnings are kept too, so every render reports the same ones.
+    """
+    from weasyprint import CSS
     from weasyprint.text.fonts import FontConfiguration
 
-    fonts = FontConfiguration()
+    key = hashlib.sha256("\0".join([base_url, *css]).encode("utf-8")).hexdigest()
+    if key not in _SHEETS:
+        if len(_SHEETS) >= 4:
+            _SHEETS.clear()
+        fonts = FontConfiguration()
+        collector = _Collector()
+        logger = logging.getLogger("weasyprint")
+        logger.addHandler(collector)
+        try:
+            profiles: dict[str, Any] = {}  # shared so @color-profile in our sheets reaches the document
+            sheets = [CSS(string=t, base_url=base_url, font_config=fonts, color_profiles=profiles) for t in css]
+        finally:
+            logger.removeHandler(collector)
+        _SHEETS[key] = (fonts, sheets, profiles, collector.messages)
+    return _SHEETS[key]
+
+
+def render_document(html: str, css: list[str], base_url: str) -> tuple[Any, list[str]]:
+    """HTML + CSS texts → a laid-out WeasyPrint Document and its warnings."""
+    from weasyprint import HTML
+
+    fonts, sheets, profiles, parse_warnings = stylesheets(css, base_url)
     collector = _Collector()
     logger = logging.getLogger("weasyprint")
     logger.addHandler(collector)
     try:
-        profiles: dict[str, Any] = {}  # shared so @color-profile in our sheets reaches the document
-        sheets = [CSS(string=t, base_url=base_url, font_config=fonts, color_profiles=profiles) for t in css]
         with sparse_gc():
             doc = HTML(string=html, base_url=base_url).render(
                 stylesheets=sheets, font_config=fonts, color_profiles=profiles
             )
     finally:
         logger.removeHandler(collector)
-    return doc, collector.messages
+    return doc, [*parse_warnings, *collector.messages]
 
 
 @contextlib.contextmanager

@@ -81,18 +81,28 @@ def deferred_fonts() -> Iterator[dict[str, tuple[str, int]]]:
 
     record: dict[str, tuple[str, int]] = {}
     original_init, original_clean = wfonts.Font.__init__, wfonts.Font.clean
+    original_data = wfonts.get_hb_object_data
     temp = str(Path(tempfile.gettempdir()).resolve())
 
     def init(self: Any, pango_font: Any, description: Any, font_size: Any) -> None:
-        original_init(self, pango_font, description, font_size)
+        # The whole font file (20 MB for a CJK collection) is copied only if WeasyPrint needs it.
+        wfonts.get_hb_object_data = lambda *a, **k: b"" if len(a) == 1 and not k else original_data(*a, **k)
+        try:
+            original_init(self, pango_font, description, font_size)
+        finally:
+            wfonts.get_hb_object_data = original_data
         path = font_file(pango_font)
         ok = path is not None and Path(path).is_file() and not str(Path(path).resolve()).startswith(temp)
         self._book_source = (path, int(self.index)) if ok else None
+        if not ok or self.bitmap or self.png or self.svg or self.colr or "fvar" in self.tables:
+            self.file_content = original_data(self.hb_face)  # WeasyPrint rewrites these itself
 
     def clean(self: Any, to_unicode: Any, hinting: Any) -> None:
         source = getattr(self, "_book_source", None)
         special = self.bitmap or self.png or self.svg or self.colr or self.missing or "fvar" in self.tables
-        if source is None or special or hinting:
+        if source is None or special or hinting or self.used_in_forms:
+            if not self.file_content:
+                self.file_content = original_data(self.hb_face)
             return original_clean(self, to_unicode, hinting)
         record[self.name.decode("latin-1").lstrip("/")] = source
         self.file_content = PLACEHOLDER["CFF " in self.tables or "CFF2" in self.tables]

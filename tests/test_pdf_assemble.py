@@ -183,3 +183,28 @@ def test_every_glyph_of_every_part_is_in_the_merged_font(five: dict) -> None:
                 glyf = font["glyf"]
                 empty = [g for g in used if g and glyf[order[g]].numberOfContours == 0 and not blank(g)]
             assert not empty, (str(obj.BaseFont), empty[:10])
+
+
+def test_an_edited_chapter_is_the_only_part_laid_out_again(tmp_path: Path) -> None:
+    import shutil
+
+    from book.pipeline import write_pdf
+
+    root = tmp_path / "book"
+    config = make_book(root, 4)
+    out = tmp_path / "out"
+    first = prepare(config, out, Diagnostics())
+    write_pdf(first, jobs=2)
+    chapter = root / "chapters" / "02.md"
+    chapter.write_text(chapter.read_text(encoding="utf-8").replace("测试小节2.1", "改过的小节2.1"), encoding="utf-8")
+    again = prepare(config, out, Diagnostics())
+    write_pdf(again, jobs=2)
+    parts = [hit for stage, _key, hit in again.cache.log if stage == "pdf-part"]
+    assert parts.count(False) == 1 and len(parts) == 6  # front matter, 4 chapters, the appendix
+    furniture = [hit for stage, _key, hit in again.cache.log if stage == "pdf-furniture"]
+    # The heading changed, so the table of contents (the first call) is laid out again; with the
+    # same page count the folios did not move, so the running heads and folios are not.
+    assert furniture[0] is False
+    if first.page_count == again.page_count:
+        assert all(furniture[1:]), furniture
+    shutil.rmtree(out)
