@@ -220,23 +220,30 @@ def target_path(build: Build, profile: str) -> Path:
     return build.pdf_target(profile)
 
 
+_frozen = False
+
+
 @contextlib.contextmanager
 def sparse_gc(threshold: int = 50_000) -> Iterator[None]:
     """Python's cyclic GC run rarely, and never over what existed before, while WeasyPrint works.
 
     Layout allocates millions of small objects; with the default threshold (700) the collector
     rescans the whole growing box tree again and again: measured on a 5-chapter book, render
-    5.9 → 4.4 s and write 2.2 → 1.5 s. Objects made before (imports, the parsed book) are frozen
-    out of the scans; cycles are still collected, only less often.
+    5.9 → 4.4 s and write 2.2 → 1.5 s. What exists at the first render of the process (modules,
+    the parsed book; a forked worker's inheritance) is frozen out of the scans for good. What a
+    render leaves behind is not frozen: a worker rendering part after part would keep every part's
+    garbage (measured: 540 MB per worker after 15 chapters, instead of 250 MB).
     """
+    global _frozen
+    if not _frozen:
+        gc.freeze()
+        _frozen = True
     old = gc.get_threshold()
-    gc.freeze()
     gc.set_threshold(threshold, old[1], old[2])
     try:
         yield
     finally:
         gc.set_threshold(*old)
-        gc.unfreeze()
 
 
 _SHEETS: dict[str, tuple[Any, list[Any], dict[str, Any], list[str]]] = {}
