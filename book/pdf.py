@@ -272,8 +272,22 @@ def stylesheets(css: list[str], base_url: str) -> tuple[Any, list[Any], dict[str
             sheets = [CSS(string=t, base_url=base_url, font_config=fonts, color_profiles=profiles) for t in css]
         finally:
             logger.removeHandler(collector)
+        for profile in profiles.values():
+            profile._profile = _SavedProfile(profile._profile)
         _SHEETS[key] = (fonts, sheets, profiles, collector.messages)
     return _SHEETS[key]
+
+
+class _SavedProfile:
+    """An ICC profile serialised once: LittleCMS re-serialises a profile differently on the second
+    `tobytes()`, and a reused profile must embed the same bytes in every part."""
+
+    def __init__(self, profile: Any) -> None:
+        self.profile = profile.profile
+        self._data = profile.tobytes()
+
+    def tobytes(self) -> bytes:
+        return self._data
 
 
 def render_document(html: str, css: list[str], base_url: str) -> tuple[Any, list[str]]:
