@@ -38,6 +38,7 @@ class PartResult:
     warnings: list[str] = field(default_factory=list)
     fonts: dict[str, tuple[str, int]] = field(default_factory=dict)  # deferred: BaseFont → (file, face)
     low_res: list[tuple[int, str]] = field(default_factory=list)  # (page index in the part, what)
+    names: list[list[str]] = field(default_factory=list)  # per page: anchors and block marks (page map)
 
 
 def render_part_pdf(html: str, css: list[str], base_url: str, options: dict[str, Any]) -> PartResult:
@@ -75,7 +76,8 @@ def _render(bookpdf: Any, html: str, css: list[str], base_url: str, options: dic
     with subset.deferred_fonts() as fonts:  # subset once for the whole book, at assembly
         data = bookpdf.write_bytes(doc, options, seed=html + "".join(css))
     bookmarks = doc.make_bookmark_tree(SCALE, transform_pages=True)
-    return PartResult(data, len(doc.pages), anchors, links, _plain(bookmarks), warnings, dict(fonts), low_res)
+    names = [bookpdf.page_names(page) for page in doc.pages]
+    return PartResult(data, len(doc.pages), anchors, links, _plain(bookmarks), warnings, dict(fonts), low_res, names)
 
 
 def _plain(tree: list[Any]) -> list[Any]:
@@ -373,8 +375,8 @@ def write_pdf_parallel(
     anchors_of_page: list[list[str]] = [[] for _ in sequence]
     part_of_page = [pid for pid, _, _ in sequence]
     for _pid, r, offset in placed:
-        for i, names in enumerate(r.anchors):
-            anchors_of_page[offset + i] = [name for name, _, _ in names]
+        for i, page_names in enumerate(r.names):
+            anchors_of_page[offset + i] = page_names
     body_ids = [p.id for p in bodies]
     keep = [i for i, pid in enumerate(part_of_page) if pid in body_ids]
     build.page_count = len(sequence)  # type: ignore[attr-defined]
