@@ -12,7 +12,9 @@ so its result can be cached by their hash (book.cache).
 
 from __future__ import annotations
 
+import gc
 import io
+from collections.abc import Callable
 from concurrent.futures import Executor, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -48,7 +50,11 @@ def render_part_pdf(html: str, css: list[str], base_url: str, options: dict[str,
     options = dict(options)
     epoch = str(options.pop("source_date_epoch"))
     with bookpdf.epoch_env(epoch):
-        return _render(bookpdf, html, css, base_url, options)
+        result = _render(bookpdf, html, css, base_url, options)
+    # The part's boxes form reference cycles; free them now, before the worker's next part, not at
+    # some later collection (the sparse GC of book.pdf runs seldom): a worker then holds one part.
+    gc.collect()
+    return result
 
 
 def _render(bookpdf: Any, html: str, css: list[str], base_url: str, options: dict[str, Any]) -> PartResult:
@@ -158,6 +164,7 @@ def write_pdf_parallel(
     extra_stylesheets: tuple[str | Path, ...] = (),
     workers: int = 2,
     executor: Executor | None = None,
+    meanwhile: Callable[[], None] | None = None,
 ) -> Path:
     """The book's PDF from parts rendered in parallel; same layout rules as `book.pdf.write_pdf`."""
     import pikepdf
@@ -183,18 +190,21 @@ def write_pdf_parallel(
     pool = executor or ProcessPoolExecutor(max_workers=max(1, workers))
     cache = getattr(build, "cache", None)
 
-    def run(calls: list[tuple[Any, ...]], stage: str) -> list[PartResult]:
+    def run(calls: list[tuple[Any, ...]], stage: str, meanwhile: Callable[[], None] | None = None) -> list[PartResult]:
         # One cache stage per kind of call: memo_map trims a stage to a few versions of its calls.
         if cache is not None:  # one edited chapter re-renders that chapter only
             from book.pipeline import memo_map
 
-            return memo_map(cache, stage, render_part_pdf, calls, pool)
+            return memo_map(cache, stage, render_part_pdf, calls, pool, meanwhile)
         if len(calls) == 1:
             return [render_part_pdf(*calls[0])]
-        return list(pool.map(render_part_pdf, *zip(*calls, strict=True)))
+        pending = pool.map(render_part_pdf, *zip(*calls, strict=True))
+        if meanwhile is not None:
+            meanwhile()
+        return list(pending)
 
     try:
-        results = run(jobs, "pdf-part")
+        results = run(jobs, "pdf-part", meanwhile)
         front_result = results[0] if front else None
         body_results = results[1:] if front else results
 

@@ -63,7 +63,18 @@ def _build(args: argparse.Namespace) -> int:
             # The PDF first: its layout gives the EPUB the print edition's page list (build.page_map).
             from book.pipeline import write_pdf  # not book.pdf: a cached PDF never imports WeasyPrint
 
-            write_pdf(build, stage.path(build.pdf_target(args.profile)), jobs=args.pdf_jobs, profile=args.profile)
+            def prewarm_epub() -> None:  # the cover and font subsets, while the PDF workers work
+                from book.epub import prewarm
+
+                prewarm(build)
+
+            write_pdf(
+                build,
+                stage.path(build.pdf_target(args.profile)),
+                jobs=args.pdf_jobs,
+                profile=args.profile,
+                meanwhile=prewarm_epub if "epub" in formats else None,
+            )
         if "epub" in formats:
             from book.pipeline import write_epub
 

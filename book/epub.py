@@ -203,6 +203,33 @@ def _documents(
     return docs
 
 
+# Every character a page label can have (arabic and lower-case roman folios, book.pdf.folio_labels).
+LABEL_ALPHABET = [{"label": "0123456789", "href": "#"}, {"label": "ivxlcdm", "href": "#"}]
+
+
+def _font_texts(build: Build, the_cover: cover.Cover, hrefs: list[str]) -> list[str]:
+    """The documents whose text the font subsets must cover: the book's, with a page list made of
+    every label character instead of the real one, so the subsets do not wait for the print
+    layout (and a page label never misses a glyph)."""
+    return [d[2] for d in _documents(build, list(build.parts), LABEL_ALPHABET, the_cover, hrefs)]
+
+
+def prewarm(build: Build) -> None:
+    """Fill the cache with the EPUB's costly pieces the PDF does not decide: the cover and the font
+    subsets. Runs while the PDF workers lay the parts out (the page list waits for them; the
+    subsets do not, see `_font_texts`). Problems are left for `write_epub` to report.
+    """
+    from book.errors import BookError, Diagnostics
+
+    try:
+        the_cover = cover.make_cover(build.config, Diagnostics(), cache_for(build))
+        css = [find_style(build.config, name).read_text(encoding="utf-8") for name in STYLESHEETS]
+        hrefs = ["styles/fonts.css"] + [f"styles/{name}" for name in STYLESHEETS]
+        fonts.embed_fonts(_font_texts(build, the_cover, hrefs), css, cache_for(build))
+    except (BookError, OSError):
+        pass
+
+
 def write_epub(build: Build, target: Path | None = None) -> Path:
     config = build.config
     target = target or build.epub_path
@@ -215,7 +242,7 @@ def write_epub(build: Build, target: Path | None = None) -> Path:
     css = {name: find_style(config, name).read_bytes() for name in STYLESHEETS}
     hrefs = ["styles/fonts.css"] + [f"styles/{name}" for name in STYLESHEETS]
     docs = _documents(build, parts, pages, the_cover, hrefs)
-    embedded = fonts.embed_fonts([d[2] for d in docs], [c.decode("utf-8") for c in css.values()], cache)
+    embedded = fonts.embed_fonts(_font_texts(build, the_cover, hrefs), [c.decode("utf-8") for c in css.values()], cache)
     build.fonts = embedded  # type: ignore[attr-defined]  # reported by the CLI
     b = epub.EpubBook()
     b.set_identifier(config.identifier)

@@ -415,13 +415,21 @@ def warm_pdf() -> None:
     weasyfast.install()
 
 
-def write_pdf(build: Build, target: Path | None = None, *, jobs: int | None = None, **options: Any) -> Path:
+def write_pdf(
+    build: Build,
+    target: Path | None = None,
+    *,
+    jobs: int | None = None,
+    meanwhile: Callable[[], None] | None = None,
+    **options: Any,
+) -> Path:
     """`book.pdf.write_pdf` through the cache (WeasyPrint is imported only on a miss).
 
     With `jobs` > 1 (by default: the cores, when the book has two parts or more), parts are
     rendered in parallel workers and assembled (book.assemble); the workers' per-part results are
     cached through `memo_map` there, so an edit to one chapter re-renders that chapter only. This
     function caches the whole PDF on top. `jobs=1` renders the book as one WeasyPrint document.
+    `meanwhile` runs in this process while the workers lay the parts out.
     """
     if jobs is None:
         jobs = worker_count(sum(1 for p in build.parts if p.kind != "front") + 1)
@@ -435,18 +443,23 @@ def write_pdf(build: Build, target: Path | None = None, *, jobs: int | None = No
             if parallel:
                 from book import assemble
 
-                return assemble.write_pdf_parallel(build, t, workers=jobs, **options)  # type: ignore[attr-defined]
+                return assemble.write_pdf_parallel(build, t, workers=jobs, meanwhile=meanwhile, **options)
             return pdf.write_pdf(build, t, **options)
 
     return cached_output(build, "pdf", target, produce, parallel=parallel, **options)
 
 
 def memo_map(
-    cache: Cache, stage: str, fn: Callable[..., T], calls: list[tuple[Any, ...]], executor: Any = None
+    cache: Cache,
+    stage: str,
+    fn: Callable[..., T],
+    calls: list[tuple[Any, ...]],
+    executor: Any = None,
+    meanwhile: Callable[[], None] | None = None,
 ) -> list[T]:
     """`[fn(*args) for args in calls]` where each call is looked up in the cache first and the
     misses run on `executor` (a process pool: `fn` must be a module-level pure function of its
-    arguments). Results come back in call order. For per-part PDFs:
+    arguments), while `meanwhile` runs here. Results come back in call order. For per-part PDFs:
     `memo_map(build.cache, "pdf-part", render_part_pdf, jobs, pool)`.
     """
     keys = [digest(stage, toolchain_fingerprint(), fn.__module__, fn.__qualname__, _plain(list(a))) for a in calls]
@@ -460,7 +473,10 @@ def memo_map(
         else:
             todo.append(i)
     if executor is not None and len(todo) > 1:
-        computed = list(executor.map(fn, *zip(*(calls[i] for i in todo), strict=True)))
+        pending = executor.map(fn, *zip(*(calls[i] for i in todo), strict=True))  # submits them all
+        if meanwhile is not None:
+            meanwhile()
+        computed = list(pending)
     else:
         computed = [fn(*calls[i]) for i in todo]
     for i, value in zip(todo, computed, strict=True):

@@ -306,3 +306,16 @@ def test_cached_output_restores_file_attrs_and_warnings(book: Path, tmp_path: Pa
     assert produced == [None]  # served from the cache the second time
     assert path.read_bytes() == b"%PDF-fake" and again.page_count == 7
     assert [w.message for w in diag.warnings] == ["a layout warning"]
+
+
+def test_epub_prewarm_fills_the_cache_the_epub_then_uses(book: Path, tmp_path: Path) -> None:
+    from book import epub
+
+    build, _ = prepare(book, tmp_path / "out")
+    epub.prewarm(build)  # what runs while the PDF workers lay the parts out
+    warmed = [key for stage, key, hit in build.cache.log if stage in ("fonts", "cover") and not hit]
+    assert warmed
+    build.cache.log.clear()
+    pipeline.write_epub(build, tmp_path / "book.epub")
+    used = [(stage, hit) for stage, _key, hit in build.cache.log if stage in ("fonts", "cover")]
+    assert used and all(hit for _, hit in used), used
