@@ -26,6 +26,7 @@ from book.pipeline import Build, source_date_epoch
 
 SCALE = 0.75  # PDF points per CSS pixel
 NO_ANCHOR = "No anchor #"
+_rendered = False  # this process has rendered a part already
 
 
 @dataclass
@@ -49,12 +50,15 @@ def render_part_pdf(html: str, css: list[str], base_url: str, options: dict[str,
 
     options = dict(options)
     epoch = str(options.pop("source_date_epoch"))
+    global _rendered
+    if _rendered:
+        # The last part's boxes form reference cycles: free them before this part, not at some
+        # later collection (the sparse GC of book.pdf runs seldom), so a worker holds one part at a
+        # time. Not after a part: its result would wait for the collection.
+        gc.collect()
+    _rendered = True
     with bookpdf.epoch_env(epoch):
-        result = _render(bookpdf, html, css, base_url, options)
-    # The part's boxes form reference cycles; free them now, before the worker's next part, not at
-    # some later collection (the sparse GC of book.pdf runs seldom): a worker then holds one part.
-    gc.collect()
-    return result
+        return _render(bookpdf, html, css, base_url, options)
 
 
 def _render(bookpdf: Any, html: str, css: list[str], base_url: str, options: dict[str, Any]) -> PartResult:
