@@ -169,6 +169,7 @@ def write_pdf_parallel(
     workers: int = 2,
     executor: Executor | None = None,
     meanwhile: Callable[[], None] | None = None,
+    after_layout: Callable[[], None] | None = None,
 ) -> Path:
     """The book's PDF from parts rendered in parallel; same layout rules as `book.pdf.write_pdf`."""
     import pikepdf
@@ -200,8 +201,6 @@ def write_pdf_parallel(
             from book.pipeline import memo_map
 
             return memo_map(cache, stage, render_part_pdf, calls, pool, meanwhile)
-        if len(calls) == 1:
-            return [render_part_pdf(*calls[0])]
         pending = pool.map(render_part_pdf, *zip(*calls, strict=True))
         if meanwhile is not None:
             meanwhile()
@@ -219,6 +218,15 @@ def write_pdf_parallel(
         for r in body_results:
             body_start.append(n)
             n += r.page_count + r.page_count % 2
+        body_ids = [p.id for p in bodies]
+        if profile == "print" and not extra_stylesheets:
+            # The page map needs the body's pages only, whose folios do not depend on the front.
+            names, labels, owners = [], [], []
+            for p, start, r in zip(bodies, body_start, body_results, strict=True):
+                names += r.names
+                labels += [str(start + i + 1) for i in range(r.page_count)]
+                owners += [p.id] * r.page_count
+            build.page_map = bookpdf.page_marks_from_anchors(names, body_ids, labels, owners)  # type: ignore[attr-defined]
         folio_of: dict[str, str] = {}
         for start, r in zip(body_start, body_results, strict=True):
             for i, names in enumerate(r.anchors):
@@ -255,7 +263,7 @@ def write_pdf_parallel(
             later.insert(
                 0, (bookpdf.print_document(build, toc, drafts=drafts, toc_pages=folio_of), css, base_url, options)
             )
-        rendered = run(later, "pdf-furniture")
+        rendered = run(later, "pdf-furniture", after_layout)
         toc_result = rendered.pop(0) if toc else None
         body_furniture = rendered
 
@@ -384,18 +392,5 @@ def write_pdf_parallel(
         for index, what in r.low_res:
             build.diag.warn(target, None, f"page {offset + index + 1}: {what}")
 
-    # The page map, from the same layout facts.
-    labels = bookpdf.folio_labels(front_pages, len(sequence))
-    anchors_of_page: list[list[str]] = [[] for _ in sequence]
-    part_of_page = [pid for pid, _, _ in sequence]
-    for _pid, r, offset in placed:
-        for i, page_names in enumerate(r.names):
-            anchors_of_page[offset + i] = page_names
-    body_ids = [p.id for p in bodies]
-    keep = [i for i, pid in enumerate(part_of_page) if pid in body_ids]
     build.page_count = len(sequence)  # type: ignore[attr-defined]
-    if profile == "print" and not extra_stylesheets:
-        build.page_map = bookpdf.page_marks_from_anchors(  # type: ignore[attr-defined]
-            [anchors_of_page[i] for i in keep], body_ids, [labels[i] for i in keep], [part_of_page[i] for i in keep]
-        )
     return target

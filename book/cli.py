@@ -59,6 +59,13 @@ def _build(args: argparse.Namespace) -> int:
         build = prepare(args.config, out, diag, use_cache=not args.no_cache, jobs=args.jobs, meanwhile=meanwhile)
         args._build = build
         write_reports(build, stage.path)
+        epubs: list[Path] = []
+
+        def epub_now() -> None:
+            from book.pipeline import write_epub
+
+            epubs.append(write_epub(build, stage.path(build.epub_path)))
+
         if "pdf" in formats:
             # The PDF first: its layout gives the EPUB the print edition's page list (build.page_map).
             from book.pipeline import write_pdf  # not book.pdf: a cached PDF never imports WeasyPrint
@@ -68,17 +75,21 @@ def _build(args: argparse.Namespace) -> int:
 
                 prewarm(build)
 
+            want_epub = "epub" in formats
             write_pdf(
                 build,
                 stage.path(build.pdf_target(args.profile)),
                 jobs=args.pdf_jobs,
                 profile=args.profile,
-                meanwhile=prewarm_epub if "epub" in formats else None,
+                meanwhile=prewarm_epub if want_epub else None,
+                # Parallel layout knows the page map before the running heads are drawn: the EPUB
+                # is written meanwhile.
+                after_layout=epub_now if want_epub and args.profile == "print" else None,
             )
         if "epub" in formats:
-            from book.pipeline import write_epub
-
-            path = write_epub(build, stage.path(build.epub_path))
+            if not epubs:
+                epub_now()
+            path = epubs[0]
             for f in getattr(build, "fonts", []):
                 print(f"  font {f.href}: {len(f.data) / 1024:.0f} KB, {f.glyphs} glyphs for {f.characters} characters",
                       file=sys.stderr)  # fmt: skip

@@ -421,6 +421,7 @@ def write_pdf(
     *,
     jobs: int | None = None,
     meanwhile: Callable[[], None] | None = None,
+    after_layout: Callable[[], None] | None = None,
     **options: Any,
 ) -> Path:
     """`book.pdf.write_pdf` through the cache (WeasyPrint is imported only on a miss).
@@ -429,7 +430,9 @@ def write_pdf(
     rendered in parallel workers and assembled (book.assemble); the workers' per-part results are
     cached through `memo_map` there, so an edit to one chapter re-renders that chapter only. This
     function caches the whole PDF on top. `jobs=1` renders the book as one WeasyPrint document.
-    `meanwhile` runs in this process while the workers lay the parts out.
+    `meanwhile` runs in this process while the workers lay the parts out; `after_layout` once the
+    page map is known (build.page_map), while the workers render the furniture. Neither runs when
+    the PDF comes from the cache or is laid out as one document.
     """
     if jobs is None:
         jobs = worker_count(sum(1 for p in build.parts if p.kind != "front") + 1)
@@ -443,7 +446,9 @@ def write_pdf(
             if parallel:
                 from book import assemble
 
-                return assemble.write_pdf_parallel(build, t, workers=jobs, meanwhile=meanwhile, **options)
+                return assemble.write_pdf_parallel(
+                    build, t, workers=jobs, meanwhile=meanwhile, after_layout=after_layout, **options
+                )
             return pdf.write_pdf(build, t, **options)
 
     return cached_output(build, "pdf", target, produce, parallel=parallel, **options)
@@ -459,7 +464,7 @@ def memo_map(
 ) -> list[T]:
     """`[fn(*args) for args in calls]` where each call is looked up in the cache first and the
     misses run on `executor` (a process pool: `fn` must be a module-level pure function of its
-    arguments), while `meanwhile` runs here. Results come back in call order. For per-part PDFs:
+    arguments), while `meanwhile` runs here (it runs once in any case). Results come back in call order. For per-part PDFs:
     `memo_map(build.cache, "pdf-part", render_part_pdf, jobs, pool)`.
     """
     keys = [digest(stage, toolchain_fingerprint(), fn.__module__, fn.__qualname__, _plain(list(a))) for a in calls]
@@ -479,6 +484,8 @@ def memo_map(
         computed = list(pending)
     else:
         computed = [fn(*calls[i]) for i in todo]
+        if meanwhile is not None:
+            meanwhile()
     for i, value in zip(todo, computed, strict=True):
         results[i] = value
         cache.store(stage, keys[i], value)
