@@ -378,11 +378,11 @@ def write_pdf_parallel(
     subset.merge_fonts(book, fonts)
     _dedupe_icc(book)
 
+    bookpdf.finish_document(book, build, profile, front_pages)
     with atomic_path(target) as tmp:
-        book.save(tmp, min_version=first.pdf_version)
+        bookpdf.save_pdf(book, tmp, min_version=first.pdf_version)
         for src in sources.values():
             src.close()
-        bookpdf.finish_pdf(tmp, build, profile, front_pages)
     said: set[str] = set()  # the stylesheets' warnings come back from every part
     for _pid, r, offset in placed:
         for msg in r.warnings:

@@ -11,6 +11,7 @@ import errno
 import signal
 import sys
 from pathlib import Path
+from typing import Any
 
 from book.errors import BookError, Diagnostics, Problem
 
@@ -45,12 +46,24 @@ def cmd_build(args: argparse.Namespace) -> int:
 
 
 def _build(args: argparse.Namespace) -> int:
-    from book.atomic import Staging
-    from book.pipeline import prepare, warm_pdf, write_reports
 
     diag = Diagnostics(strict=args.strict)
     out = _out(args)
     formats = ("epub", "pdf") if args.format == "all" else (args.format,)
+    checks: list[Any] = []  # EPUBCheck running in the background, started once the EPUB exists
+    try:
+        return _build_staged(args, out, diag, formats, checks)
+    finally:
+        for run in checks:  # a build that failed before collecting it
+            run.cancel()
+
+
+def _build_staged(
+    args: argparse.Namespace, out: Path, diag: Diagnostics, formats: tuple[str, ...], checks: list[Any]
+) -> int:
+    from book.atomic import Staging
+    from book.pipeline import prepare, warm_pdf, write_reports
+
     # Outputs are staged and moved into place only when the whole build succeeded, so a failed,
     # interrupted or killed build leaves the previous ones (cmd_build holds the build lock).
     with Staging(out) as stage:
@@ -65,6 +78,10 @@ def _build(args: argparse.Namespace) -> int:
             from book.pipeline import write_epub
 
             epubs.append(write_epub(build, stage.path(build.epub_path)))
+            if not args.no_check:
+                from book.check import EpubCheckRun
+
+                checks.append(EpubCheckRun(epubs[0]))
 
         if "pdf" in formats:
             # The PDF first: its layout gives the EPUB the print edition's page list (build.page_map).
@@ -94,9 +111,7 @@ def _build(args: argparse.Namespace) -> int:
                 print(f"  font {f.href}: {len(f.data) / 1024:.0f} KB, {f.glyphs} glyphs for {f.characters} characters",
                       file=sys.stderr)  # fmt: skip
             if not args.no_check:
-                from book.check import run_epubcheck
-
-                result = run_epubcheck(path)
+                result = checks.pop().result()
                 print(result.line(), file=sys.stderr)
                 for d in result.details:
                     print(f"  {d}", file=sys.stderr)
