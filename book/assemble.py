@@ -258,27 +258,43 @@ def write_pdf_parallel(
                     head = config.title if i % 2 else heads[p.id]
                     sheets.append(furniture.Sheet("body", head=head, folio=folio))
             body_sheets.append(sheets)
+        cover_pages = 1 if front and front[0].id == "titlepage" else 0
+
+        def front_sheets_for(toc_pages: int) -> list[furniture.Sheet]:
+            """The front matter's sheets: roman folios, none on the title page and blank versos."""
+            sheets: list[furniture.Sheet] = []
+            for r, count in ((front_result, front_result.page_count if front_result else 0), (toc, toc_pages)):
+                if not r:
+                    continue
+                for i in range(count + count % 2):
+                    if i >= count or (r is front_result and i < cover_pages):
+                        sheets.append(furniture.Sheet("none"))
+                    else:
+                        sheets.append(furniture.Sheet("front", folio=bookpdf.roman(len(sheets) + 1)))
+            return sheets
+
+        # The front matter's furniture is drawn with the rest, for a generous guess of the TOC's
+        # length: a page's roman folio does not depend on how long the TOC is.
+        entries = sum(p.body.count("<li") for p in toc)
+        guess = front_sheets_for(2 + entries // 12) if (front or toc) else []
         later = [chunk(sheets) for sheets in body_sheets]
+        if guess:
+            later.insert(0, chunk(guess))
         if toc:
             later.insert(
                 0, (bookpdf.print_document(build, toc, drafts=drafts, toc_pages=folio_of), css, base_url, options)
             )
         rendered = run(later, "pdf-furniture", after_layout)
         toc_result = rendered.pop(0) if toc else None
+        front_furniture = rendered.pop(0) if guess else None
         body_furniture = rendered
 
-        cover_pages = 1 if front and front[0].id == "titlepage" else 0
-        front_sheets: list[furniture.Sheet] = []
-        for r in (front_result, toc_result):
-            if r is None:
-                continue
-            for i in range(r.page_count + r.page_count % 2):
-                index = len(front_sheets)
-                if i >= r.page_count or (r is front_result and i < cover_pages):
-                    front_sheets.append(furniture.Sheet("none"))
-                else:
-                    front_sheets.append(furniture.Sheet("front", folio=bookpdf.roman(index + 1)))
-        front_furniture = run([chunk(front_sheets)], "pdf-front")[0] if front_sheets else None
+        front_sheets = front_sheets_for(toc_result.page_count if toc_result else 0)
+        fits = len(front_sheets) <= len(guess) and all(
+            s.kind == "none" or s == guess[i] for i, s in enumerate(front_sheets)
+        )
+        if front_sheets and not fits:  # a longer table of contents than guessed
+            front_furniture = run([chunk(front_sheets)], "pdf-front")[0]
     finally:
         if own_pool:
             pool.shutdown()

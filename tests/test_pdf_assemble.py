@@ -208,3 +208,28 @@ def test_an_edited_chapter_is_the_only_part_laid_out_again(tmp_path: Path) -> No
     if first.page_count == again.page_count:
         assert all(furniture[1:]), furniture
     shutil.rmtree(out)
+
+
+def test_a_table_of_contents_longer_than_guessed_still_gets_its_folios(tmp_path: Path) -> None:
+    root = tmp_path / "longtoc"
+    (root / "chapters").mkdir(parents=True)
+    (root / "book.yaml").write_text(
+        f"title: {BOOK_TITLE}\nauthors: [作者]\ndate: 2025-01-01\nslug: longtoc\nchapters:\n  - chapters/*.md\n",
+        encoding="utf-8",
+    )
+    long_title = "很长的小节标题" * 18  # wraps over several TOC lines
+    for n in (1, 2, 3):
+        sections = "\n".join(f"## {long_title}{n}.{s}\n\n正文{n}.{s}。\n" for s in range(1, 13))
+        (root / "chapters" / f"{n:02d}.md").write_text(
+            f'---\nchapter_number: {n}\ntitle: "长目录{n}"\n---\n# 第{n}章：长目录{n}\n\n{sections}', encoding="utf-8"
+        )
+    build(root / "book.yaml", tmp_path / "s", "--pdf-jobs", "1")
+    proc = build(root / "book.yaml", tmp_path / "p", "--pdf-jobs", "2")
+    assert "warning" not in proc.stderr.replace("warning: front matter", "")
+    serial, parallel = page_texts(tmp_path / "s" / "longtoc.pdf"), page_texts(tmp_path / "p" / "longtoc.pdf")
+    with pikepdf.open(tmp_path / "p" / "longtoc.pdf") as doc:
+        front = int(doc.Root.PageLabels.Nums[2])
+    assert front > 8  # the TOC outgrew the guess (2 + 39 // 12 pages)
+    assert len(serial) == len(parallel)
+    for i in range(front):
+        assert re.sub(r"\s+", " ", serial[i]).strip() == re.sub(r"\s+", " ", parallel[i]).strip(), i
