@@ -33,6 +33,12 @@ READER = (
 )
 
 
+# The bundled Pandoc asks its runtime for a 64 MB heap up front (-with-rtsopts=-H64m): 173 MB
+# resident per conversion. A chapter needs far less: with these, 115 MB and the same speed
+# (measured on chapter 8: 0.06–0.09 s either way). Two conversions run at once during a build.
+PANDOC_RTS = ("+RTS", "-H8m", "-A2m", "-RTS")
+
+
 def markdown_to_html(body: str, id_prefix: str, source: Path | str = "") -> str:
     """Return the HTML5 fragment Pandoc makes of `body`; ids are prefixed to be unique in the book."""
     try:
@@ -40,7 +46,7 @@ def markdown_to_html(body: str, id_prefix: str, source: Path | str = "") -> str:
             body,
             "html5",
             format=READER,
-            extra_args=["--section-divs", "--wrap=none", f"--id-prefix={id_prefix}-"],
+            extra_args=["--section-divs", "--wrap=none", f"--id-prefix={id_prefix}-", *PANDOC_RTS],
             sandbox=True,
         )
     except RuntimeError as exc:

@@ -49,3 +49,11 @@ def run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
 
 def have(tool: str) -> bool:
     return shutil.which(tool) is not None
+
+
+def sigint_default() -> None:
+    """`preexec_fn` for a child the test will interrupt: a shell starts background jobs with SIGINT
+    ignored, Python then keeps it ignored, and SIGINT would never reach the build."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_DFL)

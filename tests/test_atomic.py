@@ -17,7 +17,7 @@ import pytest
 
 from book.atomic import Staging, write_bytes
 from book.lock import build_lock, remove_leftovers
-from tests.conftest import ROOT, write_chapter
+from tests.conftest import ROOT, sigint_default, write_chapter
 
 CH = """---
 chapter_number: {n}
@@ -49,7 +49,7 @@ def cli(book: Path, out: Path, *extra: str) -> subprocess.Popen:
         # --no-cache: every build really renders its PDF, so a signal can land in that step
         [sys.executable, "-m", "book", "build", "--no-check", "--no-cache", "--config", str(book / "book.yaml"),
          "--out", str(out), *extra],
-        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=sigint_default,
     )  # fmt: skip
 
 

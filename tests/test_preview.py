@@ -16,7 +16,7 @@ import pytest
 from lxml import html as lxml_html
 
 from book.preview import VENDOR, Previewer, PreviewServer, bind
-from tests.conftest import ROOT, run_cli, write_chapter
+from tests.conftest import ROOT, run_cli, sigint_default, write_chapter
 
 CHROMIUM = "/usr/bin/chromium"
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
@@ -204,7 +204,7 @@ def test_cli_preview_serves_and_stops(book_copy: Path) -> None:
 
     proc = subprocess.Popen(
         [sys.executable, "-m", "book", "preview", "--config", str(book_copy / "book.yaml"), "--port", "0", "--no-open"],
-        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, cwd=ROOT,
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, cwd=ROOT, preexec_fn=sigint_default,
     )  # fmt: skip
     import threading
 
