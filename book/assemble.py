@@ -79,10 +79,7 @@ def _render(bookpdf: Any, html: str, css: list[str], base_url: str, options: dic
         links.append(found)
     outside = {t for page in links for t, _ in page}
     warnings = [m for m in messages if not (m.startswith(NO_ANCHOR) and m[len(NO_ANCHOR) :].split()[0] in outside)]
-    low_res = []
-    for msg in bookpdf.low_resolution_images(doc):
-        page, _, what = msg.partition(": ")
-        low_res.append((int(page.split()[1]) - 1, what))
+    low_res = bookpdf.low_resolution_pages(doc)
     with subset.deferred_fonts() as fonts:  # subset once for the whole book, at assembly
         data = bookpdf.write_bytes(doc, options, seed=html + "".join(css))
     bookmarks = doc.make_bookmark_tree(SCALE, transform_pages=True)
@@ -263,14 +260,18 @@ def write_pdf_parallel(
         def front_sheets_for(toc_pages: int) -> list[furniture.Sheet]:
             """The front matter's sheets: roman folios, none on the title page and blank versos."""
             sheets: list[furniture.Sheet] = []
-            for r, count in ((front_result, front_result.page_count if front_result else 0), (toc, toc_pages)):
-                if not r:
-                    continue
-                for i in range(count + count % 2):
-                    if i >= count or (r is front_result and i < cover_pages):
+
+            def add(pages: int, unfoliated: int) -> None:  # one part, padded to an even count
+                for i in range(pages + pages % 2):
+                    if i >= pages or i < unfoliated:
                         sheets.append(furniture.Sheet("none"))
                     else:
                         sheets.append(furniture.Sheet("front", folio=bookpdf.roman(len(sheets) + 1)))
+
+            if front_result is not None:
+                add(front_result.page_count, cover_pages)
+            if toc:
+                add(toc_pages, 0)
             return sheets
 
         # The front matter's furniture is drawn with the rest, for a generous guess of the TOC's

@@ -11,9 +11,12 @@ import errno
 import signal
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from book.errors import BookError, Diagnostics, Problem
+
+if TYPE_CHECKING:
+    from book.check import EpubCheckRun
 
 
 def _common(p: argparse.ArgumentParser) -> None:
@@ -46,11 +49,10 @@ def cmd_build(args: argparse.Namespace) -> int:
 
 
 def _build(args: argparse.Namespace) -> int:
-
     diag = Diagnostics(strict=args.strict)
     out = _out(args)
     formats = ("epub", "pdf") if args.format == "all" else (args.format,)
-    checks: list[Any] = []  # EPUBCheck running in the background, started once the EPUB exists
+    checks: list[EpubCheckRun] = []  # EPUBCheck running in the background, started once the EPUB exists
     try:
         return _build_staged(args, out, diag, formats, checks)
     finally:
@@ -59,7 +61,7 @@ def _build(args: argparse.Namespace) -> int:
 
 
 def _build_staged(
-    args: argparse.Namespace, out: Path, diag: Diagnostics, formats: tuple[str, ...], checks: list[Any]
+    args: argparse.Namespace, out: Path, diag: Diagnostics, formats: tuple[str, ...], checks: list[EpubCheckRun]
 ) -> int:
     from book.atomic import Staging
     from book.pipeline import prepare, warm_pdf, write_reports

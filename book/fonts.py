@@ -7,8 +7,8 @@ stylesheets (the first family of each `font-family` rule, applied to the matched
 everything inside them), so a book with other styles gets the right subsets too. A font whose OS/2
 `fsType` forbids embedding or subsetting stops the build with a clear message.
 
-Each subset is cached under a key made of the sorted
-character set, the font file's content and the face index.
+Each subset is cached under a key made of the sorted character set, the font file's content and the
+face index.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from lxml import etree
 
 from book.cache import Cache, digest
 from book.errors import error
+from book.subset import hb_tag
 
 XHTML_NS = "http://www.w3.org/1999/xhtml"
 
@@ -122,7 +123,7 @@ def subset_font(path: Path, index: int, text: str) -> tuple[bytes, int]:
     inp = hb.SubsetInput()
     inp.unicode_set.update(ord(c) for c in text)
     # The face is already the SC one: `locl` would only pull in the JP/KR/TC glyph variants.
-    inp.layout_feature_tag_set.discard(_tag("locl"))
+    inp.layout_feature_tag_set.discard(hb_tag("locl"))
     inp.name_id_set.invert()  # every name record, in every language (licence, designer, …)
     inp.name_lang_id_set.invert()
     inp.flags = hb.SubsetFlags.NOTDEF_OUTLINE
@@ -130,11 +131,6 @@ def subset_font(path: Path, index: int, text: str) -> tuple[bytes, int]:
     if out is None:
         raise error(f"{path.name}#{index}", None, "HarfBuzz could not subset this font", "choose another font")
     return bytes(out.blob.data), out.glyph_count
-
-
-def _tag(name: str) -> int:
-    b = name.encode("ascii")
-    return (b[0] << 24) | (b[1] << 16) | (b[2] << 8) | b[3]
 
 
 def _first_family(value: list) -> str | None:

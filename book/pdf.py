@@ -49,6 +49,18 @@ class _Collector(logging.Handler):
         self.messages.append(record.getMessage())
 
 
+@contextlib.contextmanager
+def weasyprint_warnings() -> Iterator[list[str]]:
+    """The warnings WeasyPrint logs while the block runs, as a list filled in place."""
+    collector = _Collector()
+    logger = logging.getLogger("weasyprint")
+    logger.addHandler(collector)
+    try:
+        yield collector.messages
+    finally:
+        logger.removeHandler(collector)
+
+
 # --- colour --------------------------------------------------------------------------------------
 
 
@@ -308,17 +320,12 @@ def stylesheets(css: list[str], base_url: str) -> tuple[Any, list[Any], dict[str
         if len(_SHEETS) >= 4:
             _SHEETS.clear()
         fonts = FontConfiguration()
-        collector = _Collector()
-        logger = logging.getLogger("weasyprint")
-        logger.addHandler(collector)
-        try:
-            profiles: dict[str, Any] = {}  # shared so @color-profile in our sheets reaches the document
+        profiles: dict[str, Any] = {}  # shared so @color-profile in our sheets reaches the document
+        with weasyprint_warnings() as messages:
             sheets = [CSS(string=t, base_url=base_url, font_config=fonts, color_profiles=profiles) for t in css]
-        finally:
-            logger.removeHandler(collector)
         for profile in profiles.values():
             profile._profile = _SavedProfile(profile._profile)
-        _SHEETS[key] = (fonts, sheets, profiles, collector.messages)
+        _SHEETS[key] = (fonts, sheets, profiles, messages)
     return _SHEETS[key]
 
 
@@ -339,17 +346,11 @@ def render_document(html: str, css: list[str], base_url: str) -> tuple[Any, list
     from weasyprint import HTML
 
     fonts, sheets, profiles, parse_warnings = stylesheets(css, base_url)
-    collector = _Collector()
-    logger = logging.getLogger("weasyprint")
-    logger.addHandler(collector)
-    try:
-        with sparse_gc():
-            doc = HTML(string=html, base_url=base_url).render(
-                stylesheets=sheets, font_config=fonts, color_profiles=profiles
-            )
-    finally:
-        logger.removeHandler(collector)
-    return doc, [*parse_warnings, *collector.messages]
+    with weasyprint_warnings() as messages, sparse_gc():
+        doc = HTML(string=html, base_url=base_url).render(
+            stylesheets=sheets, font_config=fonts, color_profiles=profiles
+        )
+    return doc, [*parse_warnings, *messages]
 
 
 @contextlib.contextmanager
@@ -468,6 +469,11 @@ def page_map(build: Build) -> list[PageMark]:
 
 def low_resolution_images(doc: Any, minimum: int = 300) -> list[str]:
     """Warnings for raster images printed below `minimum` dpi."""
+    return [f"page {index + 1}: {what}" for index, what in low_resolution_pages(doc, minimum)]
+
+
+def low_resolution_pages(doc: Any, minimum: int = 300) -> list[tuple[int, str]]:
+    """(page index, what) for raster images printed below `minimum` dpi."""
     from weasyprint.formatting_structure import boxes
 
     found = []
@@ -480,11 +486,11 @@ def low_resolution_images(doc: Any, minimum: int = 300) -> list[str]:
                 dpi = px / (box.width / 96)
                 if dpi < minimum:
                     src = box.element.get("src", "?") if box.element is not None else "?"
-                    found.append(f"page {page_no}: image {src[-60:]} prints at {dpi:.0f} dpi (under {minimum})")
+                    found.append((page_no, f"image {src[-60:]} prints at {dpi:.0f} dpi (under {minimum})"))
         for child in getattr(box, "all_children", lambda: [])():
             walk(child, page_no)
 
-    for i, page in enumerate(doc.pages, 1):
+    for i, page in enumerate(doc.pages):
         walk(page._page_box, i)
     return found
 

@@ -464,8 +464,8 @@ def memo_map(
 ) -> list[T]:
     """`[fn(*args) for args in calls]` where each call is looked up in the cache first and the
     misses run on `executor` (a process pool: `fn` must be a module-level pure function of its
-    arguments), while `meanwhile` runs here (it runs once in any case). Results come back in call order. For per-part PDFs:
-    `memo_map(build.cache, "pdf-part", render_part_pdf, jobs, pool)`.
+    arguments), while `meanwhile` runs here (it runs once in any case). Results come back in call
+    order. For per-part PDFs: `memo_map(build.cache, "pdf-part", render_part_pdf, jobs, pool)`.
     """
     keys = [digest(stage, toolchain_fingerprint(), fn.__module__, fn.__qualname__, _plain(list(a))) for a in calls]
     results: list[Any] = [None] * len(calls)

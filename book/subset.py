@@ -70,6 +70,11 @@ def font_file(pango_font: Any) -> str | None:
     return ffi.string(out[0]).decode("utf-8", "surrogateescape")
 
 
+def rewritten_by_weasyprint(font: Any) -> bool:
+    """Bitmap, colour and variable fonts, whose programs WeasyPrint rewrites itself."""
+    return bool(font.bitmap or font.png or font.svg or font.colr or "fvar" in font.tables)
+
+
 @contextlib.contextmanager
 def deferred_fonts() -> Iterator[dict[str, tuple[str, int]]]:
     """While active, WeasyPrint embeds placeholders for fonts `merge_fonts` can subset later.
@@ -94,13 +99,12 @@ def deferred_fonts() -> Iterator[dict[str, tuple[str, int]]]:
         path = font_file(pango_font)
         ok = path is not None and Path(path).is_file() and not str(Path(path).resolve()).startswith(temp)
         self._book_source = (path, int(self.index)) if ok else None
-        if not ok or self.bitmap or self.png or self.svg or self.colr or "fvar" in self.tables:
-            self.file_content = original_data(self.hb_face)  # WeasyPrint rewrites these itself
+        if not ok or rewritten_by_weasyprint(self):
+            self.file_content = original_data(self.hb_face)
 
     def clean(self: Any, to_unicode: Any, hinting: Any) -> None:
         source = getattr(self, "_book_source", None)
-        special = self.bitmap or self.png or self.svg or self.colr or self.missing or "fvar" in self.tables
-        if source is None or special or hinting or self.used_in_forms:
+        if source is None or rewritten_by_weasyprint(self) or self.missing or hinting or self.used_in_forms:
             if not self.file_content:
                 self.file_content = original_data(self.hb_face)
             return original_clean(self, to_unicode, hinting)
@@ -136,6 +140,7 @@ def subset_font(path: str, index: int, gids: set[int]) -> bytes:
 
 
 def hb_tag(name: str) -> int:
+    """An OpenType tag ("GSUB", "locl") as the integer HarfBuzz's sets hold."""
     b = name.encode("ascii")
     return (b[0] << 24) | (b[1] << 16) | (b[2] << 8) | b[3]
 
