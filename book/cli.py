@@ -11,12 +11,9 @@ import errno
 import signal
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from book.errors import BookError, Diagnostics, Problem
-
-if TYPE_CHECKING:
-    from book.check import EpubCheckRun
+from book.pipeline import BuildRequest
 
 
 def _common(p: argparse.ArgumentParser) -> None:
@@ -31,106 +28,31 @@ def _out(args: argparse.Namespace) -> Path:
     return Path(args.config).resolve().parent / "build"
 
 
-def cmd_build(args: argparse.Namespace) -> int:
-    """A build, skipped when its recorded inputs and outputs are unchanged (see `BuildRecord`)."""
-    from book.lock import build_lock
-    from book.pipeline import BuildRecord
+def _request(args: argparse.Namespace) -> BuildRequest:
+    formats = ("epub", "pdf") if args.format == "all" else (args.format,)
+    return BuildRequest(
+        config=Path(args.config), out=_out(args), formats=formats, profile=args.profile, strict=args.strict,
+        use_cache=not args.no_cache, check=not args.no_check, jobs=args.jobs, pdf_jobs=args.pdf_jobs,
+    )  # fmt: skip
 
-    options = {k: v for k, v in vars(args).items() if k not in ("func", "config", "out", "jobs", "no_cache")}
-    record = BuildRecord(args.config, _out(args), options)
-    with build_lock(_out(args)):
-        if not args.no_cache and record.replay():
+
+def cmd_build(args: argparse.Namespace) -> int:
+    """A build, skipped when its recorded inputs and outputs are unchanged (book.engine.record)."""
+    from book.engine.lock import build_lock
+    from book.pipeline import build, record_for
+
+    request = _request(args)
+    record = record_for(request)
+    with build_lock(request.out):
+        if request.use_cache and record.replay():
             return 0
         with record.capture():
-            rc = _build(args)
-        if rc == 0:
-            record.save(getattr(args, "_build", None))
-    return rc
-
-
-def _build(args: argparse.Namespace) -> int:
-    diag = Diagnostics(strict=args.strict)
-    out = _out(args)
-    formats = ("epub", "pdf") if args.format == "all" else (args.format,)
-    checks: list[EpubCheckRun] = []  # EPUBCheck running in the background, started once the EPUB exists
-    try:
-        return _build_staged(args, out, diag, formats, checks)
-    finally:
-        for run in checks:  # a build that failed before collecting it
-            run.cancel()
-
-
-def _build_staged(
-    args: argparse.Namespace, out: Path, diag: Diagnostics, formats: tuple[str, ...], checks: list[EpubCheckRun]
-) -> int:
-    from book.atomic import Staging
-    from book.pipeline import prepare, warm_pdf, write_reports
-
-    # Outputs are staged and moved into place only when the whole build succeeded, so a failed,
-    # interrupted or killed build leaves the previous ones (cmd_build holds the build lock).
-    with Staging(out) as stage:
-        # While the part workers convert the chapters, this process imports WeasyPrint for the PDF.
-        meanwhile = warm_pdf if "pdf" in formats else None
-        build = prepare(args.config, out, diag, use_cache=not args.no_cache, jobs=args.jobs, meanwhile=meanwhile)
-        args._build = build
-        write_reports(build, stage.path)
-        epubs: list[Path] = []
-
-        def epub_now() -> None:
-            from book.pipeline import write_epub
-
-            epubs.append(write_epub(build, stage.path(build.epub_path)))
-            if not args.no_check:
-                from book.check import EpubCheckRun
-
-                checks.append(EpubCheckRun(epubs[0]))
-
-        if "pdf" in formats:
-            # The PDF first: its layout gives the EPUB the print edition's page list (build.page_map).
-            from book.pipeline import write_pdf  # not book.pdf: a cached PDF never imports WeasyPrint
-
-            def prewarm_epub() -> None:  # the cover and font subsets, while the PDF workers work
-                from book.epub import prewarm
-
-                prewarm(build)
-
-            want_epub = "epub" in formats
-            write_pdf(
-                build,
-                stage.path(build.pdf_target(args.profile)),
-                jobs=args.pdf_jobs,
-                profile=args.profile,
-                meanwhile=prewarm_epub if want_epub else None,
-                # Parallel layout knows the page map before the running heads are drawn: the EPUB
-                # is written meanwhile.
-                after_layout=epub_now if want_epub and args.profile == "print" else None,
-            )
-        if "epub" in formats:
-            if not epubs:
-                epub_now()
-            path = epubs[0]
-            for f in getattr(build, "fonts", []):
-                print(f"  font {f.href}: {len(f.data) / 1024:.0f} KB, {f.glyphs} glyphs for {f.characters} characters",
-                      file=sys.stderr)  # fmt: skip
-            if not args.no_check:
-                result = checks.pop().result()
-                print(result.line(), file=sys.stderr)
-                for d in result.details:
-                    print(f"  {d}", file=sys.stderr)
-                if not result.ok:
-                    print(
-                        f"{build.epub_path}: error: EPUBCheck failed — the previous outputs are kept", file=sys.stderr
-                    )
-                    return 1
-        diag.raise_if_errors()
-        for path in stage.commit():
-            size = f"{path.stat().st_size / 1e6:.2f} MB"
-            pages = f", {build.page_count} pages" if path.suffix == ".pdf" else ""  # type: ignore[attr-defined]
-            print(f"wrote {path} ({size}{pages})", file=sys.stderr)
-    if build.fixes:
-        fixed = ", ".join(f"{k} {v}" for k, v in sorted(build.fixes.items()) if v)
-        if fixed:
-            print(f"typography fixed in the output: {fixed}", file=sys.stderr)
+            outcome = build(request)
+            if outcome.build.fixes:
+                fixed = ", ".join(f"{k} {v}" for k, v in sorted(outcome.build.fixes.items()) if v)
+                if fixed:
+                    print(f"typography fixed in the output: {fixed}", file=sys.stderr)
+        record.save(outcome.written, outcome.build.deps)
     return 0
 
 
@@ -141,9 +63,11 @@ def cmd_manifest(args: argparse.Namespace) -> int:
     build = prepare(args.config, _out(args), diag)  # measures every part
     write_reports(build)
     if args.json:
-        print(build.manifest.to_json(), end="")
+        from book.parts.counts import manifest_json
+
+        print(manifest_json(build.manifest), end="")
     else:
-        from book.counts import print_counts
+        from book.parts.counts import print_counts
 
         print_counts(build.manifest)
     diag.raise_if_errors()
@@ -151,8 +75,10 @@ def cmd_manifest(args: argparse.Namespace) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from book.check import CheckResult, check_epub, check_pdf_fonts
-    from book.config import load_config
+    from book.check.epub import check_epub
+    from book.check.pdf import check_pdf
+    from book.model import CheckResult
+    from book.source.config import load_config
 
     config = load_config(args.config)
     out = _out(args)
@@ -172,11 +98,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     else:
         report(CheckResult("epub", False, f"{epub_path} not found: run `make` first"))
     if pdf_path.exists():
-        # The print branch may gather its PDF validators in `check_pdf(path) -> list[CheckResult]`.
-        from book import check as checks
-
-        check_pdf = getattr(checks, "check_pdf", None)
-        for r in check_pdf(pdf_path) if callable(check_pdf) else [check_pdf_fonts(pdf_path)]:
+        for r in check_pdf(pdf_path):
             report(r)
     else:
         report(CheckResult("pdf", False, f"{pdf_path} not found: run `make` first"))
@@ -184,10 +106,10 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_lint(args: argparse.Namespace) -> int:
-    from book.config import load_config
     from book.errors import display_path
-    from book.lint import lint_part
-    from book.manifest import build_manifest
+    from book.source.config import load_config
+    from book.source.lint import lint_part
+    from book.source.manifest import build_manifest
 
     diag = Diagnostics(strict=False)
     manifest = build_manifest(load_config(args.config), diag)
@@ -199,20 +121,19 @@ def cmd_lint(args: argparse.Namespace) -> int:
 
 
 def cmd_preview(args: argparse.Namespace) -> int:
-    from book import preview
+    from book.tools import preview
 
     if args.reader == "calibre":
         if not preview.calibre_viewer():
             return preview.open_in_calibre(Path())  # says what to install, in one line
-        from book.epub import write_epub
-        from book.pipeline import prepare
+        from book.pipeline import prepare, write_epub
 
-        return preview.open_in_calibre(write_epub(prepare(args.config, _out(args), Diagnostics())))
+        return preview.open_in_calibre(write_epub(prepare(args.config, _out(args), Diagnostics())).path)
     return preview.run(args.config, _out(args), port=args.port, open_browser=not args.no_open)
 
 
 def cmd_screenshots(args: argparse.Namespace) -> int:
-    from book.screenshots import take
+    from book.tools.screenshots import take
 
     paths = take(args.config, _out(args), pages=args.pages, parts=tuple(args.part or ()))
     for p in paths:
@@ -222,7 +143,7 @@ def cmd_screenshots(args: argparse.Namespace) -> int:
 
 
 def cmd_editor(args: argparse.Namespace) -> int:
-    from book.editor import make_package
+    from book.tools.editor import make_package
 
     pkg = make_package(args.config, _out(args), check=not args.no_check)
     print(pkg.path)
@@ -240,8 +161,8 @@ def cmd_editor(args: argparse.Namespace) -> int:
 
 
 def cmd_send(args: argparse.Namespace) -> int:
-    from book.editor import latest_package
-    from book.send import send_package
+    from book.tools.editor import latest_package
+    from book.tools.send import send_package
 
     package = Path(args.package) if args.package else latest_package(_out(args))
     if package is None or not package.is_file():
@@ -251,7 +172,7 @@ def cmd_send(args: argparse.Namespace) -> int:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    from book.bench import main as bench_main
+    from book.tools.bench import main as bench_main
 
     return bench_main(["--out", args.out])
 

@@ -7,9 +7,11 @@ its traceback.
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -79,6 +81,26 @@ class Diagnostics:
     @property
     def warnings(self) -> list[Problem]:
         return [p for p in self.problems if p.severity == "warning"]
+
+    def export(self, since: int = 0) -> list[dict[str, Any]]:
+        """The problems found since the `since`-th, as data another process or a later build can
+        `replay` (paths made absolute, so a replay from another working folder shows the right path)."""
+        cwd = Path.cwd()
+        out = []
+        for p in self.problems[since:]:
+            d = dataclasses.asdict(p)
+            path = Path(p.path)
+            d["path"] = str(path if path.is_absolute() else cwd / path)
+            out.append(d)
+        return out
+
+    def replay(self, problems: list[dict[str, Any]]) -> None:
+        """Report problems found by a worker or an earlier build as if found now (echoed, deduplicated)."""
+        for d in problems:
+            if d.get("severity") == "warning":
+                self.warn(d["path"], d.get("line"), d["message"], d.get("hint", ""))
+            else:
+                self.error(d["path"], d.get("line"), d["message"], d.get("hint", ""))
 
     def raise_if_errors(self) -> None:
         """Stop with every error so far; under --strict, warnings count as errors."""

@@ -1,138 +1,79 @@
-"""The pipeline: `book.yaml` → manifest → per-part HTML → rendered parts → EPUB and PDF.
+"""The pipeline: `book.yaml` → manifest → per-part HTML → rendered parts → EPUB and PDF, on a schedule.
 
-Everything is gathered and validated before anything is written. Each part is processed by
-`process_part` from its own inputs only, so parts are processed in parallel worker processes and
-cached by a hash of their inputs (`book.cache`). The EPUB and the PDF are cached by a hash of the
-rendered parts, the styles and the config. A whole build is recorded (`BuildRecord`) so that a
-rebuild with nothing changed is recognised before any heavy module (Pandoc, WeasyPrint, ebooklib)
-is imported, and leaves the outputs untouched.
+`build(request)` owns the schedule of a whole build. Everything is read, validated and rendered
+before anything is written (`prepare`); each part is processed from its own inputs only, in
+parallel worker processes, and cached by the hash of those inputs. The outputs are then written
+into a staging folder and moved into place together, so a failed or interrupted build leaves the
+previous ones:
+
+    parts (workers) ─┬─ meanwhile: import WeasyPrint
+    PDF layout (workers) ─┬─ meanwhile: the EPUB's cover and font subsets
+    PDF furniture (workers) ─┬─ meanwhile (page map known): the EPUB, then EPUBCheck in the background
+    PDF assembled ── EPUBCheck collected ── outputs committed
+
+The EPUB and the PDF are cached by a hash of the rendered parts, the styles and the options that
+decide them; a whole build is recorded (`book.engine.record`) so that a rebuild with nothing
+changed is recognised before any heavy module (Pandoc, WeasyPrint, ebooklib) is imported.
 """
 
 from __future__ import annotations
 
 import contextlib
 import dataclasses
-import io
-import json
-import os
 import sys
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any
 
-from book import cache as cache_mod
-from book.atomic import write_bytes, write_text
-from book.cache import Cache, digest, file_sha256, toolchain_fingerprint, tree_digest
-from book.config import BookConfig, load_config
+from book.engine.atomic import Staging, write_bytes, write_text
+from book.engine.cache import Cache, digest, toolchain_fingerprint, tree_digest
+from book.engine.memo import KEEP_VERSIONS, plain
+from book.engine.progress import progress_for
+from book.engine.record import CACHE_DIR, BuildRecord
+from book.engine.workers import pool, worker_count
 from book.errors import BookError, Diagnostics, Problem
+from book.model import BookConfig, Build, CheckResult, EpubResult, PageMark, Part, PdfResult, ProcessedPart
+from book.options import invalidating
+from book.source.config import load_config
+from book.source.manifest import build_manifest
 
-if TYPE_CHECKING:
-    from book.manifest import Manifest, Part
-    from book.render import RenderedPart
-
-T = TypeVar("T")
-CACHE_DIR = ".cache"
-# Entries kept per stage, most recently used first: enough for a few formats and profiles side by
-# side (print, screen, review) and for undoing an edit, without the cache growing with every edit.
-KEEP_PART_VERSIONS = 4
 KEEP_OUTPUT_VERSIONS = 6
-# Results of one output stage that another reads (the PDF's page map feeds the EPUB's page list).
-PAGE_ATTRS = ("page_map", "page_list")
-# Build attributes that are inputs or plumbing, never results a cached output stage restores.
-_NOT_RESULTS = {"config", "manifest", "parts", "diag", "out", "fixes", "cache", "outputs", "deps", "progress"}
 
 
-@dataclass
-class Build:
-    config: BookConfig
-    manifest: Manifest
-    parts: list[RenderedPart]  # front matter first, then chapters and appendices
-    diag: Diagnostics
-    out: Path
-    fixes: dict[str, int] = field(default_factory=dict)
-    cache: Cache = field(default_factory=cache_mod.disabled)  # stages may memoise through it (fonts…)
-    outputs: list[Path] = field(default_factory=list)  # files this build wrote or confirmed
-    deps: dict[str, str] = field(default_factory=dict)  # files read beyond the sources (images) → sha256
-
-    @property
-    def epub_path(self) -> Path:
-        return self.out / f"{self.config.slug}.epub"
-
-    @property
-    def pdf_path(self) -> Path:
-        return self.out / f"{self.config.slug}.pdf"
-
-    def pdf_target(self, profile: str = "print") -> Path:
-        """The print PDF is `<slug>.pdf`; other profiles are `<slug>-screen.pdf`, `<slug>-review.pdf`."""
-        return self.pdf_path if profile == "print" else self.out / f"{self.config.slug}-{profile}.pdf"
+# --- keys: what each stage's result depends on -----------------------------------------------------
 
 
-def process_part(
-    config: BookConfig, part: Part, diag: Diagnostics, out: Path | None = None
-) -> tuple[RenderedPart, dict[str, int]]:
-    """Markdown body → converted, structured, typeset and rendered part."""
-    from book import convert, counts, images, references, render, sanitize, structures, typography
-    from book.htmltree import parse_fragment
-
-    fragment = convert.markdown_to_html(part.body, part.id, part.source)
-    fragment = sanitize.clean(fragment, part, diag)
-    root = parse_fragment(fragment)
-    found = structures.apply(root, part, diag, config)
-    cache_dir = Path(out) / CACHE_DIR / "images" if out is not None else None
-    resources = images.apply(root, part, diag, config.root, config=config, cache_dir=cache_dir)
-    structures.number_blocks(root, part)
-    part_counts = counts.measure(root, found)  # measured on the author's text, before typesetting
-    fixes = typography.apply(root, part, diag)
-    part = typography.typeset_title(part)  # the opener, TOC and nav print the title and label too
-    rp = render.render_part(config, part, root)
-    rp.resources, rp.counts = resources, part_counts
-    rp.references = references.to_csl_json(found["references"])
-    counts.check_claims(part, rp.counts, diag)
-    return rp, fixes
-
-
-# --- keys --------------------------------------------------------------------------------------
-
-
-def _plain(x: Any) -> Any:
-    """Paths as their text (the digest would otherwise hash a path by its content)."""
-    if isinstance(x, Path):
-        return str(x)
-    if isinstance(x, dict):
-        return {str(k): _plain(v) for k, v in x.items()}
-    if isinstance(x, (list, tuple)):
-        return [_plain(v) for v in x]
-    if dataclasses.is_dataclass(x) and not isinstance(x, type):
-        return {f.name: _plain(getattr(x, f.name)) for f in dataclasses.fields(x)}
-    return x
-
-
-def config_key(config: BookConfig) -> str:
-    """The config minus its list of sources: one chapter's edit must not invalidate the others."""
-    fields = {f.name: getattr(config, f.name) for f in dataclasses.fields(config) if f.name != "sources"}
-    return digest(_plain(fields))
+def config_key(config: BookConfig, stage: str = "parts") -> str:
+    """The config minus its list of sources (one chapter's edit must not invalidate the others), with
+    only the `print:` / `epub:` options that decide `stage`."""
+    fields = {
+        f.name: getattr(config, f.name)
+        for f in dataclasses.fields(config)
+        if f.name not in ("sources", "print", "epub")
+    }
+    fields["options"] = {"print": invalidating(config.print, stage), "epub": invalidating(config.epub, stage)}
+    return digest(plain(fields))
 
 
 def part_key(config: BookConfig, part: Part) -> str:
     """Everything `process_part` reads: the part (text, front matter, position), config, templates, code."""
-    return digest("part", toolchain_fingerprint(), config_key(config), tree_digest(config.template_dirs), _plain(part))
+    return digest("part", toolchain_fingerprint(), config_key(config), tree_digest(config.template_dirs), plain(part))
 
 
 def output_key(build: Build, stage: str, **options: Any) -> str:
-    """Everything an output stage reads: rendered parts, styles, templates, config, and page data."""
-    extra = {name: _plain(getattr(build, name, None)) for name in PAGE_ATTRS}
+    """Everything an output stage reads: rendered parts, styles, templates, config and its options."""
+    import os
+
     return digest(
         stage,
         toolchain_fingerprint(),
-        config_key(build.config),
+        config_key(build.config, stage),
         tree_digest(build.config.template_dirs),
         tree_digest(build.config.style_dirs),
         build.manifest.modified(),
         os.environ.get("SOURCE_DATE_EPOCH", ""),
-        _plain(build.parts),
-        extra,
+        plain(build.parts),
         _with_contents(options),
     )
 
@@ -145,75 +86,10 @@ def _with_contents(x: Any) -> Any:
         return {str(k): _with_contents(v) for k, v in x.items()}
     if isinstance(x, (list, tuple)):
         return [_with_contents(v) for v in x]
-    return _plain(x)
+    return plain(x)
 
 
-# --- diagnostics across processes and builds ------------------------------------------------------
-
-
-def _portable(problems: list[Problem]) -> list[dict[str, Any]]:
-    """Problems with absolute paths, so a replay from another working folder shows the right path."""
-    cwd = Path.cwd()
-    out = []
-    for p in problems:
-        d = dataclasses.asdict(p)
-        path = Path(p.path)
-        d["path"] = str(path if path.is_absolute() else cwd / path)
-        out.append(d)
-    return out
-
-
-def replay(diag: Diagnostics, problems: list[dict[str, Any]]) -> None:
-    """Report problems found by a worker or an earlier build as if found now (echoed, deduplicated)."""
-    for d in problems:
-        if d.get("severity") == "warning":
-            diag.warn(d["path"], d.get("line"), d["message"], d.get("hint", ""))
-        else:
-            diag.error(d["path"], d.get("line"), d["message"], d.get("hint", ""))
-
-
-@dataclass
-class PartResult:
-    """What processing one part produced, as cached: the part, its fixes, the problems it reported."""
-
-    rendered: RenderedPart | None
-    fixes: dict[str, int]
-    problems: list[dict[str, Any]]
-    deps: dict[str, str]  # files the part embeds (images) → sha256; a changed file invalidates the entry
-
-    @property
-    def ok(self) -> bool:
-        return self.rendered is not None and not any(p["severity"] == "error" for p in self.problems)
-
-    def deps_current(self) -> bool:
-        try:
-            return all(file_sha256(Path(p)) == sha for p, sha in self.deps.items())
-        except OSError:
-            return False
-
-
-def _run_part(config: BookConfig, part: Part, strict: bool, out: Path | None = None) -> PartResult:
-    """One part in a worker: problems are collected, not printed, and returned in order."""
-    diag = Diagnostics(strict=strict, echo=False)
-    rendered, fixes = None, {}
-    try:
-        rendered, fixes = process_part(config, part, diag, out)
-    except BookError as exc:
-        diag.add(exc)
-    deps = {}
-    for ref in getattr(rendered, "resources", None) or []:
-        path = Path(ref.path)
-        if path.is_file():
-            deps[str(path)] = file_sha256(path)
-    return PartResult(rendered, fixes, _portable(diag.problems), deps)
-
-
-def worker_count(n: int, jobs: int | None = None) -> int:
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except AttributeError:  # not Linux
-        cores = os.cpu_count() or 1
-    return max(1, min(cores, n, jobs or n))
+# --- reading and rendering ---------------------------------------------------------------------------
 
 
 def process_parts(
@@ -226,19 +102,21 @@ def process_parts(
     progress: Any = None,
     out: Path | None = None,
     meanwhile: Callable[[], None] | None = None,
-) -> list[PartResult]:
+) -> list[ProcessedPart]:
     """Every part, from the cache when its inputs are unchanged, else in parallel workers.
 
     Results and their problems come back in reading order whatever order the workers finish in.
     `meanwhile` runs in this process while the workers work (or after the parts, without them), and
     only when some part had to be processed.
     """
+    from book.parts.process import deps_current, run_part
+
     keys = [part_key(config, p) for p in parts]
-    results: list[PartResult | None] = [None] * len(parts)
+    results: list[ProcessedPart | None] = [None] * len(parts)
     todo: list[int] = []
     for i, key in enumerate(keys):
         hit = cache.load("part", key)
-        if isinstance(hit, PartResult) and hit.ok and hit.deps_current():
+        if isinstance(hit, ProcessedPart) and hit.ok and deps_current(hit):
             cache.note("part", key, True)
             results[i] = hit
         else:
@@ -246,19 +124,17 @@ def process_parts(
             todo.append(i)
     advance = progress.stage("parts", len(parts)) if progress else (lambda *a, **k: None)
     advance(len(parts) - len(todo))
+    cache_dir = Path(out) / CACHE_DIR / "images" if out is not None else None
     workers = worker_count(len(todo), jobs)
     if workers <= 1:
         for i in todo:
-            results[i] = _run_part(config, parts[i], diag.strict, out)
+            results[i] = run_part(config, parts[i], diag.strict, cache_dir)
             advance(1, parts[i].id)
     else:
-        import multiprocessing
-        from concurrent.futures import ProcessPoolExecutor, as_completed
+        from concurrent.futures import as_completed
 
-        # fork: the workers inherit the imported modules, so none pays Python's start-up again.
-        ctx = multiprocessing.get_context("fork") if sys.platform.startswith("linux") else None
-        with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
-            futures = {pool.submit(_run_part, config, parts[i], diag.strict, out): i for i in todo}
+        with pool(workers) as executor:
+            futures = {executor.submit(run_part, config, parts[i], diag.strict, cache_dir): i for i in todo}
             if meanwhile is not None:
                 meanwhile()
                 meanwhile = None
@@ -268,17 +144,14 @@ def process_parts(
                 advance(1, parts[i].id)
     if meanwhile is not None and todo:  # all parts unchanged: the PDF most likely comes from the cache
         meanwhile()
-    done: list[PartResult] = [r for r in results if r is not None]
+    done: list[ProcessedPart] = [r for r in results if r is not None]
     for i in todo:
         r = results[i]
         if r is not None and r.ok:
             cache.store("part", keys[i], r)
     for r in done:
-        replay(diag, r.problems)
+        diag.replay(r.problems)
     return done
-
-
-# --- the build -----------------------------------------------------------------------------------
 
 
 def open_cache(out: Path, use_cache: bool = True) -> Cache:
@@ -298,9 +171,7 @@ def prepare(
 
     `meanwhile` runs while the part workers work (e.g. `warm_pdf`, importing WeasyPrint).
     """
-    from book import render, sanitize
-    from book.manifest import build_manifest
-    from book.progress import progress_for
+    from book.parts import render, sanitize
 
     config = load_config(config_path, diag)
     manifest = build_manifest(config, diag)
@@ -311,7 +182,7 @@ def prepare(
         results = process_parts(
             config, manifest.parts, diag, cache, jobs=jobs, progress=progress, out=out_dir, meanwhile=meanwhile
         )
-    rendered: list[RenderedPart] = []
+    rendered = []
     fixes: dict[str, int] = {}
     deps: dict[str, str] = {}
     for part, r in zip(manifest.parts, results, strict=True):
@@ -323,24 +194,28 @@ def prepare(
         deps.update(r.deps)
     sanitize.check_links(manifest, rendered, diag)
     diag.raise_if_errors()
-    cache.trim("part", keep=KEEP_PART_VERSIONS * len(manifest.parts))
+    cache.trim("part", keep=KEEP_VERSIONS * len(manifest.parts))
     front = render.render_front(config, manifest, rendered)
     return Build(config, manifest, front + rendered, diag, out_dir, fixes, cache=cache, deps=deps)
 
 
 def write_reports(build: Build, place: Callable[[Path], Path] = lambda p: p) -> list[Path]:
     """Write manifest.json and references.json (CSL-JSON); `place` maps a final path to where to write it."""
-    from book import references
+    from book.parts import references
+    from book.parts.counts import manifest_json
 
     written = []
     for name, text in (
-        ("manifest.json", build.manifest.to_json()),
-        ("references.json", references.csl_json_text([r for p in build.parts for r in getattr(p, "references", [])])),
+        ("manifest.json", manifest_json(build.manifest)),
+        ("references.json", references.csl_json_text([r for p in build.parts for r in p.references])),
     ):
         target = place(build.out / name)
         write_text(target, text)
         written.append(target)
     return written
+
+
+# --- outputs through the cache -----------------------------------------------------------------------
 
 
 def _write_if_changed(path: Path, data: bytes) -> None:
@@ -353,285 +228,238 @@ def _write_if_changed(path: Path, data: bytes) -> None:
     write_bytes(path, data)
 
 
-def cached_output(
-    build: Build, stage: str, target: Path | None, produce: Callable[[Path | None], Path], **options: Any
-) -> Path:
-    """Run an output stage (EPUB, PDF) through the cache.
+def cached_output(build: Build, stage: str, target: Path, produce: Callable[[Path], Any], **options: Any) -> Any:
+    """Run an output stage (EPUB, PDF) through the cache; returns the stage's result (`.path` set).
 
-    A hit writes the stored file where the stage wrote it (only if the file there differs),
-    restores what the stage set on the build (page_count, page_map…) and replays its warnings. A
-    miss runs `produce(target)` (the stage picks the file name when `target` is None: a PDF profile
-    decides it) and stores the same things.
+    A hit writes the stored file at `target` (only if the file there differs) and replays the
+    stage's warnings; a miss runs `produce(target)` and stores the file, the result and the warnings.
     """
     # Keyed by the file's name only: the CLI writes into a staging folder whose name changes.
-    key = output_key(build, stage, target=Path(target).name if target else None, **options)
-    entry = build.cache.load(stage, key)
-    if isinstance(entry, dict) and {"data", "attrs", "problems", "path"} <= entry.keys():
-        build.cache.note(stage, key, True)
-        stored = Path(entry["path"])
-        path = Path(target) if target else stored if stored.is_absolute() else build.out / stored
-        _write_if_changed(path, entry["data"])
-        for name, value in entry["attrs"].items():
-            setattr(build, name, value)
-        replay(build.diag, entry["problems"])
+    key = output_key(build, stage, target=target.name, **options)
+    cache = build.cache
+    entry = cache.load(stage, key) if cache is not None else None
+    if isinstance(entry, dict) and {"data", "result", "problems"} <= entry.keys():
+        cache.note(stage, key, True)
+        _write_if_changed(target, entry["data"])
+        result = dataclasses.replace(entry["result"], path=target)
+        build.diag.replay(entry["problems"])
     else:
-        build.cache.note(stage, key, False)
-        before = dict(build.__dict__)
+        if cache is not None:
+            cache.note(stage, key, False)
         seen = len(build.diag.problems)
-        path = Path(produce(target))
-        attrs = {
-            k: v for k, v in build.__dict__.items() if k not in _NOT_RESULTS and (k not in before or before[k] is not v)
-        }
-        problems = _portable(build.diag.problems[seen:])
-        try:
-            stored = str(path.resolve().relative_to(build.out.resolve()))
-        except ValueError:
-            stored = str(path.resolve())
-        if not any(p["severity"] == "error" for p in problems):
-            entry = {"data": path.read_bytes(), "attrs": attrs, "problems": problems, "path": stored}
-            build.cache.store(stage, key, entry)
-    build.cache.trim(stage, keep=KEEP_OUTPUT_VERSIONS)
-    build.outputs.append(path)
-    return path
+        result = produce(target)
+        problems = build.diag.export(seen)
+        if cache is not None and not any(p["severity"] == "error" for p in problems):
+            data = Path(result.path).read_bytes()
+            cache.store(stage, key, {"data": data, "result": result, "problems": problems})
+    if cache is not None:
+        cache.trim(stage, keep=KEEP_OUTPUT_VERSIONS)
+    return result
 
 
-def write_epub(build: Build, target: Path | None = None, **options: Any) -> Path:
-    """`book.epub.write_epub` through the cache (ebooklib is imported only on a miss)."""
+def write_epub(build: Build, target: Path | None = None, page_map: list[PageMark] | None = None) -> EpubResult:
+    """The EPUB through the cache (ebooklib is imported only on a miss). Without a page map it has
+    no page list: nothing is laid out to make one."""
 
-    def produce(t: Path | None) -> Path:
-        from book import epub
+    def produce(t: Path) -> EpubResult:
+        from book.epub import package
 
-        return epub.write_epub(build, t or build.epub_path, **options)
+        return package.write_epub(build, t, page_map=page_map)
 
-    return cached_output(build, "epub", target, produce, **options)
+    return cached_output(build, "epub", target or build.epub_path, produce, page_map=page_map)
 
 
 def warm_pdf() -> None:
     """Import WeasyPrint and install our patches (half a second), so the PDF stage starts at once."""
     import pikepdf  # noqa: F401
 
-    from book import assemble, pdf, weasyfast  # noqa: F401
+    from book.pdf import parallel, single  # noqa: F401
+    from book.pdf.weasy import install
 
-    weasyfast.install()
+    install()
 
 
 def write_pdf(
     build: Build,
     target: Path | None = None,
     *,
+    profile: str = "print",
     jobs: int | None = None,
     meanwhile: Callable[[], None] | None = None,
-    after_layout: Callable[[], None] | None = None,
-    **options: Any,
-) -> Path:
-    """`book.pdf.write_pdf` through the cache (WeasyPrint is imported only on a miss).
+    after_layout: Callable[[list[PageMark]], None] | None = None,
+    extra_stylesheets: tuple[str | Path, ...] = (),
+) -> PdfResult:
+    """The PDF through the cache (WeasyPrint is imported only on a miss).
 
-    With `jobs` > 1 (by default: the cores, when the book has two parts or more), parts are
-    rendered in parallel workers and assembled (book.assemble); the workers' per-part results are
-    cached through `memo_map` there, so an edit to one chapter re-renders that chapter only. This
-    function caches the whole PDF on top. `jobs=1` renders the book as one WeasyPrint document.
-    `meanwhile` runs in this process while the workers lay the parts out; `after_layout` once the
-    page map is known (build.page_map), while the workers render the furniture. Neither runs when
-    the PDF comes from the cache or is laid out as one document.
+    With `jobs` > 1 (by default: the cores, when the book has two parts or more), parts are laid
+    out in parallel workers and assembled (book.pdf.parallel), each part's layout cached on its
+    own, so an edit to one chapter lays out that chapter only; `jobs=1` lays the book out as one
+    document. `meanwhile` runs here while the workers lay the parts out; `after_layout(page_map)`
+    once the page map is known, while the workers draw the furniture. Neither runs when the PDF
+    comes from the cache or is laid out as one document.
     """
     if jobs is None:
         jobs = worker_count(sum(1 for p in build.parts if p.kind != "front") + 1)
-    parallel = jobs > 1 and options.get("profile", "print") != "screen"
+    parallel = jobs > 1 and profile != "screen"
 
-    def produce(t: Path | None) -> Path:
-        from book import pdf, weasyfast
+    def produce(t: Path) -> PdfResult:
+        from book.pdf.weasy import install
 
-        weasyfast.install()  # before any worker is forked, so the workers have it too
+        install()  # before any worker is forked, so the workers have the patches too
         with _spinner(build, "PDF"):
             if parallel:
-                from book import assemble
+                from book.pdf.parallel import write_pdf_parallel
 
-                return assemble.write_pdf_parallel(
-                    build, t, workers=jobs, meanwhile=meanwhile, after_layout=after_layout, **options
+                return write_pdf_parallel(
+                    build, t, profile, extra_stylesheets, workers=jobs, meanwhile=meanwhile, after_layout=after_layout
                 )
-            return pdf.write_pdf(build, t, **options)
+            from book.pdf.single import write_pdf as write_single
 
-    return cached_output(build, "pdf", target, produce, parallel=parallel, **options)
+            return write_single(build, t, profile, extra_stylesheets)
+
+    target = target or build.pdf_target(profile)
+    return cached_output(
+        build, "pdf", target, produce, parallel=parallel, profile=profile, extra_stylesheets=extra_stylesheets
+    )
 
 
-def memo_map(
-    cache: Cache,
-    stage: str,
-    fn: Callable[..., T],
-    calls: list[tuple[Any, ...]],
-    executor: Any = None,
-    meanwhile: Callable[[], None] | None = None,
-) -> list[T]:
-    """`[fn(*args) for args in calls]` where each call is looked up in the cache first and the
-    misses run on `executor` (a process pool: `fn` must be a module-level pure function of its
-    arguments), while `meanwhile` runs here (it runs once in any case). Results come back in call
-    order. For per-part PDFs: `memo_map(build.cache, "pdf-part", render_part_pdf, jobs, pool)`.
-    """
-    keys = [digest(stage, toolchain_fingerprint(), fn.__module__, fn.__qualname__, _plain(list(a))) for a in calls]
-    results: list[Any] = [None] * len(calls)
-    todo = []
-    for i, key in enumerate(keys):
-        hit = cache.load(stage, key)
-        cache.note(stage, key, hit is not None)
-        if hit is not None:
-            results[i] = hit
-        else:
-            todo.append(i)
-    if executor is not None and len(todo) > 1:
-        pending = executor.map(fn, *zip(*(calls[i] for i in todo), strict=True))  # submits them all
-        if meanwhile is not None:
-            meanwhile()
-        computed = list(pending)
-    else:
-        computed = [fn(*calls[i]) for i in todo]
-        if meanwhile is not None:
-            meanwhile()
-    for i, value in zip(todo, computed, strict=True):
-        results[i] = value
-        cache.store(stage, keys[i], value)
-    cache.trim(stage, keep=KEEP_PART_VERSIONS * max(1, len(calls)))
-    return results
+def print_page_map(build: Build, jobs: int | None = None) -> list[PageMark] | None:
+    """The print edition's page map for an EPUB built without the PDF (`make epub`): the print PDF
+    is laid out (or found in the cache) into a scratch file that is thrown away."""
+    import tempfile
+
+    build.out.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix=".pagemap-", dir=build.out) as tmp:
+        return write_pdf(build, Path(tmp) / build.pdf_target("print").name, jobs=jobs).page_map
 
 
 @contextlib.contextmanager
 def _spinner(build: Build, label: str) -> Iterator[None]:
-    from book.progress import progress_for
-
     with progress_for(len(build.parts)) as progress:
         progress.stage(label, None)
         yield
 
 
-def source_date_epoch(build: Build) -> int:
-    """SOURCE_DATE_EPOCH if set, else the newest `last_updated` among the parts (midnight UTC)."""
-    env = os.environ.get("SOURCE_DATE_EPOCH")
-    if env and env.isdigit():
-        return int(env)
-    import datetime as dt
-
-    day = dt.date.fromisoformat(build.manifest.modified()[:10])
-    return int(dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC).timestamp())
+# --- the whole build -------------------------------------------------------------------------------
 
 
-# --- the whole-build record: a no-change rebuild does nothing --------------------------------------
+@dataclass(frozen=True)
+class BuildRequest:
+    """What a `book build` asks for."""
+
+    config: Path
+    out: Path
+    formats: tuple[str, ...] = ("epub", "pdf")
+    profile: str = "print"
+    strict: bool = False
+    use_cache: bool = True
+    check: bool = True  # EPUBCheck on the EPUB
+    jobs: int | None = None  # part workers
+    pdf_jobs: int | None = None  # PDF layout workers
+
+    def record_options(self) -> dict[str, Any]:
+        """What distinguishes one build's record from another's (not where, not how parallel)."""
+        return {"format": self.formats, "profile": self.profile, "strict": self.strict, "check": self.check}
 
 
-class _Tee(io.TextIOBase):
-    """Passes text through to a stream and keeps a copy (the lines a replayed build prints again)."""
-
-    def __init__(self, stream: Any) -> None:
-        self.stream = stream
-        self.copy = io.StringIO()
-        self.paused = False  # the progress bar pauses the copy while it draws
-
-    def write(self, s: str) -> int:
-        if not self.paused:
-            self.copy.write(s)
-        return self.stream.write(s)
-
-    def flush(self) -> None:
-        self.stream.flush()
-
-    def isatty(self) -> bool:
-        return self.stream.isatty()
-
-    def fileno(self) -> int:
-        return self.stream.fileno()
-
-    @property
-    def encoding(self) -> str:  # type: ignore[override]
-        return getattr(self.stream, "encoding", "utf-8")
+@dataclass
+class BuildOutcome:
+    build: Build
+    written: list[Path] = field(default_factory=list)
+    pdf: PdfResult | None = None
+    epub: EpubResult | None = None
+    epubcheck: CheckResult | None = None
 
 
-class BuildRecord:
-    """The fingerprint of a whole build's inputs and the hashes of the outputs it wrote.
+def record_for(request: BuildRequest) -> BuildRecord:
+    """The record of builds like `request`: fingerprints the config, the sources, templates and styles."""
+    import os
 
-    `fresh()` needs only the config, the sources, the templates, the styles and the package's files:
-    no heavy module is imported, so a rebuild with nothing changed costs a few hashes.
-    """
-
-    def __init__(self, config_path: str | Path, out: str | Path, options: dict[str, Any]) -> None:
-        self.config_path = Path(config_path)
-        self.out = Path(out)
-        self.options = _plain(options)
-        self.path = self.out / CACHE_DIR / "builds" / f"{digest(self.options)[:24]}.json"
-        self.key: str | None = None
-        self.lines = ""
-        self.started = time.time_ns()
-
-    def inputs_key(self) -> str | None:
-        quiet = io.StringIO()
+    def inputs() -> list[Any] | None:
         try:
-            # The full build reports the config's warnings (and the replay repeats them): not twice.
-            with contextlib.redirect_stderr(quiet), contextlib.redirect_stdout(quiet):
-                config = load_config(self.config_path)
+            config = load_config(request.config)
         except BookError:
             return None  # the full build reports it
         files = [config.config_path] + [s.path for s in config.sources]
-        return digest(
-            "build",
-            toolchain_fingerprint(),
-            self.options,
+        return [
             os.environ.get("SOURCE_DATE_EPOCH", ""),
             [(str(p), p) for p in files],
             tree_digest(config.template_dirs),
             tree_digest(config.style_dirs),
-        )
+        ]
 
-    def fresh(self) -> dict[str, Any] | None:
-        """The stored record when the inputs match it and every output it names is unmodified."""
-        try:
-            record = json.loads(self.path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            record = None
-        self.key = self.inputs_key()
-        if not isinstance(record, dict) or self.key is None or record.get("key") != self.key:
-            return None
-        try:
-            for path, sha in {**record["outputs"], **record["deps"]}.items():
-                if file_sha256(Path(path)) != sha:
-                    return None
-        except (OSError, KeyError, TypeError):
-            return None
-        return record
+    return BuildRecord(request.out, request.record_options(), inputs)
 
-    def replay(self) -> bool:
-        """Print what the recorded build printed and return True when nothing needs doing."""
-        record = self.fresh()
-        if record is None:
-            return False
-        sys.stderr.write(record.get("lines", ""))
-        shown = ", ".join(Path(p).name for p in record["outputs"])
-        print(f"up to date: {shown}", file=sys.stderr)
-        return True
 
-    @contextlib.contextmanager
-    def capture(self) -> Iterator[None]:
-        """Keep what the build prints; the inputs are fingerprinted before it starts, so a source
-        edited during the build makes the next build run again rather than trust stale outputs."""
-        if self.key is None:
-            self.key = self.inputs_key()
-        tee = _Tee(sys.stderr)
-        sys.stderr = tee
-        try:
-            yield
-        finally:
-            sys.stderr = tee.stream
-            self.lines = tee.copy.getvalue()
+def build(request: BuildRequest) -> BuildOutcome:
+    """One whole build on the schedule above; raises BookError (the previous outputs are kept)."""
+    from book.check.epubcheck import EpubCheckRun
 
-    def save(self, build: Build | None) -> None:
-        """Record the outputs of a successful build: the files it named, and any it wrote in `out`."""
-        if self.key is None:
-            return
-        outputs = {Path(p) for p in (build.outputs if build else [])}
-        if self.out.is_dir():
-            for p in self.out.iterdir():
-                if p.is_file() and not p.name.startswith(".") and p.stat().st_mtime_ns >= self.started:
-                    outputs.add(p)
-        record = {
-            "key": self.key,
-            "outputs": {str(p.resolve()): file_sha256(p) for p in sorted(outputs) if p.is_file()},
-            "deps": dict(build.deps) if build else {},
-            "lines": self.lines,
-        }
-        write_text(self.path, json.dumps(record, ensure_ascii=False, indent=1))
+    diag = Diagnostics(strict=request.strict)
+    formats = request.formats
+    checks: list[EpubCheckRun] = []  # EPUBCheck running in the background, started once the EPUB exists
+    try:
+        with Staging(request.out) as stage:
+            build = prepare(
+                request.config,
+                request.out,
+                diag,
+                use_cache=request.use_cache,
+                jobs=request.jobs,
+                meanwhile=warm_pdf if "pdf" in formats else None,
+            )
+            outcome = BuildOutcome(build)
+            write_reports(build, stage.path)
+
+            def epub_now(page_map: list[PageMark] | None) -> None:
+                outcome.epub = write_epub(build, stage.path(build.epub_path), page_map)
+                if request.check:
+                    checks.append(EpubCheckRun(outcome.epub.path))
+
+            if "pdf" in formats:
+                want_epub = "epub" in formats
+
+                def prewarm_epub() -> None:  # the cover and font subsets, while the PDF workers work
+                    from book.epub.package import prewarm
+
+                    prewarm(build)
+
+                outcome.pdf = write_pdf(
+                    build,
+                    stage.path(build.pdf_target(request.profile)),
+                    profile=request.profile,
+                    jobs=request.pdf_jobs,
+                    meanwhile=prewarm_epub if want_epub else None,
+                    # Parallel layout knows the page map before the running heads are drawn.
+                    after_layout=epub_now if want_epub and request.profile == "print" else None,
+                )
+            if "epub" in formats:
+                if outcome.epub is None:  # the print PDF's page map gives the EPUB its page list
+                    epub_now(outcome.pdf.page_map if outcome.pdf else print_page_map(build, request.pdf_jobs))
+                _report_epub(outcome, checks, build)
+            diag.raise_if_errors()
+            outcome.written = stage.commit()
+            for path in outcome.written:
+                size = f"{path.stat().st_size / 1e6:.2f} MB"
+                pages = f", {outcome.pdf.page_count} pages" if path.suffix == ".pdf" and outcome.pdf else ""
+                print(f"wrote {path} ({size}{pages})", file=sys.stderr)
+    finally:
+        for run in checks:  # a build that failed before collecting it
+            run.cancel()
+    return outcome
+
+
+def _report_epub(outcome: BuildOutcome, checks: list[Any], build: Build) -> None:
+    """The EPUB's font subsets and EPUBCheck's verdict; a failed check stops the build."""
+    assert outcome.epub is not None
+    for f in outcome.epub.fonts:
+        print(f"  font {f.href}: {f.size / 1024:.0f} KB, {f.glyphs} glyphs for {f.characters} characters",
+              file=sys.stderr)  # fmt: skip
+    if not checks:
+        return
+    outcome.epubcheck = result = checks.pop().result()
+    print(result.line(), file=sys.stderr)
+    for d in result.details:
+        print(f"  {d}", file=sys.stderr)
+    if not result.ok:
+        raise BookError(Problem(str(build.epub_path), None, "EPUBCheck failed", "the previous outputs are kept"))

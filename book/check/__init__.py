@@ -1,0 +1,6 @@
+"""Checks: built files → validators' verdicts (`CheckResult`), one line each, for `book check`.
+
+`epubcheck` runs EPUBCheck (in the background during a build), `epub` the EPUB's validators and our
+retail rules, `pdf` the PDF's fonts and print-file rules, `typography` measures the typesetting
+rules on both outputs.
+"""

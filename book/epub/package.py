@@ -1,0 +1,318 @@
+"""EPUB stage: rendered parts → an EPUB 3 file (packaged with ebooklib, made reproducible).
+
+Each rendered part becomes one XHTML content document, verbatim: ebooklib packages the files and
+writes the package document; the navigation document is our own template (table of contents,
+landmarks, page list). Around them go a cover page (the book's image or a generated one), the CJK
+fonts subset to the book's characters, the print edition's page breaks (from the PDF's page map) and
+accessibility metadata that is computed from the content, so it stays true. The zip is then
+rewritten with fixed timestamps so that two builds of the same sources are byte-identical.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import re
+import tempfile
+import zipfile
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+
+from ebooklib import epub
+from lxml import etree
+
+from book.engine.atomic import atomic_path
+from book.engine.cache import Cache
+from book.epub import cover, fonts
+from book.model import BookConfig, Build, EpubResult, FontReport, PageMark, RenderedPart
+from book.parts import render
+
+STYLESHEETS = ("book.css", "components.css", "epub.css")
+
+
+def _link_map(parts: list[RenderedPart]) -> dict[str, str]:
+    """id → file name, to turn in-book `#id` links into cross-file links."""
+    ids: dict[str, str] = {}
+    for p in parts:
+        for m in re.finditer(r'\sid="([^"]+)"', p.body):
+            ids.setdefault(m.group(1), p.filename)
+    return ids
+
+
+def _fix_links(body: str, here: str, ids: dict[str, str]) -> str:
+    def repl(m: re.Match[str]) -> str:
+        target = m.group(1)
+        file = ids.get(target)
+        if file is None or file == here:
+            return m.group(0)
+        return f'href="{file}#{target}"'
+
+    return re.sub(r'href="#([^"]+)"', repl, body)
+
+
+def cache_for(build: Build) -> Cache:
+    """The build's stage cache if the pipeline has one, else `<out>/.cache/` (never in the sources)."""
+    return build.cache if build.cache is not None else Cache(build.out / ".cache")
+
+
+def page_id(label: str, taken: set[str]) -> str:
+    """`page-{label}`, made a valid unique XML id (labels are folios such as 12 or xii)."""
+    base = "page-" + re.sub(r"[^A-Za-z0-9_.-]", "_", label)
+    pid, n = base, 1
+    while pid in taken:
+        n += 1
+        pid = f"{base}-{n}"
+    taken.add(pid)
+    return pid
+
+
+# Elements whose parent allows only particular children: the marker goes first inside them instead.
+_MARK_INSIDE = {"li", "dt", "dd", "tr", "td", "th", "caption", "thead", "tbody", "tfoot", "figcaption", "summary"}
+
+
+def insert_pagebreaks(body: str, marks: list[tuple[str, str]], taken: set[str]) -> tuple[str, list[tuple[str, str]]]:
+    """Insert a pagebreak marker before each `(label, target_id)`'s element; returns (body, [(label, id)]).
+
+    Marks whose target is not in the body are dropped (the page list only lists markers that exist).
+    """
+    placed: list[tuple[int, str]] = []
+    found: list[tuple[str, str]] = []
+    for label, target in marks:
+        m = re.search(r'<([A-Za-z][\w:-]*)\b[^>]*?\sid="' + re.escape(target) + r'"[^>]*>', body)
+        if m is None:
+            continue
+        pos = m.end() if m.group(1).lower() in _MARK_INSIDE else m.start()
+        # A navigation list allows only headings and lists: a page starting inside one is marked before it.
+        before = body[:pos]
+        navs, closed = [n.start() for n in re.finditer(r"<nav\b", before)], before.count("</nav>")
+        if len(navs) > closed:
+            pos = navs[closed]
+        pid = page_id(label, taken)
+        span = (f'<span epub:type="pagebreak" role="doc-pagebreak" id="{pid}" '
+                f'aria-label="{html.escape(label, quote=True)}"></span>')  # fmt: skip
+        placed.append((pos, span))
+        found.append((label, pid))
+    # Insert from the end so earlier offsets stay valid; at one offset the later mark goes in first,
+    # so the markers keep the page map's order.
+    for _, (pos, span) in sorted(enumerate(placed), key=lambda x: (x[1][0], x[0]), reverse=True):
+        body = body[:pos] + span + body[pos:]
+    return body, found
+
+
+def _with_pagebreaks(build: Build, marks: list[PageMark]) -> tuple[list[RenderedPart], list[dict[str, str]]]:
+    by_part: dict[str, list[tuple[str, str]]] = {}
+    for mark in marks:
+        by_part.setdefault(mark.part_id, []).append((str(mark.label), mark.target_id))
+    parts, pages, taken = [], [], set()
+    for part in build.parts:
+        if part.id in by_part:
+            body, found = insert_pagebreaks(part.body, by_part[part.id], taken)
+            part = replace(part, body=body)
+            pages += [{"label": label, "href": f"{part.filename}#{pid}"} for label, pid in found]
+        parts.append(part)
+    return parts, pages
+
+
+def accessibility_metadata(parts: list[RenderedPart], has_cover: bool, has_pages: bool) -> list[tuple[str, str]]:
+    """(property, value) pairs of schema.org accessibility metadata that are true of this content."""
+    bodies = "\n".join(p.body for p in parts)
+    imgs = re.findall(r"<img\b[^>]*>", bodies)
+    has_images = bool(imgs) or has_cover
+    all_alt = all(re.search(r'\salt="[^"]*\S[^"]*"', i) for i in imgs)  # the cover's alt is ours: always set
+    meta = [("schema:accessMode", "textual")]
+    if has_images:
+        meta.append(("schema:accessMode", "visual"))
+    if not has_images or all_alt:
+        meta.append(("schema:accessModeSufficient", "textual"))
+    if has_images:
+        meta.append(("schema:accessModeSufficient", "textual,visual"))
+    features = ["structuralNavigation", "tableOfContents", "readingOrder"]
+    if has_images and all_alt:
+        features.append("alternativeText")
+    if has_pages:
+        features += ["pageBreakMarkers", "pageNavigation"]
+    if re.search(r'\srole="doc-', bodies):
+        features.append("ARIA")
+    meta += [("schema:accessibilityFeature", f) for f in features]
+    meta.append(("schema:accessibilityHazard", "none"))
+    zh = ["本书为可重排的 EPUB 3 电子书，按阅读顺序编排，提供目录、导览和结构化标题"]
+    en = [
+        "A reflowable EPUB 3 publication in reading order, with a table of contents, landmarks and structured headings"
+    ]
+    if has_images and all_alt:
+        zh.append("图片均附有替代文字")
+        en.append("every image has a text alternative")
+    if has_pages:
+        zh.append("含与印刷版对应的页码")
+        en.append("page numbers of the print edition")
+    summary = "；".join(zh) + "。无闪烁、声音或动态模拟等危害。 " + "; ".join(en) + ". No known hazards."
+    meta.append(("schema:accessibilitySummary", summary))
+    return meta
+
+
+def _documents(
+    build: Build, parts: list[RenderedPart], pages: list[dict[str, str]], the_cover: cover.Cover, hrefs: list[str]
+) -> list[tuple[str, str, str, list[str]]]:
+    """Every XHTML document in spine order: (uid, file name, content, manifest properties)."""
+    config = build.config
+    env = render.environment(config)
+    subtitle = f"——{config.subtitle}" if config.subtitle else ""
+    alt = f"封面：{config.title}{subtitle}，{'、'.join(config.authors)} 著"
+    docs = [("cover", "cover.xhtml", env.get_template("cover.xhtml.j2").render(
+        cover=the_cover, alt=alt, lang=config.language, stylesheets=hrefs), [])]  # fmt: skip
+    ids = _link_map(parts)
+    first_body = next((p for p in parts if p.kind == "chapter"), None)
+    for part in parts:
+        if part.id == "toc":
+            content = env.get_template("nav.xhtml.j2").render(
+                toc=part, parts=parts, first_body=first_body, lang=config.language,
+                stylesheets=hrefs, pages=pages, cover="cover.xhtml",
+            )  # fmt: skip
+            docs.append((part.id, part.filename, content, ["nav"]))
+        else:
+            fixed = replace(part, body=_fix_links(part.body, part.filename, ids))
+            docs.append((part.id, part.filename, render.document(config, fixed, hrefs), []))
+    return docs
+
+
+# Every character a page label can have (arabic and lower-case roman folios, book.pdf.document.folio_labels).
+LABEL_ALPHABET = [{"label": "0123456789", "href": "#"}, {"label": "ivxlcdm", "href": "#"}]
+
+
+def _font_texts(build: Build, the_cover: cover.Cover, hrefs: list[str]) -> list[str]:
+    """The documents whose text the font subsets must cover: the book's, with a page list made of
+    every label character instead of the real one, so the subsets do not wait for the print
+    layout (and a page label never misses a glyph)."""
+    return [d[2] for d in _documents(build, list(build.parts), LABEL_ALPHABET, the_cover, hrefs)]
+
+
+def prewarm(build: Build) -> None:
+    """Fill the cache with the EPUB's costly pieces the PDF does not decide: the cover and the font
+    subsets. Runs while the PDF workers lay the parts out (the page list waits for them; the
+    subsets do not, see `_font_texts`). Problems are left for `write_epub` to report.
+    """
+    from book.errors import BookError, Diagnostics
+
+    try:
+        the_cover = cover.make_cover(build.config, Diagnostics(), cache_for(build))
+        css = [build.config.find_style(name).read_text(encoding="utf-8") for name in STYLESHEETS]
+        hrefs = ["styles/fonts.css"] + [f"styles/{name}" for name in STYLESHEETS]
+        fonts.embed_fonts(_font_texts(build, the_cover, hrefs), css, cache_for(build))
+    except (BookError, OSError):
+        pass
+
+
+def write_epub(build: Build, target: Path | None = None, page_map: list[PageMark] | None = None) -> EpubResult:
+    """The EPUB of `build` at `target`; with the print edition's `page_map`, a page list and page breaks."""
+    config = build.config
+    target = target or build.epub_path
+    epoch = build.source_date_epoch()
+    when = dt.datetime.fromtimestamp(epoch, tz=dt.UTC)
+    cache = cache_for(build)
+    # Gather everything first: cover, page list, every document, then the font subsets of their text.
+    the_cover = cover.make_cover(config, build.diag, cache)
+    parts, pages = _with_pagebreaks(build, page_map or [])
+    css = {name: config.find_style(name).read_bytes() for name in STYLESHEETS}
+    hrefs = ["styles/fonts.css"] + [f"styles/{name}" for name in STYLESHEETS]
+    docs = _documents(build, parts, pages, the_cover, hrefs)
+    embedded = fonts.embed_fonts(_font_texts(build, the_cover, hrefs), [c.decode("utf-8") for c in css.values()], cache)
+    b = epub.EpubBook()
+    b.set_identifier(config.identifier)
+    b.set_title(config.title)
+    b.set_language(config.language)
+    for i, author in enumerate(config.authors):
+        b.add_author(author, uid=f"creator{i}")
+    b.add_metadata("DC", "date", config.date or build.manifest.modified())
+    if config.publisher:
+        b.add_metadata("DC", "publisher", config.publisher)
+    if config.rights:
+        b.add_metadata("DC", "rights", config.rights)
+    if config.subtitle:
+        b.add_metadata("DC", "description", config.subtitle)
+    for prop, value in accessibility_metadata(parts, True, bool(pages)):
+        b.add_metadata(None, "meta", value, {"property": prop})
+    if pages:
+        source = page_break_source(config)
+        # EPUB 3.3 names this `pageBreakSource`, but EPUBCheck 4.2.6 (Kobo) rejects that property and
+        # every prefixed spelling fails one validator or the other; the EPUB 3.2 form passes both.
+        b.add_metadata("DC", "source", source, {"id": "print-source"})
+        b.add_metadata(None, "meta", "pagination", {"refines": "#print-source", "property": "source-of"})
+    # EPUB 2 readers (older Kobo and Kindle tools) find the cover through this meta.
+    b.add_metadata(None, "meta", "", {"name": "cover", "content": "cover-image"})
+    b.add_item(epub.EpubItem(uid="css-fonts", file_name="styles/fonts.css", media_type="text/css",
+                             content=fonts.font_face_css(embedded).encode("utf-8")))  # fmt: skip
+    for name, data in css.items():
+        b.add_item(epub.EpubItem(uid=f"css-{name.split('.')[0]}", file_name=f"styles/{name}",
+                                 media_type="text/css", content=data))  # fmt: skip
+    for f in embedded:
+        b.add_item(epub.EpubItem(uid=f"font-{f.spec.name}", file_name=f.href, media_type=f.media_type, content=f.data))
+    cover_img = epub.EpubItem(uid="cover-image", file_name=the_cover.href, media_type=the_cover.media_type,
+                              content=the_cover.data)  # fmt: skip
+    cover_img.properties = ["cover-image"]
+    b.add_item(cover_img)
+    seen = {the_cover.href}
+    for part in parts:
+        for ref in part.resources:
+            if ref.href in seen:
+                continue
+            seen.add(ref.href)
+            uid = "res-" + re.sub(r"[^A-Za-z0-9_-]", "-", ref.href)
+            b.add_item(epub.EpubItem(uid=uid, file_name=ref.href, media_type=ref.media_type,
+                                     content=Path(ref.path).read_bytes()))  # fmt: skip
+    spine = []
+    for uid, filename, content, properties in docs:
+        item = epub.EpubItem(uid=uid, file_name=filename, media_type="application/xhtml+xml",
+                             content=content.encode("utf-8"))  # fmt: skip
+        item.properties = properties
+        b.add_item(item)
+        spine.append(item)
+    b.add_item(epub.EpubNcx())
+    b.toc = [
+        (epub.Section(p.title, f"{p.filename}#{p.id}"),
+         [epub.Link(f"{p.filename}#{h.id}", h.title, h.id) for h in p.headings if h.level == 2])
+        if any(h.level == 2 for h in p.headings) else epub.Link(f"{p.filename}#{p.id}", p.title, p.id)
+        for p in parts if p.kind != "front"
+    ]  # fmt: skip
+    b.spine = spine
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=target.parent) as tmp, atomic_path(target) as final:
+        raw = Path(tmp) / "raw.epub"
+        epub.write_epub(str(raw), b, {"raise_exceptions": True, "mtime": when, "epub2_guide": False,
+                                      "epub3_landmark": False, "epub3_pages": False})  # fmt: skip
+        reproducible_zip(raw, final, when, rewrite={"EPUB/content.opf": lambda d: finish_package(d, config.language)})
+    return EpubResult(target, [FontReport(f.href, len(f.data), f.glyphs, f.characters) for f in embedded])
+
+
+def page_break_source(config: BookConfig) -> str:
+    """What identifies the print edition the page list follows."""
+    isbn = config.print.isbn
+    if isbn:
+        return f"urn:isbn:{str(isbn).replace('-', '')}"
+    return f"{config.title}（印刷版{('，' + config.edition) if config.edition else ''}）"
+
+
+def finish_package(opf: bytes, language: str) -> bytes:
+    """The package document's own language (ebooklib leaves `xml:lang` off `<package>`)."""
+    root = etree.fromstring(opf)
+    root.set("{http://www.w3.org/XML/1998/namespace}lang", language)
+    return etree.tostring(root, xml_declaration=True, encoding="utf-8")
+
+
+def reproducible_zip(
+    src: Path, dst: Path, when: dt.datetime, rewrite: dict[str, Callable[[bytes], bytes]] | None = None
+) -> None:
+    """Rewrite a zip with one fixed timestamp and fixed attributes, `mimetype` first and stored."""
+    rewrite = rewrite or {}
+    stamp = (max(when.year, 1980), when.month, when.day, when.hour, when.minute, when.second)
+    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(dst, "w") as zout:
+        for info in zin.infolist():
+            data = zin.read(info.filename)
+            if info.filename in rewrite:
+                data = rewrite[info.filename](data)
+            zi = zipfile.ZipInfo(info.filename, date_time=stamp)
+            zi.external_attr = 0o644 << 16
+            zi.create_system = 3
+            stored = info.filename == "mimetype"
+            zi.compress_type = zipfile.ZIP_STORED if stored else zipfile.ZIP_DEFLATED
+            zout.writestr(zi, data, compresslevel=None if stored else 9)

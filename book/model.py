@@ -1,0 +1,300 @@
+"""The model: every data type that crosses a stage boundary, from the configuration to the outputs.
+
+The stages read one and return the next, in reading order:
+
+    BookConfig (+ SourceSpec)   book.source.config   book.yaml, validated
+    Manifest of Part            book.source.manifest the parts in reading order, front matter checked
+    RenderedPart (+ Heading,    book.parts           one part converted, structured, typeset, rendered
+      ImageRef, ProcessedPart)
+    Build                       book.pipeline        the rendered book an output stage reads
+    PdfResult (+ PageMark)      book.pdf             the PDF written, its page count and page map
+    EpubResult (+ FontReport)   book.epub            the EPUB written and the fonts it embeds
+    CheckResult                 book.check           one validator's verdict
+
+Nothing here imports a stage, so any stage (and a cached result unpickled in another process) can
+import the model without pulling in Pandoc, WeasyPrint or ebooklib.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from book.options import EpubOptions, PrintOptions
+from book.text import find_line, line_at
+
+if TYPE_CHECKING:
+    from book.engine.cache import Cache
+    from book.errors import Diagnostics
+
+# The toolchain's own data (templates/, styles/, preview/, scripts/) lives beside the package.
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+# --- configuration -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SourceSpec:
+    """One part of the book as configured: where it is and how to trim it."""
+
+    path: Path
+    kind: str  # "chapter" | "appendix"
+    trim_after: str | None = None  # drop everything from the first line starting with this
+
+
+@dataclass(frozen=True)
+class BookConfig:
+    """`book.yaml`, validated: metadata, the sources in configured order, folders and options."""
+
+    root: Path
+    config_path: Path
+    title: str
+    subtitle: str
+    authors: tuple[str, ...]
+    language: str
+    identifier: str
+    publisher: str
+    date: str
+    rights: str
+    edition: str
+    slug: str
+    sources: tuple[SourceSpec, ...]
+    template_dirs: tuple[Path, ...]
+    style_dirs: tuple[Path, ...]
+    print: PrintOptions = field(default_factory=PrintOptions)
+    epub: EpubOptions = field(default_factory=EpubOptions)
+    cover: str | None = None  # the book's cover image, relative to book.yaml (`cover:` or `epub: cover:`)
+    allow_private_fetch: bool = False
+
+    @property
+    def chapters(self) -> list[SourceSpec]:
+        return [s for s in self.sources if s.kind == "chapter"]
+
+    @property
+    def appendices(self) -> list[SourceSpec]:
+        return [s for s in self.sources if s.kind == "appendix"]
+
+    @property
+    def pdf_language(self) -> str:
+        """The language tag fontconfig understands: zh-Hans picks SC glyphs only via zh-CN."""
+        return {"zh-hans": "zh-CN", "zh": "zh-CN", "zh-hant": "zh-TW"}.get(self.language.lower(), self.language)
+
+    def find_style(self, name: str) -> Path:
+        """A stylesheet from the book's own styles folder first, then the toolchain's."""
+        for d in self.style_dirs:
+            if (d / name).is_file():
+                return d / name
+        raise FileNotFoundError(name)
+
+
+# --- manifest ------------------------------------------------------------------------------------------
+
+
+class Meta(dict):
+    """Validated front matter; an optional field the source leaves out reads as None.
+
+    Templates render with StrictUndefined (a typo in a template must fail), so `meta.title_en` on a
+    chapter without a `title_en` must be None rather than an error.
+    """
+
+    def __missing__(self, key: str) -> None:
+        return None
+
+
+@dataclass
+class Part:
+    """One chapter or appendix, in reading order."""
+
+    id: str
+    kind: str  # "chapter" | "appendix"
+    source: Path
+    title: str
+    label: str  # 第八章 / 附录A
+    number: int | None
+    meta: dict[str, Any]
+    body: str
+    body_line: int  # the file line where `body` starts
+    status: str = "final"
+    counts: dict[str, int] = field(default_factory=dict)
+    key_lines: dict[str, int] = field(default_factory=dict)  # front-matter key → file line
+
+    @property
+    def title_en(self) -> str:
+        return str(self.meta.get("title_en") or "")
+
+    def line_of(self, needle: str) -> int | None:
+        """The file line where `needle` (or its first characters) is written in the body."""
+        return find_line(self.body, needle, self.body_line)
+
+    def line_at(self, index: int) -> int:
+        """The file line of the body's character `index`."""
+        return line_at(self.body, index, self.body_line)
+
+
+@dataclass
+class Manifest:
+    config: BookConfig
+    parts: list[Part]
+
+    @property
+    def chapters(self) -> list[Part]:
+        return [p for p in self.parts if p.kind == "chapter"]
+
+    @property
+    def appendices(self) -> list[Part]:
+        return [p for p in self.parts if p.kind == "appendix"]
+
+    def modified(self) -> str:
+        """The newest date among the parts, for reproducible timestamps."""
+        dates = [
+            v for p in self.parts for k, v in p.meta.items()
+            if k in ("last_updated", "date", "created_date") and isinstance(v, str)
+        ]  # fmt: skip
+        return max(dates) if dates else (self.config.date or "1970-01-01")
+
+
+# --- rendered parts ------------------------------------------------------------------------------------
+
+
+@dataclass
+class ImageRef:
+    """An image the outputs embed: its file on disk and its name inside the EPUB."""
+
+    path: Path
+    href: str  # e.g. images/3f2a…png
+    media_type: str
+
+
+@dataclass
+class Heading:
+    level: int  # 1 = the part itself, 2 = its sections, 3 = subsections
+    id: str
+    title: str
+
+
+@dataclass
+class RenderedPart:
+    """One part as both outputs print it: the body is the same polyglot XHTML for EPUB and PDF."""
+
+    id: str
+    kind: str  # "front" | "chapter" | "appendix"
+    filename: str
+    title: str
+    label: str
+    body: str  # polyglot XHTML of the part's content, opener included
+    headings: list[Heading] = field(default_factory=list)
+    counts: dict[str, int] = field(default_factory=dict)
+    landmark: str = ""  # epub:type of the part (bodymatter, toc, copyright-page…)
+    status: str = "final"
+    resources: list[ImageRef] = field(default_factory=list)  # images the body embeds, by href
+    references: list[dict[str, Any]] = field(default_factory=list)  # CSL-JSON items of the part
+
+
+@dataclass
+class ProcessedPart:
+    """What processing one part produced, as cached: the part, its fixes, the problems it reported."""
+
+    rendered: RenderedPart | None
+    fixes: dict[str, int]
+    problems: list[dict[str, Any]]
+    deps: dict[str, str]  # files the part embeds (images) → sha256; a changed file invalidates the entry
+
+    @property
+    def ok(self) -> bool:
+        return self.rendered is not None and not any(p["severity"] == "error" for p in self.problems)
+
+
+# --- the build and its outputs -------------------------------------------------------------------------
+
+
+@dataclass
+class Build:
+    """The rendered book: what every output stage reads, and nothing an output stage writes."""
+
+    config: BookConfig
+    manifest: Manifest
+    parts: list[RenderedPart]  # front matter first, then chapters and appendices
+    diag: Diagnostics
+    out: Path
+    fixes: dict[str, int] = field(default_factory=dict)
+    cache: Cache | None = None  # stages may memoise through it (fonts, cover…)
+    deps: dict[str, str] = field(default_factory=dict)  # files read beyond the sources (images) → sha256
+
+    @property
+    def epub_path(self) -> Path:
+        return self.out / f"{self.config.slug}.epub"
+
+    def pdf_target(self, profile: str = "print") -> Path:
+        """The print PDF is `<slug>.pdf`; other profiles are `<slug>-screen.pdf`, `<slug>-review.pdf`."""
+        suffix = "" if profile == "print" else f"-{profile}"
+        return self.out / f"{self.config.slug}{suffix}.pdf"
+
+    @property
+    def first_body_id(self) -> str:
+        """The first part after the front matter: where arabic folios begin."""
+        return next((p.id for p in self.parts if p.kind != "front"), "")
+
+    def source_date_epoch(self) -> int:
+        """SOURCE_DATE_EPOCH if set, else the newest `last_updated` among the parts (midnight UTC)."""
+        env = os.environ.get("SOURCE_DATE_EPOCH")
+        if env and env.isdigit():
+            return int(env)
+        day = dt.date.fromisoformat(self.manifest.modified()[:10])
+        return int(dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC).timestamp())
+
+    def build_date(self) -> dt.datetime:
+        return dt.datetime.fromtimestamp(self.source_date_epoch(), tz=dt.UTC)
+
+
+@dataclass(frozen=True)
+class PageMark:
+    """One printed page: its folio label, its part and the first block starting on it."""
+
+    label: str
+    part_id: str
+    target_id: str
+
+
+@dataclass
+class PdfResult:
+    """A PDF written by the PDF stage: where, how many pages, and (print profile) the page map the
+    EPUB's page list follows."""
+
+    path: Path
+    page_count: int
+    page_map: list[PageMark] | None = None
+
+
+@dataclass(frozen=True)
+class FontReport:
+    """One font subset the EPUB embeds, as the CLI reports it."""
+
+    href: str
+    size: int  # bytes
+    glyphs: int
+    characters: int
+
+
+@dataclass
+class EpubResult:
+    """An EPUB written by the EPUB stage and the font subsets inside it."""
+
+    path: Path
+    fonts: list[FontReport] = field(default_factory=list)
+
+
+@dataclass
+class CheckResult:
+    """One validator's verdict on a built file, printed as one line."""
+
+    name: str
+    ok: bool
+    summary: str
+    details: list[str] = field(default_factory=list)
+
+    def line(self) -> str:
+        return f"{'PASS' if self.ok else 'FAIL'} {self.name}: {self.summary}"

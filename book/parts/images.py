@@ -1,0 +1,210 @@
+"""Images stage: `<img>` and `<a>` references in a part's tree → embeddable files, placeholders or refusals.
+
+No output ever references a remote resource or a file outside the book's folder:
+- remote http/https images are fetched into the build's cache (`fetch`) and embedded; when that
+  fails (offline, refused host, not an image) the image becomes a placeholder figure with its alt
+  text, and the build warns once per distinct URL;
+- `data:` images are embedded under a size cap; every other scheme (`file:` first) is refused;
+- local images are resolved inside the book's folder only (no absolute paths, no `..` or symlink
+  leaving it) and must be images Pillow recognises;
+- links to files (not `#fragments`, http/https or mailto) are unlinked, keeping their text.
+Every embedded image is an `ImageRef` (CONTRACTS 3); identical images share one href.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import re
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING
+from urllib.parse import unquote, urlsplit
+
+from lxml import etree, html
+
+from book.engine.atomic import write_bytes
+from book.errors import Diagnostics
+from book.model import ImageRef, Part
+from book.parts.fetch import FetchError, FetchPolicy, fetch, sniff
+
+if TYPE_CHECKING:
+    from book.model import BookConfig
+
+DATA_URL_CAP = 1024 * 1024  # bytes after decoding
+LINK_SCHEMES = ("http", "https", "mailto")
+MEDIA_TAGS = {"img", "embed", "video", "audio", "object"}
+
+
+def _ref(path: Path, data: bytes, media_type: str) -> ImageRef:
+    ext = path.suffix.lstrip(".") or media_type.split("/")[-1]
+    return ImageRef(path, f"images/{hashlib.sha256(data).hexdigest()[:16]}.{ext}", media_type)
+
+
+def _inside(root: Path, path: Path) -> bool:
+    try:
+        path.resolve().relative_to(root.resolve())
+        return True
+    except (ValueError, OSError, RuntimeError):
+        return False
+
+
+def resolve_local(src: str, part: Part, root_dir: Path) -> Path:
+    """A local image path → its file inside the book's folder; raise ValueError saying why not."""
+    path_text = unquote(urlsplit(src).path)
+    if not path_text:
+        raise ValueError("empty path")
+    if path_text.startswith(("/", "\\")) or re.match(r"^[A-Za-z]:[\\/]", path_text):
+        raise ValueError("absolute paths are not allowed")
+    candidate = part.source.parent / path_text
+    if not _inside(root_dir, candidate):
+        raise ValueError("the path leaves the book's folder")
+    if not candidate.is_file():
+        raise FileNotFoundError("file not found")
+    return candidate.resolve()
+
+
+def decode_data_url(src: str) -> bytes:
+    m = re.match(
+        r"^data:(?P<type>[\w.+-]+/[\w.+-]+)?(?P<params>(?:;[\w.+-]+=[^;,]*)*)(?P<b64>;base64)?,(?P<data>.*)$", src, re.S
+    )
+    if not m:
+        raise ValueError("malformed data: URL")
+    if not (m.group("type") or "").startswith("image/"):
+        raise ValueError("data: URL is not an image")
+    payload = m.group("data")
+    if len(payload) > DATA_URL_CAP * 4 // 3 + 8:
+        raise ValueError(f"data: image is over the {DATA_URL_CAP}-byte cap")
+    try:
+        data = base64.b64decode(payload, validate=False) if m.group("b64") else unquote(payload).encode("latin-1")
+    except (binascii.Error, UnicodeEncodeError):
+        raise ValueError("data: URL does not decode") from None
+    if len(data) > DATA_URL_CAP:
+        raise ValueError(f"data: image is over the {DATA_URL_CAP}-byte cap")
+    return data
+
+
+def _env(config: BookConfig | None):
+    from book.parts.structures import _env
+
+    return _env(config)
+
+
+def placeholder(img: etree._Element, note: str, host: str = "", config: BookConfig | None = None) -> etree._Element:
+    text = _env(config).get_template("placeholder.html.j2").render(alt=img.get("alt") or "", note=note, host=host)
+    return html.fragment_fromstring(text.strip())
+
+
+def apply(
+    root: etree._Element, part: Part, diag: Diagnostics, root_dir: Path, *,
+    config: BookConfig | None = None, cache_dir: Path | None = None,
+) -> list[ImageRef]:  # fmt: skip
+    """Embed, replace or refuse every image; return the part's embedded images (one per href)."""
+    cache_dir = cache_dir or Path(tempfile.gettempdir()) / "book-image-cache"
+    policy = FetchPolicy(allow_private=bool(getattr(config, "allow_private_fetch", False)))
+    found: dict[str, ImageRef] = {}
+    warned: set[str] = set()
+
+    def warn_once(src: str, message: str, hint: str) -> None:
+        if src in warned:
+            return
+        warned.add(src)
+        diag.warn(part.source, part.line_of(src), message, hint)
+
+    for img in [el for el in root.iter() if el.tag in MEDIA_TAGS]:
+        if img.tag != "img" or img.get("alt") is None:  # Pandoc writes <embed> for unknown extensions
+            if not img.get("alt"):
+                cap = img.getnext()
+                img.set("alt", "".join(cap.itertext()).strip() if cap is not None and cap.tag == "figcaption" else "")
+            img.attrib.pop("controls", None)
+            img.tag = "img"
+        src = (img.get("src") or img.get("data") or "").strip()
+        shown = src[:80] + ("…" if len(src) > 80 else "")
+        scheme = urlsplit(src).scheme.lower() if not re.match(r"^[A-Za-z]:[\\/]", src) else ""
+        ref: ImageRef | None = None
+        try:
+            if scheme in ("http", "https"):
+                try:
+                    got = fetch(src, cache_dir, policy)
+                    ref = _ref(got.path, got.path.read_bytes(), got.media_type)
+                except FetchError as exc:
+                    warn_once(src, f"remote image not embedded ({exc}): {shown}", "a placeholder with its alt text is printed; build online or save the image in the book's folder")  # fmt: skip
+                    _replace(img, placeholder(img, "图片未能获取", urlsplit(src).hostname or "", config))
+                    continue
+            elif scheme == "data":
+                data = decode_data_url(src)
+                media_type, ext = sniff(data)
+                digest = hashlib.sha256(data).hexdigest()
+                path = cache_dir / f"data-{digest[:32]}.{ext}"
+                if not path.is_file():
+                    write_bytes(path, data)
+                ref = _ref(path, data, media_type)
+            elif scheme:
+                raise ValueError(f"scheme '{scheme}:' is not allowed for images")
+            else:
+                path = resolve_local(src, part, root_dir)
+                data = path.read_bytes()
+                media_type, _ext = sniff(data)
+                ref = _ref(path, data, media_type)
+        except (ValueError, FetchError) as exc:
+            warn_once(src, f"image refused ({exc}): {shown}", "keep images inside the book's folder, as http(s) URLs or small data: images")  # fmt: skip
+            _replace(img, placeholder(img, "图片已拒绝", "", config))
+            continue
+        except FileNotFoundError:
+            warn_once(src, f"image not found: {shown}", "check the path (relative to the chapter's file)")
+            _replace(img, placeholder(img, "图片缺失", "", config))
+            continue
+        found.setdefault(ref.href, ref)
+        img.set("src", ref.href)
+        parent = img.getparent()
+        if parent is not None and parent.tag == "figure" and "figure" not in (parent.get("class") or ""):
+            cap = parent.find("figcaption")
+            caption = "".join(cap.itertext()).strip() if cap is not None else ""
+            text = (
+                _env(config)
+                .get_template("figure.html.j2")
+                .render(href=ref.href, alt=img.get("alt") or "", caption=caption)
+            )
+            new = html.fragment_fromstring(text.strip())
+            new.tail = parent.tail
+            parent.getparent().replace(parent, new)
+    check_links(root, part, diag, root_dir)
+    return list(found.values())
+
+
+def check_links(root: etree._Element, part: Part, diag: Diagnostics, root_dir: Path) -> None:
+    """Links go to `#ids` in the book or to http(s)/mailto; a link to a file (or `file:`) is unlinked."""
+    for a in root.iter("a"):
+        href = (a.get("href") or "").strip()
+        if not href or href.startswith("#"):
+            continue
+        scheme = urlsplit(href).scheme.lower()
+        if scheme in LINK_SCHEMES:
+            continue
+        why = f"scheme '{scheme}:' is not allowed" if scheme else "links to files are not part of the book"
+        if not scheme:
+            try:
+                resolve_local(href, part, root_dir)
+            except (ValueError, FileNotFoundError) as exc:
+                why = str(exc)
+        diag.warn(part.source, part.line_of(href), f"link refused ({why}): {href[:80]}", "link to an http(s) address or a heading in the book")  # fmt: skip
+        del a.attrib["href"]
+        a.tag = "span"
+        a.set("class", ((a.get("class") or "") + " refused-link").strip())
+
+
+def _replace(img: etree._Element, new: etree._Element) -> None:
+    parent = img.getparent()
+    # Pandoc wraps a lone image in <figure><img/><figcaption/></figure>; replace the whole figure.
+    if parent is not None and parent.tag == "figure":
+        target = parent
+    else:
+        target = img
+        new.tag = "span"
+        for el in new.iter():
+            if el is not new:
+                el.tag = "span"
+        new.set("class", (new.get("class") or "") + " inline")
+    new.tail = target.tail
+    target.getparent().replace(target, new)

@@ -1,0 +1,63 @@
+"""Processing one part: a manifest `Part` → its `ProcessedPart` (rendered body, fixes, problems).
+
+Each part is processed from its own inputs only, so parts run in parallel worker processes and are
+cached by the hash of those inputs (book.pipeline).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from book import typography
+from book.engine.cache import file_sha256
+from book.errors import BookError, Diagnostics
+from book.model import BookConfig, Part, ProcessedPart, RenderedPart
+from book.parts import convert, counts, images, references, render, sanitize, structures
+from book.parts.htmltree import parse_fragment
+
+
+def process_part(
+    config: BookConfig, part: Part, diag: Diagnostics, cache_dir: Path | None = None
+) -> tuple[RenderedPart, dict[str, int]]:
+    """Markdown body → converted, structured, typeset and rendered part (and the typography fixes made).
+
+    `cache_dir` holds fetched remote images (`<out>/.cache/images`); None fetches without keeping them.
+    """
+    fragment = convert.markdown_to_html(part.body, part.id, part.source)
+    fragment = sanitize.clean(fragment, part, diag)
+    root = parse_fragment(fragment)
+    found = structures.apply(root, part, diag, config)
+    resources = images.apply(root, part, diag, config.root, config=config, cache_dir=cache_dir)
+    structures.number_blocks(root, part)
+    part_counts = counts.measure(root, found)  # measured on the author's text, before typesetting
+    fixes = typography.apply(root, part, diag)
+    part = typography.typeset_title(part)  # the opener, TOC and nav print the title and label too
+    rp = render.render_part(config, part, root)
+    rp.resources, rp.counts = resources, part_counts
+    rp.references = references.to_csl_json(found["references"])
+    counts.check_claims(part, rp.counts, diag)
+    return rp, fixes
+
+
+def run_part(config: BookConfig, part: Part, strict: bool, cache_dir: Path | None = None) -> ProcessedPart:
+    """One part in a worker: problems are collected, not printed, and returned in order."""
+    diag = Diagnostics(strict=strict, echo=False)
+    rendered, fixes = None, {}
+    try:
+        rendered, fixes = process_part(config, part, diag, cache_dir)
+    except BookError as exc:
+        diag.add(exc)
+    deps = {}
+    for ref in rendered.resources if rendered is not None else []:
+        path = Path(ref.path)
+        if path.is_file():
+            deps[str(path)] = file_sha256(path)
+    return ProcessedPart(rendered, fixes, diag.export(), deps)
+
+
+def deps_current(result: ProcessedPart) -> bool:
+    """Whether every file a cached part embeds is still what it was."""
+    try:
+        return all(file_sha256(Path(p)) == sha for p, sha in result.deps.items())
+    except OSError:
+        return False

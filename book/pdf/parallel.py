@@ -1,0 +1,276 @@
+"""Parallel PDF: each part laid out as its own WeasyPrint document in worker processes → one PDF.
+
+Every part starts on a recto and mirrored margins depend only on the parity of a page within its
+part, so parts can be laid out independently, without folios or running heads. Then (1) each part
+is padded to an even page count (the blank verso), (2) the table of contents is laid out with the
+real page numbers and (3) a furniture document (book.pdf.furniture) with one sheet per book page,
+both in the workers, and (4) book.pdf.stitch puts it all together. The worker, `render_part_pdf`, is
+a pure function of its arguments, so its result is cached by their hash (book.engine.memo).
+"""
+
+from __future__ import annotations
+
+import gc
+from collections.abc import Callable
+from concurrent.futures import Executor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from book.engine.memo import memo_map
+from book.engine.workers import pool as process_pool
+from book.model import Build, PageMark, PdfResult, RenderedPart
+from book.pdf import document, furniture, layout
+from book.pdf.stitch import Placed, stitch
+from book.pdf.weasy.fonts import deferred_fonts
+
+SCALE = 0.75  # PDF points per CSS pixel
+NO_ANCHOR = "No anchor #"
+_rendered = False  # this process has rendered a part already
+
+
+@dataclass
+class PartLayout:
+    """What a worker returns: the part's PDF and the layout facts assembly needs, as plain data."""
+
+    pdf: bytes
+    page_count: int
+    anchors: list[list[tuple[str, float, float]]]  # per page: (id, x, y) in PDF points, reading order
+    links: list[list[tuple[str, list[float]]]]  # per page: internal links to ids outside the part
+    bookmarks: list[Any]  # WeasyPrint's bookmark tree, PDF coordinates, page indexes within the part
+    warnings: list[str] = field(default_factory=list)
+    fonts: dict[str, tuple[str, int]] = field(default_factory=dict)  # deferred: BaseFont → (file, face)
+    low_res: list[tuple[int, str]] = field(default_factory=list)  # (page index in the part, what)
+    names: list[list[str]] = field(default_factory=list)  # per page: anchors and block marks (page map)
+
+
+def render_part_pdf(html: str, css: list[str], base_url: str, options: dict[str, Any]) -> PartLayout:
+    """One part's HTML + CSS + write options → its PDF and layout data (runs in a worker process)."""
+    options = dict(options)
+    epoch = str(options.pop("source_date_epoch"))
+    global _rendered
+    if _rendered:
+        # The last part's boxes form reference cycles: free them before this part, not at some
+        # later collection (the sparse GC of book.pdf.document runs seldom), so a worker holds one part at a
+        # time. Not after a part: its result would wait for the collection.
+        gc.collect()
+    _rendered = True
+    with layout.epoch_env(epoch):
+        return _render(html, css, base_url, options)
+
+
+def _render(html: str, css: list[str], base_url: str, options: dict[str, Any]) -> PartLayout:
+    doc, messages = layout.render_document(html, css, base_url)
+    own: set[str] = set()
+    anchors, links = [], []
+    for page in doc.pages:
+        h = page.height
+        anchors.append([(name, box[0] * SCALE, (h - box[1]) * SCALE) for name, box in page.anchors.items()])
+        own.update(page.anchors)
+    for page in doc.pages:
+        h = page.height
+        found = []
+        for kind, target, rect, _box in page.links:
+            if kind == "internal" and target not in own:
+                x1, y1, x2, y2 = rect
+                found.append((target, [x1 * SCALE, (h - y2) * SCALE, x2 * SCALE, (h - y1) * SCALE]))
+        links.append(found)
+    outside = {t for page in links for t, _ in page}
+    warnings = [m for m in messages if not (m.startswith(NO_ANCHOR) and m[len(NO_ANCHOR) :].split()[0] in outside)]
+    low_res = layout.low_resolution_pages(doc)
+    with deferred_fonts() as fonts:  # subset once for the whole book, at assembly
+        data = layout.write_bytes(doc, options, seed=html + "".join(css))
+    bookmarks = doc.make_bookmark_tree(SCALE, transform_pages=True)
+    names = [layout.page_names(page) for page in doc.pages]
+    return PartLayout(data, len(doc.pages), anchors, links, _plain(bookmarks), warnings, dict(fonts), low_res, names)
+
+
+def _plain(tree: list[Any]) -> list[Any]:
+    return [(label, tuple(dest), _plain(children), state) for label, dest, children, state in tree]
+
+
+def write_pdf_parallel(
+    build: Build,
+    target: Path,
+    profile: str = "print",
+    extra_stylesheets: tuple[str | Path, ...] = (),
+    workers: int = 2,
+    executor: Executor | None = None,
+    meanwhile: Callable[[], None] | None = None,
+    after_layout: Callable[[list[PageMark]], None] | None = None,
+) -> PdfResult:
+    """The book's PDF from parts laid out in parallel; the same layout as `book.pdf.single.write_pdf`."""
+    if profile == "screen":  # a tagged PDF's structure tree cannot be stitched: one document
+        from book.pdf.single import write_pdf
+
+        return write_pdf(build, target, profile, extra_stylesheets)
+    config = build.config
+    css = document.stylesheet_texts(build, profile, tuple(extra_stylesheets), furniture_boxes=False)
+    drafts = document.draft_ids(build, profile)
+    targets = document.link_targets(build)
+    base_url = str(config.root) + "/"
+    options = {**document.render_options(profile), "source_date_epoch": build.source_date_epoch()}
+    front = [p for p in build.parts if p.kind == "front" and p.id != "toc"]
+    toc = [p for p in build.parts if p.id == "toc"]
+    bodies = [p for p in build.parts if p.kind != "front"]
+    groups = ([front] if front else []) + [[p] for p in bodies]
+    jobs = [(document.print_document(build, g, drafts=drafts, targets=targets), css, base_url, options) for g in groups]
+
+    own_pool = executor is None
+    pool = executor or process_pool(workers)
+
+    def run(calls: list[tuple[Any, ...]], stage: str, meanwhile: Callable[[], None] | None = None) -> list[PartLayout]:
+        # One cache stage per kind of call: memo_map trims a stage to a few versions of its calls.
+        if build.cache is not None:  # one edited chapter re-renders that chapter only
+            return memo_map(build.cache, stage, render_part_pdf, calls, pool, meanwhile)
+        pending = pool.map(render_part_pdf, *zip(*calls, strict=True))
+        if meanwhile is not None:
+            meanwhile()
+        return list(pending)
+
+    try:
+        results = run(jobs, "pdf-part", meanwhile)
+        front_result = results[0] if front else None
+        body_results = results[1:] if front else results
+        # Folios of the body: known as soon as the page counts are (each part padded to even), and
+        # independent of the front matter, whose pages are numbered apart (roman).
+        body_start: list[int] = []
+        n = 0
+        for r in body_results:
+            body_start.append(n)
+            n += r.page_count + r.page_count % 2
+        page_map = None
+        if profile == "print" and not extra_stylesheets:
+            page_map = _page_map(bodies, body_start, body_results)
+        folio_of: dict[str, str] = {}
+        for start, r in zip(body_start, body_results, strict=True):
+            for i, names in enumerate(r.anchors):
+                for name, _, _ in names:
+                    folio_of.setdefault(name, str(start + i + 1))
+
+        # Furniture: one sheet per book page, rendered per part (each chunk starts on a recto) in
+        # the workers together with the table of contents, and cached like the parts.
+        geo = furniture.geometry(config, profile)
+        ink = document.K_BLACK if profile == "print" else "#000"
+        fcss = document.colour_css(geo, profile)
+
+        def chunk(sheets: list[furniture.Sheet]) -> tuple[Any, ...]:
+            fhtml, css_text = furniture.furniture_document(config, geo, sheets, ink)
+            return (fhtml, [css_text, fcss], base_url, options)
+
+        body_sheets = _body_sheets(build, bodies, body_results, body_start)
+        cover_pages = 1 if front and front[0].id == "titlepage" else 0
+        # The front matter's furniture is drawn with the rest, for a generous guess of the TOC's
+        # length: a page's roman folio does not depend on how long the TOC is.
+        entries = sum(p.body.count("<li") for p in toc)
+        guess = _front_sheets(front_result, 2 + entries // 12 if toc else 0, cover_pages) if (front or toc) else []
+        later = [chunk(sheets) for sheets in body_sheets]
+        if guess:
+            later.insert(0, chunk(guess))
+        if toc:
+            toc_html = document.print_document(build, toc, drafts=drafts, toc_pages=folio_of, targets=targets)
+            later.insert(0, (toc_html, css, base_url, options))
+        laid_out = None if after_layout is None or page_map is None else (lambda: after_layout(page_map))
+        rendered = run(later, "pdf-furniture", laid_out)
+        toc_result = rendered.pop(0) if toc else None
+        front_furniture = rendered.pop(0) if guess else None
+        body_furniture = rendered
+
+        front_sheets = _front_sheets(front_result, toc_result.page_count if toc_result else 0, cover_pages)
+        fits = len(front_sheets) <= len(guess) and all(
+            s.kind == "none" or s == guess[i] for i, s in enumerate(front_sheets)
+        )
+        if front_sheets and not fits:  # a longer table of contents than guessed
+            front_furniture = run([chunk(front_sheets)], "pdf-front")[0]
+    finally:
+        if own_pool:
+            pool.shutdown()
+
+    # The page sequence: (part id or "", result, page index within it) — "" marks a blank verso.
+    sequence: list[tuple[str, PartLayout | None, int]] = []
+    placed: list[Placed] = []
+
+    def place(pid: str, r: PartLayout, pad: bool) -> None:
+        placed.append(Placed(pid, r, len(sequence)))
+        sequence.extend((pid, r, i) for i in range(r.page_count))
+        if pad and r.page_count % 2:
+            sequence.append(("", None, 0))
+
+    if front_result:
+        place("front", front_result, True)
+    if toc_result:
+        place("toc", toc_result, True)
+    front_pages = len(sequence)
+    for k, (p, r) in enumerate(zip(bodies, body_results, strict=True)):
+        place(p.id, r, k < len(bodies) - 1)
+    # (furniture result, its sheets, the book page its first sheet goes on)
+    stamps: list[tuple[PartLayout, list[furniture.Sheet], int]] = []
+    if front_furniture is not None:
+        stamps.append((front_furniture, front_sheets, 0))
+    for r, sheets, start in zip(body_furniture, body_sheets, body_start, strict=True):
+        stamps.append((r, sheets, front_pages + start))
+    stitch(build, target, profile, sequence, placed, stamps, front_pages)
+    _report(build, target, placed)
+    return PdfResult(target, len(sequence), page_map)
+
+
+def _page_map(bodies: list[RenderedPart], body_start: list[int], body_results: list[PartLayout]) -> list[PageMark]:
+    """The print edition's page map: the body's pages only, whose folios do not depend on the front."""
+    names, labels, owners = [], [], []
+    for p, start, r in zip(bodies, body_start, body_results, strict=True):
+        names += r.names
+        labels += [str(start + i + 1) for i in range(r.page_count)]
+        owners += [p.id] * r.page_count
+    return layout.page_marks_from_anchors(names, [p.id for p in bodies], labels, owners)
+
+
+def _body_sheets(
+    build: Build, bodies: list[RenderedPart], results: list[PartLayout], body_start: list[int]
+) -> list[list[furniture.Sheet]]:
+    """Each body part's furniture: the opener's folio, running heads (verso: the book, recto: the
+    part) and folios, nothing on the blank verso that pads it to an even count."""
+    all_sheets = []
+    for k, (p, r) in enumerate(zip(bodies, results, strict=True)):
+        head = furniture.running_head(p.label, p.title)
+        pages = r.page_count + (r.page_count % 2 if k < len(bodies) - 1 else 0)
+        sheets = []
+        for i in range(pages):
+            folio = str(body_start[k] + i + 1)
+            if i >= r.page_count:
+                sheets.append(furniture.Sheet("none"))
+            elif i == 0:
+                sheets.append(furniture.Sheet("opener", folio=folio))
+            else:
+                # Body page i of the part is a verso when i is odd (parts start on a recto).
+                sheets.append(furniture.Sheet("body", head=build.config.title if i % 2 else head, folio=folio))
+        all_sheets.append(sheets)
+    return all_sheets
+
+
+def _front_sheets(front: PartLayout | None, toc_pages: int, unfoliated: int) -> list[furniture.Sheet]:
+    """The front matter's sheets: roman folios, none on the title page and blank versos."""
+    sheets: list[furniture.Sheet] = []
+
+    def add(pages: int, unfoliated: int) -> None:  # one part, padded to an even count
+        for i in range(pages + pages % 2):
+            if i >= pages or i < unfoliated:
+                sheets.append(furniture.Sheet("none"))
+            else:
+                sheets.append(furniture.Sheet("front", folio=layout.roman(len(sheets) + 1)))
+
+    if front is not None:
+        add(front.page_count, unfoliated)
+    if toc_pages:
+        add(toc_pages, 0)
+    return sheets
+
+
+def _report(build: Build, target: Path, placed: list[Placed]) -> None:
+    said: set[str] = set()  # the stylesheets' warnings come back from every part
+    for p in placed:
+        for msg in p.result.warnings:
+            if msg not in said:
+                said.add(msg)
+                build.diag.warn(target, None, f"WeasyPrint: {msg}")
+        for index, what in p.result.low_res:
+            build.diag.warn(target, None, f"page {p.offset + index + 1}: {what}")

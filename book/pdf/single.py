@@ -1,0 +1,32 @@
+"""One-document PDF: the whole print document laid out by WeasyPrint at once → a PDF and its page map.
+
+The parallel renderer (book.pdf.parallel) is the default for the print and review profiles; this is
+the screen profile's (a tagged PDF's structure tree cannot be stitched from parts) and `--pdf-jobs 1`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from book.engine.atomic import atomic_path
+from book.model import Build, PdfResult
+from book.pdf import document, finish, layout
+
+
+def write_pdf(
+    build: Build, target: Path, profile: str = "print", extra_stylesheets: tuple[str | Path, ...] = ()
+) -> PdfResult:
+    """Lay the book out in one WeasyPrint document and write it; the print profile's page map with it."""
+    css = document.stylesheet_texts(build, profile, tuple(extra_stylesheets))
+    html = document.print_document(build, drafts=document.draft_ids(build, profile))
+    doc, messages = layout.render_document(html, css, str(build.config.root) + "/")
+    with atomic_path(target) as tmp, layout.epoch_env(str(build.source_date_epoch())):
+        with layout.sparse_gc():
+            doc.write_pdf(str(tmp), **document.render_options(profile))
+        finish.finish_pdf(tmp, build, profile, layout.front_page_count(doc, build))
+    for msg in messages:
+        build.diag.warn(target, None, f"WeasyPrint: {msg}")
+    for msg in layout.low_resolution_images(doc):
+        build.diag.warn(target, None, msg)
+    page_map = layout.page_marks(doc, build) if profile == "print" and not extra_stylesheets else None
+    return PdfResult(target, len(doc.pages), page_map)

@@ -1,0 +1,67 @@
+"""Every patch we make to WeasyPrint, behind one `install()` that checks the pinned version.
+
+WeasyPrint 70 lacks what Chinese print needs in a few places, and we patch exactly those:
+- `justify`: justified lines with Chinese text spread their slack between the characters (clreq).
+- `emoji`: a colour-emoji glyph becomes one embedded image per glyph instead of one per use.
+- `fonts` (`deferred_fonts()`, while a part is written): font programs are left out of each part's
+  PDF and subset once for the whole book.
+- `fixed_document_id()` (while a part is written): the XMP DocumentID comes from the content, not
+  from a random uuid4, so a part's PDF is a pure function of its inputs.
+
+The patches reach into WeasyPrint's internals, so they are installed only on the version they were
+written and tested against; on another version `install()` warns once and installs nothing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+import uuid
+from collections.abc import Iterator
+
+PINNED_VERSION = "70.0"
+_state: dict[str, bool] = {}
+
+
+def version() -> str:
+    import weasyprint
+
+    return str(weasyprint.__version__)
+
+
+def pinned() -> bool:
+    return version() == PINNED_VERSION
+
+
+def install() -> bool:
+    """Install the permanent patches once per process (idempotent); False on an unpinned WeasyPrint."""
+    if "installed" in _state:
+        return _state["installed"]
+    ok = pinned()
+    if ok:
+        from book.pdf.weasy import emoji, justify
+
+        justify.install()
+        emoji.install()
+    else:
+        print(
+            f"warning: WeasyPrint {version()} is not the pinned {PINNED_VERSION}: Chinese justification and the "
+            "speed patches are off — install the versions in requirements.lock",
+            file=sys.stderr,
+        )
+    _state["installed"] = ok
+    return ok
+
+
+@contextlib.contextmanager
+def fixed_document_id(hex32: str) -> Iterator[None]:
+    """While active, WeasyPrint's PDF/X metadata takes `hex32` as its uuid4 (the XMP DocumentID)."""
+    from weasyprint.pdf import metadata
+
+    fixed = uuid.UUID(hex32)
+    original = metadata.uuid4
+    metadata.uuid4 = lambda: fixed
+    try:
+        yield
+    finally:
+        metadata.uuid4 = original

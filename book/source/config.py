@@ -1,0 +1,325 @@
+"""Book configuration: `book.yaml` → a validated `BookConfig`.
+
+Paths in the config are relative to the config file's folder, which is also the book's root: no
+source, template, style or image outside it is ever read.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+import glob
+import re
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from book.errors import BookError, Diagnostics, Problem, display_path
+from book.model import PROJECT_ROOT, BookConfig, SourceSpec
+from book.options import EpubOptions, PrintOptions, parse_section
+from book.text import XML_INVALID, key_line, xml_safe
+
+SOURCE_SUFFIXES = (".md", ".markdown", ".txt")
+
+
+KNOWN_KEYS = {
+    "title", "subtitle", "authors", "author", "language", "identifier", "publisher", "date",
+    "rights", "edition", "slug", "chapters", "appendices", "templates", "styles", "print", "epub",
+    "allow_private_fetch", "cover",
+}  # fmt: skip
+
+
+class BookLoader(yaml.SafeLoader):
+    """Safe YAML that never crashes on what authors write.
+
+    A date-shaped value that is not a real date (`2025-13-45`) stays a string, so the validator can
+    name its field and line instead of PyYAML raising a bare ValueError; repeated keys are recorded.
+    """
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self.duplicates: list[tuple[str, int]] = []
+
+    def construct_yaml_timestamp(self, node: yaml.Node) -> Any:  # type: ignore[override]
+        try:
+            return super().construct_yaml_timestamp(node)
+        except (ValueError, OverflowError):
+            return self.construct_scalar(node)
+
+    def construct_mapping(self, node: yaml.Node, deep: bool = False) -> dict[Any, Any]:  # type: ignore[override]
+        seen: set[Any] = set()
+        for key_node, _ in getattr(node, "value", []):
+            if isinstance(key_node, yaml.ScalarNode):
+                if key_node.value in seen:
+                    self.duplicates.append((key_node.value, key_node.start_mark.line + 1))
+                seen.add(key_node.value)
+        return super().construct_mapping(node, deep=deep)
+
+
+BookLoader.add_constructor("tag:yaml.org,2002:timestamp", BookLoader.construct_yaml_timestamp)
+BookLoader.add_constructor("tag:yaml.org,2002:map", BookLoader.construct_yaml_map)
+
+
+def load_yaml(text: str) -> tuple[Any, list[tuple[str, int]]]:
+    """YAML text → (data, [(duplicate key, 1-based line)]); raises yaml.YAMLError on bad syntax."""
+    loader = BookLoader(text)
+    try:
+        return loader.get_single_data(), loader.duplicates
+    except RecursionError:
+        raise yaml.YAMLError("nested too deeply") from None
+    finally:
+        loader.dispose()
+
+
+def slugify(text: str) -> str:
+    s = re.sub(r"[^A-Za-z0-9]+", "-", text).strip("-").lower()
+    return s or "book"
+
+
+def _suggest(key: str, known: set[str] | list[str]) -> str:
+    close = difflib.get_close_matches(key, sorted(known), n=1, cutoff=0.75)
+    return f"did you mean '{close[0]}'?" if close else "remove it or check its spelling"
+
+
+SLUG = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+
+
+def _read(path: str | Path) -> tuple[Path, str, str, dict[str, Any], list[tuple[str, int]]]:
+    """book.yaml → (resolved path, shown path, text, mapping, duplicate keys); raises on what cannot be read."""
+    config_path = Path(path).resolve()
+    shown = display_path(path)
+    if not config_path.is_file():
+        what = "is a folder, not a file" if config_path.is_dir() else "config file not found"
+        raise BookError(Problem(shown, None, what, "pass --config PATH to a book.yaml"))
+    try:
+        raw = config_path.read_bytes()
+    except OSError as exc:
+        raise BookError(
+            Problem(shown, None, f"cannot read the config: {exc.strerror}", "check its permissions")
+        ) from None
+    try:
+        text = raw.decode("utf-8-sig").replace("\r\n", "\n")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise BookError(Problem(shown, line, "book.yaml is not UTF-8 text", "save it as UTF-8")) from None
+    try:
+        data, duplicates = load_yaml(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark else None
+        what = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise BookError(Problem(shown, line, f"book.yaml is not valid YAML: {what}", "fix the YAML syntax")) from None
+    if data is None:
+        raise BookError(Problem(shown, 1, "book.yaml is empty", "write at least 'title:', 'authors:' and 'chapters:'"))
+    if not isinstance(data, dict):
+        raise BookError(
+            Problem(shown, 1, f"book.yaml must be a mapping of keys to values, not a {type(data).__name__}",
+                    "write 'key: value' lines such as 'title: 书名'")
+        )  # fmt: skip
+    return config_path, shown, text, data, duplicates
+
+
+@dataclass
+class _Checker:
+    """Collects the problems of one book.yaml, each at the line of the key it is about."""
+
+    shown: str
+    text: str
+    data: dict[str, Any]
+    problems: list[Problem] = field(default_factory=list)
+
+    def err(self, key: str | None, message: str, hint: str = "") -> None:
+        self.problems.append(Problem(self.shown, key_line(self.text, key) if key else None, message, hint))
+
+    def warn(self, line: int | None, message: str, hint: str = "") -> None:
+        self.problems.append(Problem(self.shown, line, message, hint, "warning"))
+
+    def text_value(self, key: str, default: str = "") -> str:
+        value = self.data.get(key)
+        if value is None:
+            return default
+        if isinstance(value, bool) or not isinstance(value, (str, int, float, dt.date)):
+            self.err(key, f"'{key}' must be text, not {type(value).__name__}", f'write {key}: "…"')
+            return default
+        text = value.isoformat() if isinstance(value, dt.date) else str(value)
+        if XML_INVALID.search(text):
+            self.warn(key_line(self.text, key), f"'{key}' contains control characters; they are removed",
+                      "delete them from book.yaml")  # fmt: skip
+            text = xml_safe(text)
+        return text
+
+
+def load_config(path: str | Path, diag: Diagnostics | None = None) -> BookConfig:
+    """Read and validate `book.yaml`; every problem is reported with its line.
+
+    Errors are collected and raised together as one BookError; warnings go to `diag` (so --strict
+    applies to them) or, without one, to stderr.
+    """
+    config_path, shown, text, data, duplicates = _read(path)
+    root = config_path.parent
+    c = _Checker(shown, text, data)
+    for key, line in duplicates:
+        c.warn(line, f"key '{key}' appears twice; the last one wins", "keep only one")
+    for key in data:
+        if str(key) not in KNOWN_KEYS:
+            c.warn(key_line(text, str(key)), f"unknown key '{key}'", _suggest(str(key), KNOWN_KEYS))
+    title = c.text_value("title").strip()
+    if not title and "title" not in problems_keys(c.problems):
+        c.err("title" if "title" in data else None, "book.yaml lacks the book's 'title'", "add 'title: 书名'")
+    authors = _authors(c)
+    date = c.text_value("date")
+    if date:
+        try:
+            date = dt.date.fromisoformat(date.strip()).isoformat()
+        except ValueError:
+            c.err("date", f"'date' must be a date like 2025-10-17, not {date!r}", "write date: 2025-10-17")
+    slug = c.text_value("slug") or slugify(title)
+    if not SLUG.fullmatch(slug):
+        c.err("slug", f"'slug' {slug!r} is not a plain file name", "use letters, digits, '-', '_' and '.' only")
+    sources = _sources(c, root)
+    dirs = {key: _folders(c, root, key) for key in ("templates", "styles")}
+    options = _options(c, root)
+    allow_private = data.get("allow_private_fetch", False)
+    if not isinstance(allow_private, bool):
+        c.err("allow_private_fetch", "'allow_private_fetch' must be true or false")
+        allow_private = False
+    for p in c.problems:
+        if p.severity == "warning":
+            if diag is not None:
+                diag.warn(p.path, p.line, p.message, p.hint)
+            else:
+                print(p, file=sys.stderr)
+    errors = [p for p in c.problems if p.severity == "error"]
+    if errors:
+        raise BookError(errors)
+    print_options, epub_options = options
+    cover = data.get("cover") if not epub_options.cover else epub_options.cover
+    return BookConfig(
+        root=root,
+        config_path=config_path,
+        title=title,
+        subtitle=c.text_value("subtitle"),
+        authors=authors,
+        language=c.text_value("language") or "zh-Hans",
+        identifier=c.text_value("identifier") or f"urn:book:{slugify(title)}",
+        publisher=c.text_value("publisher"),
+        date=date,
+        rights=c.text_value("rights"),
+        edition=c.text_value("edition"),
+        slug=slug,
+        sources=tuple(sources),
+        template_dirs=dirs["templates"],
+        style_dirs=dirs["styles"],
+        print=print_options,
+        epub=epub_options,
+        cover=str(cover) if cover else None,
+        allow_private_fetch=allow_private,
+    )
+
+
+def _authors(c: _Checker) -> tuple[str, ...]:
+    raw = c.data.get("authors", c.data.get("author"))
+    if isinstance(raw, (str, int)) and xml_safe(str(raw)).strip():
+        return (xml_safe(str(raw)),)
+    if isinstance(raw, list) and raw and all(isinstance(a, (str, int)) for a in raw):
+        return tuple(xml_safe(str(a)) for a in raw)
+    c.err("authors" if "authors" in c.data else "author", "'authors' must be a name or a list of names",
+          "write 'authors: [姓名]'")  # fmt: skip
+    return ()
+
+
+def _sources(c: _Checker, root: Path) -> list[SourceSpec]:
+    """`chapters:` and `appendices:` → the source files, each once, in configured order."""
+    sources: list[SourceSpec] = []
+    for kind, key in (("chapter", "chapters"), ("appendix", "appendices")):
+        entries = c.data.get(key) or []
+        if isinstance(entries, str):
+            entries = [entries]
+        if not isinstance(entries, list):
+            c.err(key, f"'{key}' must be a list of paths or globs", f"write '{key}:' then '  - path.md' lines")
+            continue
+        for entry in entries:
+            opts: dict[str, Any] = {}
+            if isinstance(entry, dict):
+                opts = dict(entry)
+                entry = opts.pop("path", None)
+                for extra in opts:
+                    if extra != "trim_after":
+                        c.warn(key_line(c.text, str(extra), indented=True), f"unknown option '{extra}' in '{key}'",
+                               _suggest(str(extra), ["path", "trim_after"]))  # fmt: skip
+                if opts.get("trim_after") is not None and not isinstance(opts["trim_after"], str):
+                    c.err(key, "'trim_after' must be text", 'write trim_after: "感谢阅读！"')
+                    opts.pop("trim_after")
+            if not isinstance(entry, str) or not entry.strip():
+                c.err(key, f"an entry of '{key}' has no path", "write '- path/to/file.md' or '- path: …'")
+                continue
+            if Path(entry).is_absolute() or ".." in Path(entry).parts:
+                c.err(key, f"'{entry}' leaves the book's folder", "list sources by a path inside the book's folder")
+                continue
+            matches = _expand(root, entry)
+            if not matches:
+                c.err(key, f"'{entry}' matches no file", "check the path in book.yaml (relative to book.yaml)")
+            for m in matches:
+                if not _inside(root, m):
+                    c.err(key, f"'{m.relative_to(root)}' leaves the book's folder (a symlink?)",
+                          "copy the file into the book's folder")  # fmt: skip
+                    continue
+                if any(s.path.resolve() == m.resolve() for s in sources):
+                    c.warn(key_line(c.text, key), f"'{m.relative_to(root)}' is listed twice; it is used once",
+                           "remove the repeated entry")  # fmt: skip
+                    continue
+                sources.append(SourceSpec(m, kind, opts.get("trim_after")))
+    return sources
+
+
+def _folders(c: _Checker, root: Path, key: str) -> tuple[Path, ...]:
+    """`templates:` / `styles:` → the book's folder (if any) searched before the toolchain's."""
+    override = c.data.get(key)
+    chain: list[Path] = []
+    if override is not None:
+        if not isinstance(override, str) or not override.strip():
+            c.err(key, f"'{key}' must be a folder path", f"write '{key}: {key}/'")
+        elif Path(override).is_absolute() or not _inside(root, root / override):
+            c.err(key, f"'{key}: {override}' leaves the book's folder", "keep it inside the book's folder")
+        elif not (root / override).is_dir():
+            c.err(key, f"'{key}: {override}' is not a folder", "create it or remove the key")
+        else:
+            chain = [root / override]
+    return tuple(chain + [PROJECT_ROOT / key])
+
+
+def _options(c: _Checker, root: Path) -> tuple[PrintOptions, EpubOptions]:
+    """`print:` and `epub:` → their typed options (book.options declares and checks each one)."""
+    parsed: dict[str, Any] = {}
+    for key in ("print", "epub"):
+        value = c.data.get(key) or {}
+        if not isinstance(value, dict):
+            c.err(key, f"'{key}' must be a mapping of options", f"write '{key}:' then indented 'option: value' lines")
+            value = {}
+        parsed[key], found = parse_section(key, value, c.text, c.shown, root)
+        c.problems.extend(found)
+    return parsed["print"], parsed["epub"]
+
+
+def problems_keys(problems: list[Problem]) -> set[str]:
+    """Keys already reported as ill-typed, so a second message about them is not added."""
+    return {m.group(1) for p in problems if (m := re.match(r"'(\w+)' must be", p.message))}
+
+
+def _inside(root: Path, path: Path) -> bool:
+    try:
+        path.resolve().relative_to(root.resolve())
+        return True
+    except ValueError:
+        return False
+
+
+def _expand(root: Path, pattern: str) -> list[Path]:
+    if any(ch in pattern for ch in "*?["):
+        found = sorted(Path(p) for p in glob.glob(str(root / pattern), recursive=True))
+        return [p for p in found if p.is_file() and p.suffix.lower() in SOURCE_SUFFIXES]
+    p = root / pattern
+    return [p] if p.is_file() else []

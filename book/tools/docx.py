@@ -1,0 +1,114 @@
+"""DOCX for the editor: rendered part bodies (HTML) → a Word document via Pandoc, in Chinese styles.
+
+The content is the same rendered bodies the EPUB and the PDF use (Pandoc reads them as HTML), so the
+editor marks up exactly what is published. Pandoc's own reference document is restyled with
+python-docx: body in Noto Serif CJK SC, headings in Noto Sans CJK SC (the `w:eastAsia` font slot,
+which Word and WPS use for Chinese), Chinese language and a two-character first-line indent.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import tempfile
+from pathlib import Path
+
+from book.engine.atomic import atomic_path
+from book.model import Build
+
+SERIF, SANS = "Noto Serif CJK SC", "Noto Sans CJK SC"
+LATIN_SERIF, LATIN_SANS = "Noto Serif", "Noto Sans"
+BODY_STYLES = ("Normal", "Body Text", "First Paragraph", "Compact", "Block Text", "Footnote Text", "Caption",
+               "Table Caption", "Image Caption", "Definition", "Definition Term")  # fmt: skip
+HEADING_STYLES = ("Title", "Subtitle", *(f"Heading {n}" for n in range(1, 7)))
+
+
+def pandoc() -> str:
+    import pypandoc
+
+    return pypandoc.get_pandoc_path()
+
+
+def _set_fonts(style, latin: str, east_asian: str) -> None:  # type: ignore[no-untyped-def]
+    from docx.oxml.ns import qn
+
+    style.font.name = latin  # ascii + hAnsi
+    rpr = style.element.get_or_add_rPr()
+    rfonts = rpr.find(qn("w:rFonts"))
+    if rfonts is None:  # pragma: no cover - font.name creates it
+        rfonts = rpr.makeelement(qn("w:rFonts"), {})
+        rpr.append(rfonts)
+    rfonts.set(qn("w:eastAsia"), east_asian)
+    for theme_attr in ("w:asciiTheme", "w:hAnsiTheme", "w:eastAsiaTheme", "w:cstheme"):
+        rfonts.attrib.pop(qn(theme_attr), None)  # a theme font would win over the named one
+
+
+def reference_docx(target: Path, language: str = "zh-CN") -> Path:
+    """Pandoc's default reference.docx, restyled for Chinese (written atomically)."""
+    import docx
+    from docx.oxml.ns import qn
+    from docx.shared import Pt
+
+    raw = subprocess.run(
+        [pandoc(), "--print-default-data-file", "reference.docx"], capture_output=True, check=True
+    ).stdout
+    with tempfile.TemporaryDirectory() as tmp:
+        src = Path(tmp) / "reference.docx"
+        src.write_bytes(raw)
+        doc = docx.Document(str(src))
+    names = {s.name: s for s in doc.styles}
+    for name in BODY_STYLES:
+        if name in names:
+            _set_fonts(names[name], LATIN_SERIF, SERIF)
+    for name in HEADING_STYLES:
+        if name in names:
+            _set_fonts(names[name], LATIN_SANS, SANS)
+            names[name].font.color.rgb = None
+    # Chinese language for proofing, on the document defaults every style inherits.
+    defaults = doc.styles.element.find(qn("w:docDefaults"))
+    if defaults is not None:
+        rpr = defaults.find(f"{qn('w:rPrDefault')}/{qn('w:rPr')}")
+        if rpr is not None:
+            lang = rpr.find(qn("w:lang"))
+            if lang is None:
+                lang = rpr.makeelement(qn("w:lang"), {})
+                rpr.append(lang)
+            lang.set(qn("w:eastAsia"), language)
+    for name in ("Body Text", "First Paragraph"):
+        if name in names:
+            pf = names[name].paragraph_format
+            pf.first_line_indent = Pt(21)  # two ideographs at 10.5 pt (五号)
+            ind = pf._element.get_or_add_pPr().get_or_add_ind()
+            ind.set(qn("w:firstLineChars"), "200")  # Word/WPS: two characters whatever the size
+    if "Normal" in names:
+        names["Normal"].font.size = Pt(10.5)
+    with atomic_path(target) as tmp_target:
+        doc.save(str(tmp_target))
+    return target
+
+
+def editor_html(build: Build) -> str:
+    """The chapters and appendices as one HTML document (front pages left out: Word makes its own)."""
+    bodies = "\n".join(p.body for p in build.parts if p.kind != "front")
+    # `引言<span class="heading-en">Introduction</span>`: a space, or Word runs the two titles together.
+    bodies = bodies.replace('<span class="heading-en"', ' <span class="heading-en"')
+    lang = build.config.pdf_language
+    title = build.config.title.replace("&", "&amp;").replace("<", "&lt;")
+    return f'<!DOCTYPE html>\n<html lang="{lang}"><head><meta charset="utf-8"/><title>{title}</title></head>\n<body>\n{bodies}\n</body></html>\n'
+
+
+def write_docx(build: Build, target: Path, reference: Path | None = None) -> Path:
+    """Rendered bodies → DOCX through Pandoc (html → docx) with the Chinese reference document."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=target.parent) as tmp:
+        ref = reference or reference_docx(Path(tmp) / "reference.docx", build.config.pdf_language)
+        html_path = Path(tmp) / "book.html"
+        html_path.write_text(editor_html(build), encoding="utf-8")
+        meta = [f"--metadata=title:{build.config.title}", f"--metadata=lang:{build.config.pdf_language}"]
+        if build.config.authors:
+            meta.append(f"--metadata=author:{'、'.join(build.config.authors)}")
+        with atomic_path(target) as out:
+            subprocess.run(
+                [pandoc(), "--from=html", "--to=docx", f"--reference-doc={ref}", *meta, "-o", str(out), str(html_path)],
+                check=True, capture_output=True, cwd=build.config.root,
+            )  # fmt: skip
+    return target

@@ -1,0 +1,109 @@
+"""Send: an editor package (zip) → an e-mail to the editor, over SMTP or as an `.eml` file (dry run).
+
+SMTP settings come from the environment: BOOK_SMTP_HOST, BOOK_SMTP_PORT (587 with STARTTLS, else 25),
+BOOK_SMTP_USER, BOOK_SMTP_PASSWORD, BOOK_SMTP_STARTTLS (1/true/yes; default on when a user is set),
+BOOK_SMTP_FROM (default: the user, else book@localhost). With no host, or with `--dry-run`, the
+message is written beside the package as `<package>.eml` instead. The subject is Chinese and is
+encoded per RFC 2047 by the standard library's SMTP policy.
+"""
+
+from __future__ import annotations
+
+import os
+import smtplib
+import ssl
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass
+from email.message import EmailMessage
+from email.policy import SMTP
+from email.utils import formatdate, make_msgid
+from pathlib import Path
+
+from book.engine.atomic import write_bytes
+from book.errors import BookError, Problem
+
+TRUE = {"1", "true", "yes", "on"}
+
+
+@dataclass(frozen=True)
+class SmtpSettings:
+    host: str
+    port: int
+    user: str
+    password: str
+    starttls: bool
+    sender: str
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> SmtpSettings:
+        env = os.environ if env is None else env
+        user = env.get("BOOK_SMTP_USER", "")
+        tls_raw = env.get("BOOK_SMTP_STARTTLS")
+        starttls = tls_raw.strip().lower() in TRUE if tls_raw is not None else bool(user)
+        port_raw = env.get("BOOK_SMTP_PORT") or ("587" if starttls else "25")
+        if not port_raw.isdigit():
+            raise BookError(Problem("BOOK_SMTP_PORT", None, f"not a port number: {port_raw!r}", "set e.g. 587"))
+        return cls(
+            host=env.get("BOOK_SMTP_HOST", ""),
+            port=int(port_raw),
+            user=user,
+            password=env.get("BOOK_SMTP_PASSWORD", ""),
+            starttls=starttls,
+            sender=env.get("BOOK_SMTP_FROM") or (user if "@" in user else "") or "book@localhost",
+        )
+
+
+def build_message(package: Path, to: list[str], *, title: str, sender: str) -> EmailMessage:
+    """The mail: a short Chinese note, the package attached as application/zip."""
+    msg = EmailMessage(policy=SMTP)
+    msg["Subject"] = f"《{title}》编辑包 {package.stem}"
+    msg["From"] = sender
+    msg["To"] = ", ".join(to)
+    msg["Date"] = formatdate(localtime=False)
+    msg["Message-ID"] = make_msgid(domain=sender.rpartition("@")[2] or "localhost")
+    msg.set_content(
+        f"您好：\n\n附件是《{title}》的编辑包 {package.name}：审读 PDF（A4，段落编号，页边可批注）、"
+        "可修订的 DOCX、EPUB，以及报告（report.html / report.md，含自上一版以来的改动）。\n\n"
+        "请在 DOCX 中用修订模式修改，或在 PDF 上按“第八章 第12段”的方式标注。\n"
+    )
+    msg.add_attachment(package.read_bytes(), maintype="application", subtype="zip", filename=package.name)
+    return msg
+
+
+def send_package(
+    package: Path,
+    to: list[str],
+    *,
+    config_path: str | Path = "book.yaml",
+    dry_run: bool | None = None,
+    env: Mapping[str, str] | None = None,
+) -> int:
+    """Mail the package, or write `<package>.eml` when dry-running (the default without a host)."""
+    from book.source.config import load_config
+
+    settings = SmtpSettings.from_env(env)
+    title = load_config(config_path).title
+    msg = build_message(package, to, title=title, sender=settings.sender)
+    if dry_run is None:
+        dry_run = not settings.host
+    if dry_run:
+        eml = package.with_suffix(".eml")
+        write_bytes(eml, msg.as_bytes())
+        why = "" if settings.host else " (BOOK_SMTP_HOST is not set)"
+        print(f"dry run{why}: wrote {eml}", file=sys.stderr)
+        return 0
+    try:
+        with smtplib.SMTP(settings.host, settings.port, timeout=60) as smtp:
+            if settings.starttls:
+                smtp.starttls(context=ssl.create_default_context())
+            if settings.user:
+                smtp.login(settings.user, settings.password)
+            smtp.send_message(msg)
+    except (OSError, smtplib.SMTPException) as exc:
+        raise BookError(
+            Problem(f"smtp://{settings.host}:{settings.port}", None, f"sending failed: {exc}",
+                    "check the BOOK_SMTP_* settings, or use --dry-run to write the .eml")
+        ) from None  # fmt: skip
+    print(f"sent {package.name} to {', '.join(to)} via {settings.host}:{settings.port}", file=sys.stderr)
+    return 0

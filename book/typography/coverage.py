@@ -1,0 +1,119 @@
+"""Font coverage: the book's font stacks → the set of characters they can draw (rule 14, no tofu).
+
+The cmaps of the faces our styles name are read with fontTools from the files fontconfig resolves,
+once per font file version, and cached on disk (reading a CJK collection takes seconds).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import unicodedata
+from functools import lru_cache
+from pathlib import Path
+
+from lxml import etree
+
+from book.engine.atomic import write_text
+from book.engine.cache import digest
+from book.errors import Diagnostics
+from book.model import Part
+
+# Every face named in styles/*.css (both outputs draw with these).
+FAMILIES = (
+    "Noto Serif CJK SC",
+    "Noto Sans CJK SC",
+    "Noto Sans Mono CJK SC",
+    "LXGW WenKai",
+    "Noto Color Emoji",
+    "DejaVu Sans",
+    "DejaVu Serif",
+)
+# Characters that draw nothing by design: joiners, selectors, soft hyphen.
+INVISIBLE = {0x00AD, 0x200B, 0x200C, 0x200D, 0x2060, 0xFE0E, 0xFE0F, 0xFEFF}
+
+
+def _cache_dir() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "book" / "cmaps"
+
+
+def font_files() -> list[tuple[str, int]]:
+    """(file, face index) fontconfig picks for each family, installed ones only."""
+    found: list[tuple[str, int]] = []
+    for family in FAMILIES:
+        try:
+            out = subprocess.run(
+                ["fc-match", "-f", "%{family}\t%{file}\t%{index}", family],
+                capture_output=True, text=True, check=True,
+            ).stdout  # fmt: skip
+        except (OSError, subprocess.CalledProcessError):
+            continue
+        names, file, index = (out.split("\t") + ["", "", "0"])[:3]
+        if family.lower() in names.lower() and (file, int(index or 0)) not in found:
+            found.append((file, int(index or 0)))
+    return found
+
+
+def _cmap(file: str, index: int) -> frozenset[int]:
+    path = Path(file)
+    stat = path.stat()
+    key = digest(str(path), str(stat.st_size), str(stat.st_mtime_ns), str(index))
+    cached = _cache_dir() / f"{key}.json"
+    try:
+        return frozenset(json.loads(cached.read_text(encoding="utf-8")))
+    except (OSError, ValueError):
+        pass
+    from fontTools.ttLib import TTFont
+
+    with TTFont(str(path), fontNumber=index, lazy=True) as font:
+        codepoints = sorted(font.getBestCmap() or {})
+    try:
+        write_text(cached, json.dumps(codepoints))
+    except OSError:
+        pass  # a read-only home only costs speed
+    return frozenset(codepoints)
+
+
+@lru_cache(maxsize=1)
+def coverage() -> frozenset[int]:
+    """Every code point some book face can draw."""
+    covered: set[int] = set()
+    for file, index in font_files():
+        covered |= _cmap(file, index)
+    return frozenset(covered)
+
+
+def drawable(c: str, covered: frozenset[int]) -> bool:
+    cp = ord(c)
+    if cp in covered or cp in INVISIBLE or c.isspace():
+        return True
+    return unicodedata.category(c) in ("Cc", "Cf")
+
+
+def missing_chars(text: str, covered: frozenset[int] | None = None) -> list[str]:
+    covered = coverage() if covered is None else covered
+    seen: list[str] = []
+    for c in text:
+        if c not in seen and not drawable(c, covered):
+            seen.append(c)
+    return seen
+
+
+def check_coverage(root: etree._Element, part: Part, diag: Diagnostics) -> int:
+    """Rule 14: each character no book font can draw is an error naming it and its source line."""
+    covered = coverage()
+    if not covered:
+        return 0  # no fontconfig: nothing to check against (the PDF build will say so)
+    text = "".join(root.itertext()) + part.title
+    bad = missing_chars(text, covered)
+    for c in bad:
+        name = unicodedata.name(c, "unnamed")
+        diag.error(
+            part.source,
+            part.line_of(c),
+            f"character {c!r} (U+{ord(c):04X} {name}) is in none of the book's fonts",
+            "replace it, or add a font that has it to the styles",
+        )
+    return len(bad)
