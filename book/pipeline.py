@@ -264,7 +264,7 @@ def write_epub(build: Build, target: Path | None = None, page_map: list[PageMark
     def produce(t: Path) -> EpubResult:
         from book.epub import package
 
-        return package.write_epub(build, t, page_map=page_map)
+        return package.package_epub(build, t, page_map=page_map)
 
     return cached_output(build, "epub", target or build.epub_path, produce, page_map=page_map)
 
@@ -313,9 +313,9 @@ def write_pdf(
                 return write_pdf_parallel(
                     build, t, profile, extra_stylesheets, workers=jobs, meanwhile=meanwhile, after_layout=after_layout
                 )
-            from book.pdf.single import write_pdf as write_single
+            from book.pdf.single import write_one_document
 
-            return write_single(build, t, profile, extra_stylesheets)
+            return write_one_document(build, t, profile, extra_stylesheets)
 
     target = target or build.pdf_target(profile)
     return cached_output(

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from book.atomic import Staging, write_bytes
-from book.lock import build_lock, remove_leftovers
+from book.engine.atomic import Staging, write_bytes
+from book.engine.lock import build_lock, remove_leftovers
 from tests.conftest import ROOT, sigint_default, write_chapter
 
 CH = """---
@@ -217,7 +217,7 @@ def test_no_output_is_ever_opened_under_its_final_name(built: dict, monkeypatch:
     for rel in in_out:
         first = rel.parts[0]
         assert (
-            first in (".lock", ".cache")  # the stage cache writes its entries atomically (book.cache)
+            first in (".lock", ".cache")  # the stage cache writes its entries atomically (book.engine.cache)
             or first.startswith(".staging-")
             or (first.startswith(".") and first.endswith(".tmp"))
         ), rel
@@ -243,7 +243,7 @@ def test_staging_commits_all_or_nothing(tmp_path: Path) -> None:
 
 
 def test_atomic_write_failure_keeps_the_old_file(tmp_path: Path) -> None:
-    from book.atomic import atomic_path
+    from book.engine.atomic import atomic_path
 
     write_bytes(tmp_path / "x.pdf", b"good")
     with pytest.raises(RuntimeError), atomic_path(tmp_path / "x.pdf") as tmp:
@@ -267,7 +267,7 @@ def test_lock_without_waiting_is_a_one_line_error(tmp_path: Path) -> None:
     from book.errors import BookError
 
     code = (
-        "import sys; from book.lock import build_lock\n"
+        "import sys; from book.engine.lock import build_lock\n"
         "try:\n  with build_lock(sys.argv[1], wait=False): pass\n"
         "except Exception as e: print(e); sys.exit(1)\n"
     )

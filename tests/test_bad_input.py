@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from book.config import load_config
 from book.errors import BookError, Diagnostics
-from book.manifest import build_manifest
+from book.source.config import load_config
+from book.source.manifest import build_manifest
 from tests.conftest import run_cli, write_chapter
 
 CH = """---

@@ -8,9 +8,9 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from book.check.epubcheck import run_epubcheck
 from lxml import etree
 
-from book.check import run_epubcheck
 from book.errors import BookError, Diagnostics
 from tests.conftest import write_chapter
 
@@ -28,12 +28,12 @@ created_date: 2025-10-17
 
 def build_epub(book: Path, out: Path | None = None, strict: bool = False) -> tuple[Path, Diagnostics]:
     """Build only the EPUB of a test book, in-process."""
-    from book.epub import write_epub
+    from book.epub.package import package_epub as write_epub
     from book.pipeline import prepare
 
     diag = Diagnostics(strict=strict, echo=False)
     build = prepare(book / "book.yaml", out or book / "build", diag)
-    return write_epub(build), diag
+    return write_epub(build).path, diag
 
 
 def content(epub: Path, name: str = "ch01.xhtml") -> etree._Element:

@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from book.bench import chapter_text, excerpt, measure
+from book.tools.bench import chapter_text, excerpt, measure
 from tests.conftest import ROOT
 
 

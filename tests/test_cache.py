@@ -6,7 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from book.cache import Cache, digest, disabled, stat_key, toolchain_fingerprint, tree_digest
+from book.engine.cache import Cache, digest, disabled, stat_key, toolchain_fingerprint, tree_digest
 
 
 def counting(value):
@@ -93,7 +93,7 @@ def test_tree_digest_sees_an_edited_template(tmp_path: Path) -> None:
 
 def test_toolchain_fingerprint_imports_no_heavy_module() -> None:
     code = (
-        "import sys; from book.cache import toolchain_fingerprint as f; f(); "
+        "import sys; from book.engine.cache import toolchain_fingerprint as f; f(); "
         "print([m for m in ('weasyprint', 'pypandoc', 'ebooklib') if m in sys.modules])"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout

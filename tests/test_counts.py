@@ -6,11 +6,11 @@ import io
 import json
 from pathlib import Path
 
-from book.config import load_config
-from book.counts import measure, mismatches, print_counts
 from book.errors import Diagnostics
-from book.htmltree import parse_fragment
-from book.manifest import build_manifest
+from book.parts.counts import measure, mismatches, print_counts
+from book.parts.htmltree import parse_fragment
+from book.source.config import load_config
+from book.source.manifest import build_manifest
 from tests.conftest import ROOT, run_cli, write_chapter
 
 
@@ -58,7 +58,7 @@ def test_claims_match_no_warning(book_dir: Path) -> None:
         book_dir, "01.md",
         "---\nchapter_number: 1\ntitle: 一\nanecdote_count: 1\nword_count: 8\n---\n\n## 💡 轶事：故事\n\n四个汉字。\n",
     )  # fmt: skip
-    from book.pipeline import process_part
+    from book.parts.process import process_part
 
     diag = Diagnostics(echo=False)
     config = load_config(book_dir / "book.yaml")

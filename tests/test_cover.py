@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from book.cache import Cache
-from book.config import load_config
-from book.cover import MIN_HEIGHT, make_cover
+from book.engine.cache import Cache
+from book.epub.cover import MIN_HEIGHT, make_cover
 from book.errors import BookError, Diagnostics
+from book.source.config import load_config
 from tests.conftest import write_chapter
 
 

@@ -9,9 +9,9 @@ import docx
 import pytest
 from docx.oxml.ns import qn
 
-from book.docx import SANS, SERIF, reference_docx, write_docx
 from book.errors import Diagnostics
 from book.pipeline import prepare
+from book.tools.docx import SANS, SERIF, reference_docx, write_docx
 from tests.conftest import ROOT
 
 

@@ -6,14 +6,15 @@ import datetime as dt
 import re
 import shutil
 import subprocess
+import sys
 import zipfile
 from pathlib import Path
 
 import pytest
 from pypdf import PdfReader
 
-from book.editor import Paragraph, compare, make_package, numbered_body, paragraphs
-from book.render import RenderedPart
+from book.model import RenderedPart
+from book.tools.editor import Paragraph, compare, make_package, numbered_body, paragraphs
 from tests.conftest import ROOT
 
 DAY = dt.date(2025, 10, 20)
@@ -81,6 +82,12 @@ def test_make_editor_twice_with_an_edit_names_exactly_that_paragraph(book_copy: 
     pkg = book_copy / "unzipped" / "ai-history-2025-10-20"
     report = (pkg / "report.md").read_text(encoding="utf-8")
     assert "第一个编辑包" in report and "| ch08 | 第八章 |" in report and "remote image not embedded" in report
+    # The manuscript's lint findings (`book lint`), each as path:line: message.
+    seeded = book_copy / "seeds" / "08-meta-open-source.md"
+    lint = subprocess.run([sys.executable, "-m", "book", "lint"], capture_output=True, text=True,
+                          cwd=book_copy).stdout.splitlines()  # fmt: skip
+    assert lint and all(line in report for line in lint), (lint[:3], report[-2000:])
+    assert "没有 `book.lint`" not in report and str(seeded.name) in report
 
     # The review PDF: A4, with the draft watermark (chapter 8 is a draft) and paragraph numbers.
     pdf = pkg / "ai-history-review.pdf"

@@ -8,17 +8,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from book.check.epubcheck import run_epubcheck, run_legacy_epubcheck
+from book.check.epub import check_epub_metadata, check_epub_pagelist, chromium_path, run_ace
 from lxml import etree
 
-from book.check import (
-    check_epub_metadata,
-    check_epub_pagelist,
-    chromium_path,
-    run_ace,
-    run_epubcheck,
-    run_legacy_epubcheck,
-)
-from book.epub import insert_pagebreaks, write_epub
+from book.epub.package import insert_pagebreaks, package_epub as write_epub
 from book.errors import Diagnostics
 from book.pipeline import prepare
 from tests.conftest import ROOT
@@ -82,8 +76,7 @@ def test_fake_page_map_gives_a_valid_page_list(tmp_path: Path) -> None:
     marks = [PageMark("iii", "toc", "toc-title"), PageMark("1", "ch08", "ch08")]
     marks += [PageMark(str(n), "ch08", t) for n, t in enumerate(ids[::5], start=2)]
     marks.append(PageMark("99", "appa", "appa"))
-    build.page_map = marks  # type: ignore[attr-defined]
-    epub = write_epub(build)
+    epub = write_epub(build, page_map=marks).path
     with zipfile.ZipFile(epub) as z:
         nav = etree.fromstring(z.read("EPUB/toc.xhtml"))
         ch = etree.fromstring(z.read("EPUB/ch08.xhtml"))
@@ -112,26 +105,17 @@ def test_fake_page_map_gives_a_valid_page_list(tmp_path: Path) -> None:
         assert ace.ok, ace.details
 
 
-def test_without_page_map_the_page_list_is_skipped_with_an_info_line(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    import book.pdf
-    from book.epub import page_marks
+def test_without_page_map_no_pdf_is_laid_out_and_no_page_list(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The preview and the editor write an EPUB without a page map: nothing may lay out the PDF for it."""
+    import book.pdf.layout
 
-    monkeypatch.delattr(book.pdf, "page_map", raising=False)
+    def no_layout(*a: object, **k: object) -> None:
+        raise AssertionError("an EPUB without a page map laid out the PDF")
+
+    monkeypatch.setattr(book.pdf.layout, "render_document", no_layout)
     build = prepare(ROOT / "book.yaml", tmp_path, Diagnostics())
-    capsys.readouterr()
-    assert page_marks(build) == []
-    assert capsys.readouterr().err == "info: no print page map available: EPUB written without a page list\n"
-
-
-def test_page_map_from_book_pdf_is_used(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import book.pdf
-    from book.epub import page_marks
-
-    marks = [PageMark("1", "ch08", "ch08")]
-    monkeypatch.setattr(book.pdf, "page_map", lambda build: marks, raising=False)
-    build = prepare(ROOT / "book.yaml", tmp_path, Diagnostics())
-    assert page_marks(build) == marks
-    build.page_map = []  # type: ignore[attr-defined]  # a render's own map wins, even an empty one
-    assert page_marks(build) == []
+    epub = write_epub(build).path
+    with zipfile.ZipFile(epub) as z:
+        nav = z.read("EPUB/toc.xhtml").decode()
+        opf = z.read("EPUB/content.opf").decode()
+    assert "page-list" not in nav and "pageBreakMarkers" not in opf

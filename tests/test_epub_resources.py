@@ -7,14 +7,14 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from book.check.epubcheck import run_epubcheck
+from book.check.epub import check_epub_metadata
 from PIL import Image
 
-from book.check import check_epub_metadata, run_epubcheck
-from book.epub import accessibility_metadata, write_epub
+from book.epub.package import accessibility_metadata, package_epub as write_epub
 from book.errors import Diagnostics
-from book.images import ImageRef
+from book.model import ImageRef, RenderedPart
 from book.pipeline import prepare
-from book.render import RenderedPart
 from tests.conftest import ROOT
 
 
@@ -60,7 +60,7 @@ def test_resources_are_packaged_once(tmp_path: Path) -> None:
             p.resources = [ref]  # type: ignore[attr-defined]  # CONTRACTS 3; the structures branch adds the field
         parts.append(p)
     build.parts = parts
-    epub = write_epub(build)
+    epub = write_epub(build).path
     with zipfile.ZipFile(epub) as z:
         names = z.namelist()
         opf = z.read("EPUB/content.opf").decode()

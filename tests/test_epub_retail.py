@@ -11,11 +11,8 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from fontTools.ttLib import TTFont
-from lxml import etree
-from PIL import Image
-
-from book.check import (
+from book.check.epubcheck import run_legacy_epubcheck
+from book.check.epub import (
     check_epub,
     check_epub_cover,
     check_epub_files,
@@ -23,8 +20,11 @@ from book.check import (
     check_epub_metadata,
     chromium_path,
     run_ace,
-    run_legacy_epubcheck,
 )
+from fontTools.ttLib import TTFont
+from lxml import etree
+from PIL import Image
+
 from tests.conftest import ROOT
 
 pytestmark = pytest.mark.integration

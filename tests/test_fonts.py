@@ -8,9 +8,17 @@ from pathlib import Path
 import pytest
 from fontTools.ttLib import TTFont
 
-from book.cache import Cache
+from book.engine.cache import Cache
+from book.epub.fonts import (
+    FACES,
+    characters_by_family,
+    check_embeddable,
+    embed_fonts,
+    font_face_css,
+    locate,
+    subset_font,
+)
 from book.errors import BookError
-from book.fonts import FACES, characters_by_family, check_embeddable, embed_fonts, font_face_css, locate, subset_font
 
 CSS = """
 html { font-family: "Noto Serif CJK SC", serif; }

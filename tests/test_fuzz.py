@@ -16,11 +16,11 @@ import zipfile
 from pathlib import Path
 
 import yaml
+from book.check.epubcheck import run_epubcheck
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from lxml import etree
 
-from book.check import run_epubcheck
 from book.errors import BookError, Diagnostics
 
 # Small for CI; a longer campaign: BOOK_FUZZ_EXAMPLES=500 BOOK_FUZZ_EPUBCHECK=20 pytest tests/test_fuzz.py
@@ -55,7 +55,7 @@ TITLE = st.lists(st.one_of(CJK, PUNCT, st.characters(codec="utf-8"), WORD), min_
 
 def build_one(root: Path, title: str, body: str) -> Path | None:
     """Build a one-chapter book's EPUB; None when the build stopped with a BookError."""
-    from book.epub import write_epub
+    from book.epub.package import package_epub as write_epub
     from book.pipeline import prepare
 
     book = root / "book"
@@ -70,7 +70,7 @@ def build_one(root: Path, title: str, body: str) -> Path | None:
     diag = Diagnostics(echo=False)
     try:
         build = prepare(book / "book.yaml", book / "build", diag)
-        return write_epub(build)
+        return write_epub(build).path
     except BookError:
         return None
 

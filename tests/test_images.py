@@ -15,15 +15,15 @@ from pathlib import Path
 
 import pikepdf
 import pytest
+from book.check.epubcheck import run_epubcheck
 from lxml import etree
 from PIL import Image
 
-from book.check import run_epubcheck
-from book.config import load_config
 from book.errors import Diagnostics
-from book.fetch import FetchError, FetchPolicy, check_address, fetch
-from book.manifest import build_manifest
-from book.pipeline import process_part
+from book.parts.fetch import FetchError, FetchPolicy, check_address, fetch
+from book.parts.process import process_part
+from book.source.config import load_config
+from book.source.manifest import build_manifest
 from tests.conftest import run_cli, write_chapter
 
 FM = "---\nchapter_number: 1\ntitle: 图片之章\n---\n\n## 节\n\n"

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from book import justify
-from book.typo_check import unflush_lines
+from book.check.typography import unflush_lines
+from book.pdf.weasy import justify
 from tests.conftest import have
 
 TEXT = "合计 30+亿月活用户每天产生的文本、图像、视频数据量惊人，用户行为数据可以持续优化模型。" * 6
@@ -28,7 +28,7 @@ def test_cjk_byte_ranges() -> None:
 def test_chinese_lines_flush(tmp_path: Path) -> None:
     from weasyprint import HTML
 
-    import book.pdf  # noqa: F401  (installs the patch, as every render does)
+    import book.pdf.document  # noqa: F401  (installs the patch, as every render does)
 
     assert justify.install() is True
     html = (
@@ -48,7 +48,7 @@ def test_dash_and_ellipsis_are_two_ems_and_halt_is_half(tmp_path: Path) -> None:
 
     from weasyprint import CSS, HTML
 
-    from book.htmltree import parse_fragment, to_xhtml
+    from book.parts.htmltree import parse_fragment, to_xhtml
     from book.typography import apply
     from tests.test_typography import PART
 

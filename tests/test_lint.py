@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from book.lint import lint_text
+from book.source.lint import lint_text
 from tests.conftest import run_cli, write_chapter
 
 

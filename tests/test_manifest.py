@@ -6,10 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from book.config import load_config
 from book.errors import BookError, Diagnostics
-from book.manifest import build_manifest, chinese_numeral
-from book.read import trim_body
+from book.source.config import load_config
+from book.source.manifest import build_manifest
+from book.source.read import trim_body
+from book.text import chinese_numeral
 from tests.conftest import write_chapter
 
 CH = """---

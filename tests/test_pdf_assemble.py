@@ -7,10 +7,12 @@ from pathlib import Path
 
 import pikepdf
 import pytest
+from book.check.pdf import check_pdf_print
 
-from book import assemble, pdf
-from book.check import check_pdf_print
 from book.errors import Diagnostics
+from book.pdf import document as pdf
+from book.pdf import parallel as assemble
+from book.pdf import single
 from book.pipeline import prepare
 from tests.test_print_pdf import BOOK_TITLE, build, make_book, outline_entries, page_texts
 
@@ -101,11 +103,11 @@ def test_parallel_rebuild_is_byte_identical(five: dict, tmp_path: Path) -> None:
 
 def test_page_map_matches_one_document(five: dict, tmp_path: Path) -> None:
     b = prepare(five["config"], tmp_path / "a", Diagnostics())
-    assemble.write_pdf_parallel(b, tmp_path / "a.pdf", workers=2)
+    parallel = assemble.write_pdf_parallel(b, tmp_path / "a.pdf", workers=2)
     c = prepare(five["config"], tmp_path / "b", Diagnostics())
-    pdf.write_pdf(c, tmp_path / "b.pdf")
-    assert b.page_map == c.page_map
-    assert b.page_count == c.page_count
+    one = single.write_one_document(c, tmp_path / "b.pdf")
+    assert parallel.page_map == one.page_map and parallel.page_map
+    assert parallel.page_count == one.page_count
 
 
 def test_worker_is_a_pure_function_of_its_inputs(five: dict) -> None:
@@ -156,7 +158,7 @@ def test_every_glyph_of_every_part_is_in_the_merged_font(five: dict) -> None:
 
     from fontTools.ttLib import TTFont
 
-    from book import subset
+    from book.pdf import subset
 
     with pikepdf.open(five["parallel"]) as doc:
         for obj in doc.objects:
@@ -194,18 +196,18 @@ def test_an_edited_chapter_is_the_only_part_laid_out_again(tmp_path: Path) -> No
     config = make_book(root, 4)
     out = tmp_path / "out"
     first = prepare(config, out, Diagnostics())
-    write_pdf(first, jobs=2)
+    first_pdf = write_pdf(first, jobs=2)
     chapter = root / "chapters" / "02.md"
     chapter.write_text(chapter.read_text(encoding="utf-8").replace("测试小节2.1", "改过的小节2.1"), encoding="utf-8")
     again = prepare(config, out, Diagnostics())
-    write_pdf(again, jobs=2)
+    again_pdf = write_pdf(again, jobs=2)
     parts = [hit for stage, _key, hit in again.cache.log if stage == "pdf-part"]
     assert parts.count(False) == 1 and len(parts) == 6  # front matter, 4 chapters, the appendix
     furniture = [hit for stage, _key, hit in again.cache.log if stage == "pdf-furniture"]
     # The heading changed, so the table of contents (the first call) is laid out again; with the
     # same page count the folios did not move, so the running heads and folios are not.
     assert furniture[0] is False
-    if first.page_count == again.page_count:
+    if first_pdf.page_count == again_pdf.page_count:
         assert all(furniture[1:]), furniture
     shutil.rmtree(out)
 

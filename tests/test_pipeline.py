@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from book import pipeline
-from book.config import PROJECT_ROOT
 from book.errors import Diagnostics
+from book.model import PROJECT_ROOT
 from tests.conftest import write_chapter
 
 CH = """---
@@ -53,13 +53,15 @@ def misses(build) -> list[str]:
 def count_calls(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """Part ids passed to process_part (serial runs only: workers are other processes)."""
     calls: list[str] = []
-    real = pipeline.process_part
+    from book.parts import process
 
-    def spy(config, part, diag, out=None):
+    real = process.process_part
+
+    def spy(config, part, diag, cache_dir=None):
         calls.append(part.id)
-        return real(config, part, diag, out)
+        return real(config, part, diag, cache_dir)
 
-    monkeypatch.setattr(pipeline, "process_part", spy)
+    monkeypatch.setattr(process, "process_part", spy)
     return calls
 
 
@@ -214,7 +216,7 @@ def test_an_edited_source_is_not_up_to_date(book: Path, tmp_path: Path) -> None:
 
 
 def test_progress_is_quiet_without_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
-    from book import progress
+    from book.engine import progress
 
     monkeypatch.delenv("BOOK_PROGRESS", raising=False)
     assert isinstance(progress.progress_for(50), progress.Quiet)  # pytest's stderr is no terminal
@@ -223,7 +225,7 @@ def test_progress_is_quiet_without_a_terminal(monkeypatch: pytest.MonkeyPatch) -
 
 
 def test_forced_progress_draws_per_part(book: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys) -> None:
-    from book import progress
+    from book.engine import progress
 
     monkeypatch.setenv("BOOK_PROGRESS", "1")
     assert isinstance(progress.progress_for(1), progress.Bar)
@@ -236,7 +238,7 @@ def test_weasyfast_keeps_emoji_output(tmp_path: Path) -> None:
     import pikepdf
     from weasyprint import HTML
 
-    from book import weasyfast
+    from book.pdf.weasy import emoji as weasyfast
 
     html = "<html lang='zh-CN'><body><p>" + "完成 ✅ 提示 💡 " * 40 + "</p></body></html>"
 
@@ -274,42 +276,44 @@ def square_plus(x: int, y: int) -> int:
 def test_memo_map_runs_only_misses_in_order(tmp_path: Path) -> None:
     from concurrent.futures import ProcessPoolExecutor
 
-    from book.cache import Cache
+    from book.engine.cache import Cache
+    from book.engine.memo import memo_map
 
     cache = Cache(tmp_path)
     calls = [(i, 1) for i in range(5)]
     with ProcessPoolExecutor(max_workers=2) as pool:
-        assert pipeline.memo_map(cache, "pdf-part", square_plus, calls, pool) == [1, 2, 5, 10, 17]
+        assert memo_map(cache, "pdf-part", square_plus, calls, pool) == [1, 2, 5, 10, 17]
     again = Cache(tmp_path)
     changed = calls[:2] + [(7, 1)] + calls[3:]
-    assert pipeline.memo_map(again, "pdf-part", square_plus, changed) == [1, 2, 50, 10, 17]
+    assert memo_map(again, "pdf-part", square_plus, changed) == [1, 2, 50, 10, 17]
     assert [hit for _, _, hit in again.log] == [True, True, False, True, True]
 
 
-def test_cached_output_restores_file_attrs_and_warnings(book: Path, tmp_path: Path) -> None:
+def test_cached_output_restores_the_result_and_warnings(book: Path, tmp_path: Path) -> None:
+    from book.model import PdfResult
+
     out = tmp_path / "out"
     build, _ = prepare(book, out)
-    produced: list[Path | None] = []
+    produced: list[Path] = []
+    target = out / "book-screen.pdf"
 
-    def produce(target: Path | None) -> Path:
-        produced.append(target)
-        path = out / "book-screen.pdf"  # the stage names its file when no target is given
+    def produce(path: Path) -> PdfResult:
+        produced.append(path)
         path.write_bytes(b"%PDF-fake")
-        build.page_count = 7
         build.diag.warn(book / "chapters" / "01.md", 3, "a layout warning")
-        return path
+        return PdfResult(path, 7)
 
-    assert pipeline.cached_output(build, "pdf", None, produce, profile="screen") == out / "book-screen.pdf"
-    (out / "book-screen.pdf").unlink()
+    assert pipeline.cached_output(build, "pdf", target, produce, profile="screen") == PdfResult(target, 7)
+    target.unlink()
     again, diag = prepare(book, out)
-    path = pipeline.cached_output(again, "pdf", None, produce, profile="screen")
-    assert produced == [None]  # served from the cache the second time
-    assert path.read_bytes() == b"%PDF-fake" and again.page_count == 7
+    result = pipeline.cached_output(again, "pdf", target, produce, profile="screen")
+    assert produced == [target]  # served from the cache the second time
+    assert result.path.read_bytes() == b"%PDF-fake" and result.page_count == 7
     assert [w.message for w in diag.warnings] == ["a layout warning"]
 
 
 def test_epub_prewarm_fills_the_cache_the_epub_then_uses(book: Path, tmp_path: Path) -> None:
-    from book import epub
+    from book.epub import package as epub
 
     build, _ = prepare(book, tmp_path / "out")
     epub.prewarm(build)  # what runs while the PDF workers lay the parts out

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from lxml import html as lxml_html
 
-from book.preview import VENDOR, Previewer, PreviewServer, bind
+from book.tools.preview import VENDOR, Previewer, PreviewServer, bind
 from tests.conftest import ROOT, run_cli, sigint_default, write_chapter
 
 CHROMIUM = "/usr/bin/chromium"
@@ -57,6 +57,22 @@ def test_failed_build_keeps_the_last_good_book(book_dir: Path) -> None:
     assert any("build failed" in line for line in logs)
 
 
+def test_a_rebuild_after_an_edit_lays_out_no_pdf(book_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The preview's EPUB has no page list, so an edit never waits for a WeasyPrint layout."""
+    import book.pdf.layout
+
+    def no_layout(*a: object, **k: object) -> None:
+        raise AssertionError("the preview laid out the PDF")
+
+    monkeypatch.setattr(book.pdf.layout, "render_document", no_layout)
+    src = write_chapter(book_dir, "01.md", FRONT + "正文第一段。\n")
+    pv = Previewer(book_dir / "book.yaml", book_dir / "build", log=lambda m: None)
+    assert pv.rebuild().ok
+    src.write_text(FRONT + "正文第一段，改过了。\n", encoding="utf-8")
+    again = pv.rebuild()
+    assert again.ok and again.version == 2, again.error
+
+
 def test_server_routes(book_dir: Path) -> None:
     write_chapter(book_dir, "01.md", FRONT + "正文第一段。\n")
     pv = Previewer(book_dir / "book.yaml", book_dir / "build", log=lambda m: None)
@@ -72,7 +88,7 @@ def test_server_routes(book_dir: Path) -> None:
 
 
 def test_calibre_missing_is_one_line(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture) -> None:
-    from book import preview
+    from book.tools import preview
 
     monkeypatch.setattr(preview.shutil, "which", lambda name: None)
     assert preview.open_in_calibre(Path("x.epub")) == 1
@@ -81,7 +97,7 @@ def test_calibre_missing_is_one_line(monkeypatch: pytest.MonkeyPatch, capsys: py
 
 
 def test_preview_without_node_modules_says_what_to_run(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    from book import preview
+    from book.tools import preview
 
     monkeypatch.setattr(preview, "VENDOR", {"epub.min.js": tmp_path / "missing.js"})
     assert preview.run(ROOT / "book.yaml", tmp_path, port=0, open_browser=False) == 1

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from PIL import Image
 
-from book.screenshots import take
+from book.tools.screenshots import take
 from tests.conftest import ROOT
 
 

@@ -10,11 +10,13 @@ from pathlib import Path
 
 import pikepdf
 import pytest
+from book.check.pdf import check_pdf_fonts, check_pdf_print, device_rgb_uses
 
-from book import furniture, pdf
-from book.check import check_pdf_fonts, check_pdf_print, device_rgb_uses
-from book.config import load_config
 from book.errors import BookError
+from book.pdf import document as pdf
+from book.pdf import finish, layout
+from book.pdf import furniture
+from book.source.config import load_config
 
 MM = 72 / 25.4
 BOOK_TITLE = "印刷测试之书"
@@ -96,14 +98,19 @@ def small(tmp_path_factory: pytest.TempPathFactory) -> dict:
 
 
 def test_trim_sizes_by_name_and_millimetres(tmp_path: Path) -> None:
-    config = load_config(make_book(tmp_path, 1))
-    assert furniture.trim_size(config, "A5") == (148, 210)
-    assert furniture.trim_size(config, "16开") == (185, 260)
-    assert furniture.trim_size(config, "大32开") == (140, 203)
-    assert furniture.trim_size(config, "150x220") == (150, 220)
-    assert furniture.trim_size(config, [150, 220]) == (150, 220)
-    with pytest.raises(BookError, match="unknown trim size"):
-        furniture.trim_size(config, "huge")
+    from book.options import trim_size
+
+    assert trim_size("A5") == (148, 210)
+    assert trim_size("16开") == (185, 260)
+    assert trim_size("大32开") == (140, 203)
+    assert trim_size("150x220") == (150, 220)
+    assert trim_size([150, 220]) == (150, 220)
+    assert trim_size("huge") is None
+    root = tmp_path / "huge"
+    config = make_book(root, 1)
+    config.write_text(config.read_text(encoding="utf-8") + "print:\n  trim: huge\n", encoding="utf-8")
+    with pytest.raises(BookError, match="trim size"):
+        load_config(config)
 
 
 def test_type_area_is_whole_characters_with_gutter(tmp_path: Path) -> None:
@@ -145,8 +152,8 @@ def test_running_head_is_the_short_title() -> None:
 
 
 def test_folio_labels_roman_then_arabic() -> None:
-    assert pdf.folio_labels(4, 7) == ["i", "ii", "iii", "iv", "1", "2", "3"]
-    assert pdf.roman(14) == "xiv"
+    assert layout.folio_labels(4, 7) == ["i", "ii", "iii", "iv", "1", "2", "3"]
+    assert layout.roman(14) == "xiv"
 
 
 # --- the print file ------------------------------------------------------------------------------
@@ -241,7 +248,7 @@ def test_running_heads_and_folios(small: dict) -> None:
     for i in range(1, front):  # front matter: roman folios, no heads
         lines = [line.strip() for line in texts[i].splitlines() if line.strip()]
         if lines:
-            assert lines[-1] == pdf.roman(i + 1)
+            assert lines[-1] == layout.roman(i + 1)
 
 
 def test_blank_pages_are_empty(small: dict) -> None:
@@ -253,8 +260,10 @@ def test_page_map_points_at_blocks_that_exist(small: dict) -> None:
     from book.errors import Diagnostics
     from book.pipeline import prepare
 
+    from book.pdf.single import write_one_document as write_pdf
+
     b = prepare(small["config"], small["root"] / "pm", Diagnostics())
-    marks = pdf.page_map(b)
+    marks = write_pdf(b, small["root"] / "pm" / "one.pdf").page_map
     body = "".join(p.body for p in b.parts)
     assert marks and marks[0].label == "1" and marks[0].part_id == "ch01"
     for mark in marks:
@@ -309,8 +318,8 @@ def test_images_under_300_dpi_are_reported(tmp_path: Path) -> None:
     Image.new("RGB", (150, 100), (200, 30, 30)).save(tmp_path / "low.png")
     Image.new("RGB", (1500, 1000), (200, 30, 30)).save(tmp_path / "high.png")
     html = '<img src="low.png" style="width: 1in"/><img src="high.png" style="width: 1in"/>'
-    doc, _ = pdf.render_document(html, [], str(tmp_path) + "/")
-    found = pdf.low_resolution_images(doc)
+    doc, _ = layout.render_document(html, [], str(tmp_path) + "/")
+    found = layout.low_resolution_images(doc)
     assert len(found) == 1 and "low.png" in found[0] and "150 dpi" in found[0]
 
 
@@ -318,17 +327,17 @@ def test_rgb_images_are_converted_to_cmyk(tmp_path: Path) -> None:
     from PIL import Image
 
     Image.new("RGB", (40, 40), (200, 30, 30)).save(tmp_path / "red.png")
-    doc, _ = pdf.render_document('<img src="red.png"/>', [], str(tmp_path) + "/")
+    doc, _ = layout.render_document('<img src="red.png"/>', [], str(tmp_path) + "/")
     target = tmp_path / "x.pdf"
     target.write_bytes(doc.write_pdf())
     assert device_rgb_uses(target)
     with pikepdf.open(target, allow_overwriting_input=True) as d:
-        assert pdf.cmyk_images(d) == 1
+        assert finish.cmyk_images(d) == 1
         d.save(target)
     assert device_rgb_uses(target) == []
 
 
 def test_page_marks_name_blocks_that_start_on_the_page() -> None:
     anchors = [["ch01", "ch01-title", "ch01-s1", "ch01-p1"], ["ch01-s1", "ch01-p1", "ch01-p2"], ["ch01-p2"], []]
-    marks = pdf.page_marks_from_anchors(anchors, ["ch01"], ["1", "2", "3", "4"], ["ch01", "ch01", "ch01", ""])
+    marks = layout.page_marks_from_anchors(anchors, ["ch01"], ["1", "2", "3", "4"], ["ch01", "ch01", "ch01", ""])
     assert [(m.label, m.target_id) for m in marks] == [("1", "ch01"), ("2", "ch01-p2"), ("3", "ch01-p2")]

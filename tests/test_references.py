@@ -7,7 +7,7 @@ import re
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from book.references import parse_entry, split_authors, to_csl_json, url_with_breaks
+from book.parts.references import parse_entry, split_authors, to_csl_json, url_with_breaks
 from tests.conftest import ROOT
 
 

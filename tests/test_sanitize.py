@@ -8,12 +8,12 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from book.check.epubcheck import run_epubcheck
 from lxml import etree
 
-from book import convert, sanitize
-from book.check import run_epubcheck
 from book.errors import Diagnostics
-from book.manifest import Part
+from book.model import Part
+from book.parts import convert, sanitize
 from tests.conftest import ROOT, write_chapter
 from tests.test_bad_input_build import build_epub
 

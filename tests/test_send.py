@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from aiosmtpd.controller import Controller
 
-from book.send import SmtpSettings, send_package
+from book.tools.send import SmtpSettings, send_package
 from tests.conftest import run_cli, write_chapter
 
 SUBJECT = "《测试之书》编辑包 test-book-2025-01-01"

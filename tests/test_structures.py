@@ -9,11 +9,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from lxml import etree, html
 
-from book.config import load_config
 from book.errors import Diagnostics
-from book.manifest import build_manifest
-from book.pipeline import process_part
-from book.structures import footnotes_for_print
+from book.parts.structures import footnotes_for_print
+from book.parts.process import process_part
+from book.source.config import load_config
+from book.source.manifest import build_manifest
 from tests.conftest import write_chapter
 
 FM = """---

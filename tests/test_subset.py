@@ -1,11 +1,11 @@
-"""Font subsetting once per build (book.subset): the PDF structures it reads and writes."""
+"""Font subsetting once per build (book.pdf.subset): the PDF structures it reads and writes."""
 
 from __future__ import annotations
 
 import pikepdf
 
-from book import subset
-from book.fonts import FACES, locate
+from book.epub.fonts import FACES, locate
+from book.pdf import subset
 
 
 def test_width_arrays_round_trip() -> None:

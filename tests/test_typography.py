@@ -11,9 +11,9 @@ from lxml import etree
 
 from book import typography
 from book.errors import Diagnostics
-from book.htmltree import parse_fragment, to_xhtml
-from book.manifest import Part
-from book.typo_text import WJ
+from book.model import Part
+from book.parts.htmltree import parse_fragment, to_xhtml
+from book.text import WJ
 
 PART = Part("ch01", "chapter", Path("chapters/01.md"), "标题", "第一章", 1, {}, "正文", 1)
 
@@ -92,7 +92,7 @@ def test_rule12_emphasis_dots() -> None:
 
 
 def test_rule13_newline_inside_chinese_is_not_a_space() -> None:
-    from book.convert import markdown_to_html
+    from book.parts.convert import markdown_to_html
 
     html = markdown_to_html("第一行\n第二行\n", "ch01", Path("x.md"))
     assert "第一行第二行" in html

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from book.typo_check import check_epub, check_pdf, counts
+from book.check.typography import counts, epub_findings, pdf_findings
 from tests.conftest import have
 
 # Rendered by render_front from book.yaml metadata, not from a part: the typography stage never
@@ -17,13 +17,13 @@ def _without_front(findings: dict[str, list[str]]) -> dict[str, list[str]]:
 
 
 def test_epub_has_no_typography_violations(sample_build: dict) -> None:
-    found = _without_front(check_epub(sample_build["epub"]))
+    found = _without_front(epub_findings(sample_build["epub"]))
     assert counts(found) == {k: 0 for k in found}, {k: v[:5] for k, v in found.items() if v}
 
 
 @pytest.mark.skipif(not (have("pdftotext") and have("pdffonts")), reason="needs poppler-utils")
 def test_pdf_has_no_typography_violations(sample_build: dict) -> None:
-    found = check_pdf(sample_build["pdf"])
+    found = pdf_findings(sample_build["pdf"])
     # the copyright page's edition line is front matter (see FRONT_DOCS)
     found["10-spacing"] = [f for f in found["10-spacing"] if "年10月第1版" not in f]
     assert counts(found) == {k: 0 for k in found}, {k: v[:5] for k, v in found.items() if v}

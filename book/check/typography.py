@@ -1,4 +1,4 @@
-"""Built EPUB and PDF → typography findings per rule (issue 3), measured on the outputs themselves.
+"""Built EPUB and PDF → typography findings per rule, measured on the outputs themselves.
 
 EPUB checks read every XHTML document with lxml (inline runs as the typography stage sees them,
 protected text masked). PDF checks use poppler: `pdffonts` (faces), `pdftotext -layout` (line
@@ -103,7 +103,7 @@ def check_xhtml(root: etree._Element, where: str, found: Findings) -> None:
         found["14-tofu"].append(f"{where}: U+{ord(c):04X} {c!r}")
 
 
-def check_epub(path: Path) -> Findings:
+def epub_findings(path: Path) -> Findings:
     found = _empty()
     with zipfile.ZipFile(path) as z:
         for name in sorted(z.namelist()):
@@ -118,7 +118,7 @@ def _run(*cmd: str) -> str:
     return subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
 
 
-def check_pdf(path: Path, font_size_pt: float = 10.5) -> Findings:
+def pdf_findings(path: Path, font_size_pt: float = 10.5) -> Findings:
     found = _empty()
     fonts = _run("pdffonts", str(path))
     for line in fonts.splitlines()[2:]:

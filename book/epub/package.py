@@ -203,7 +203,7 @@ def prewarm(build: Build) -> None:
         pass
 
 
-def write_epub(build: Build, target: Path | None = None, page_map: list[PageMark] | None = None) -> EpubResult:
+def package_epub(build: Build, target: Path | None = None, page_map: list[PageMark] | None = None) -> EpubResult:
     """The EPUB of `build` at `target`; with the print edition's `page_map`, a page list and page breaks."""
     config = build.config
     target = target or build.epub_path

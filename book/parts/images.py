@@ -8,7 +8,7 @@ No output ever references a remote resource or a file outside the book's folder:
 - local images are resolved inside the book's folder only (no absolute paths, no `..` or symlink
   leaving it) and must be images Pillow recognises;
 - links to files (not `#fragments`, http/https or mailto) are unlinked, keeping their text.
-Every embedded image is an `ImageRef` (CONTRACTS 3); identical images share one href.
+Every embedded image is an `ImageRef` (book.model): the EPUB embeds it by its href, the PDF reads its file; identical images share one href.
 """
 
 from __future__ import annotations
@@ -102,7 +102,7 @@ def apply(
 ) -> list[ImageRef]:  # fmt: skip
     """Embed, replace or refuse every image; return the part's embedded images (one per href)."""
     cache_dir = cache_dir or Path(tempfile.gettempdir()) / "book-image-cache"
-    policy = FetchPolicy(allow_private=bool(getattr(config, "allow_private_fetch", False)))
+    policy = FetchPolicy(allow_private=config.allow_private_fetch if config is not None else False)
     found: dict[str, ImageRef] = {}
     warned: set[str] = set()
 

@@ -6,7 +6,8 @@ and an English subtitle, a section whose heading starts with `💡 轶事` becom
 the `**本章要点**` list a summary box, the `**参考文献**` list a parsed reference list, Pandoc's
 endnotes EPUB footnotes, and, in a part without headings of its own (a news article), bold-only
 lines become headings. Each element is rendered by its own template (`templates/*.html.j2`), so a
-book can override it. Finally every block gets a stable id (CONTRACTS 2).
+book can override it. Finally every block gets a stable id (`{part}-p{n}` for paragraphs: the print page map and the editor's
+paragraph numbers point at them).
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ ANECDOTE_START = re.compile(r"^\s*💡\ufe0f?\s*轶事")
 BOXES = {"本章要点": "takeaways", "参考文献": "references"}
 LEAD_EN = re.compile(r"^\s*[（(](?P<en>[^()（）]+)[)）]\s*[:：]?\s*$|^\s*[:：]?\s*$")
 CHAPTER_H1 = re.compile(r"^\s*(?:chapter\s+(?P<n>\d+)|第(?P<cn>[零一二三四五六七八九十百〇\d]+)章)", re.I)
-BLOCKS = {"li", "h2", "h3", "h4", "h5", "h6", "table", "blockquote", "figure", "pre", "aside", "section"}
+NUMBERED_BLOCKS = {"li", "h2", "h3", "h4", "h5", "h6", "table", "blockquote", "figure", "pre", "aside", "section"}
 EPUB_TYPE = "epub:type"
 
 
@@ -334,7 +335,7 @@ def _relink(root: etree._Element, renamed: dict[str, str]) -> None:
 
 
 def number_blocks(root: etree._Element, part: Part) -> None:
-    """CONTRACTS 2: every `<p>` gets `{part}-p{n}` in reading order; other page-starting blocks an id."""
+    """Every `<p>` gets `{part}-p{n}` in reading order; other page-starting blocks an id."""
     renamed: dict[str, str] = {}
     used = {el.get("id") for el in root.iter() if isinstance(el.tag, str) and el.get("id")}
     p_n = b_n = 0
@@ -348,7 +349,7 @@ def number_blocks(root: etree._Element, part: Part) -> None:
             if old and old != new:
                 renamed[old] = new
             el.set("id", new)
-        elif el.tag in BLOCKS and not el.get("id"):
+        elif el.tag in NUMBERED_BLOCKS and not el.get("id"):
             b_n += 1
             while f"{part.id}-b{b_n}" in used:
                 b_n += 1
@@ -357,7 +358,7 @@ def number_blocks(root: etree._Element, part: Part) -> None:
 
 
 def footnotes_for_print(body_html: str) -> str:
-    """CONTRACTS 7: each EPUB footnote's content moved to its call site as `<span class="footnote">`.
+    """Each EPUB footnote's content moved to its call site as `<span class="footnote">`.
 
     WeasyPrint floats `span.footnote` (`float: footnote` in print.css) to the page foot and numbers
     the call itself, so the noteref link is replaced by the span.

@@ -74,8 +74,8 @@ def draft_ids(build: Build, profile: str) -> set[str]:
 
 def _print_body(part: RenderedPart) -> str:
     """A part's body as the print document wants it: footnotes at their call, heads as data."""
-    body = footnotes_for_print(part.body)  # CONTRACTS 7
-    for ref in part.resources:  # CONTRACTS 3: images by their file on disk
+    body = footnotes_for_print(part.body)  # footnotes at the page foot, not at the chapter end
+    for ref in part.resources:  # images by their file on disk
         body = body.replace(f'src="{ref.href}"', f'src="{ref.path.as_uri()}"')
     if part.kind != "front":
         head = furniture.running_head(part.label, part.title)

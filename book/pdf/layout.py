@@ -211,7 +211,7 @@ def front_page_count(doc: Any, build: Build) -> int:
 
 
 def page_marks(doc: Any, build: Build) -> list[PageMark]:
-    """Page map of a whole-book Document (see CONTRACTS 5)."""
+    """The page map of a whole-book Document: per printed page, its folio and the first block on it."""
     body_ids = [p.id for p in build.parts if p.kind != "front"]
     anchors = [page_names(page) for page in doc.pages]
     labels = folio_labels(front_page_count(doc, build), len(anchors))

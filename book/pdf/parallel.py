@@ -101,9 +101,9 @@ def write_pdf_parallel(
 ) -> PdfResult:
     """The book's PDF from parts laid out in parallel; the same layout as `book.pdf.single.write_pdf`."""
     if profile == "screen":  # a tagged PDF's structure tree cannot be stitched: one document
-        from book.pdf.single import write_pdf
+        from book.pdf.single import write_one_document
 
-        return write_pdf(build, target, profile, extra_stylesheets)
+        return write_one_document(build, target, profile, extra_stylesheets)
     config = build.config
     css = document.stylesheet_texts(build, profile, tuple(extra_stylesheets), furniture_boxes=False)
     drafts = document.draft_ids(build, profile)
@@ -186,23 +186,7 @@ def write_pdf_parallel(
         if own_pool:
             pool.shutdown()
 
-    # The page sequence: (part id or "", result, page index within it) — "" marks a blank verso.
-    sequence: list[tuple[str, PartLayout | None, int]] = []
-    placed: list[Placed] = []
-
-    def place(pid: str, r: PartLayout, pad: bool) -> None:
-        placed.append(Placed(pid, r, len(sequence)))
-        sequence.extend((pid, r, i) for i in range(r.page_count))
-        if pad and r.page_count % 2:
-            sequence.append(("", None, 0))
-
-    if front_result:
-        place("front", front_result, True)
-    if toc_result:
-        place("toc", toc_result, True)
-    front_pages = len(sequence)
-    for k, (p, r) in enumerate(zip(bodies, body_results, strict=True)):
-        place(p.id, r, k < len(bodies) - 1)
+    sequence, placed, front_pages = _sequence(front_result, toc_result, bodies, body_results)
     # (furniture result, its sheets, the book page its first sheet goes on)
     stamps: list[tuple[PartLayout, list[furniture.Sheet], int]] = []
     if front_furniture is not None:
@@ -212,6 +196,30 @@ def write_pdf_parallel(
     stitch(build, target, profile, sequence, placed, stamps, front_pages)
     _report(build, target, placed)
     return PdfResult(target, len(sequence), page_map)
+
+
+def _sequence(
+    front: PartLayout | None, toc: PartLayout | None, bodies: list[RenderedPart], results: list[PartLayout]
+) -> tuple[list[tuple[str, PartLayout | None, int]], list[Placed], int]:
+    """The book's page order: (part id or "", layout, page index within it), "" marking a blank
+    verso; each part at its place; and how many pages the front matter takes."""
+    sequence: list[tuple[str, PartLayout | None, int]] = []
+    placed: list[Placed] = []
+
+    def place(pid: str, r: PartLayout, pad: bool) -> None:
+        placed.append(Placed(pid, r, len(sequence)))
+        sequence.extend((pid, r, i) for i in range(r.page_count))
+        if pad and r.page_count % 2:
+            sequence.append(("", None, 0))
+
+    if front:
+        place("front", front, True)
+    if toc:
+        place("toc", toc, True)
+    front_pages = len(sequence)
+    for k, (p, r) in enumerate(zip(bodies, results, strict=True)):
+        place(p.id, r, k < len(bodies) - 1)
+    return sequence, placed, front_pages
 
 
 def _page_map(bodies: list[RenderedPart], body_start: list[int], body_results: list[PartLayout]) -> list[PageMark]:

@@ -13,7 +13,7 @@ from book.model import Build, PdfResult
 from book.pdf import document, finish, layout
 
 
-def write_pdf(
+def write_one_document(
     build: Build, target: Path, profile: str = "print", extra_stylesheets: tuple[str | Path, ...] = ()
 ) -> PdfResult:
     """Lay the book out in one WeasyPrint document and write it; the print profile's page map with it."""

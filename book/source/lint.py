@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass
 
 from book.errors import display_path
-from book.model import Manifest, Part
+from book.model import Part
 from book.text import HAN, URL_RE
 
 ASCII_AFTER_HAN = re.compile(f"(?<=[{HAN}])[,;:?!]")
@@ -59,8 +59,3 @@ def lint_text(body: str, path: str, first_line: int = 1) -> list[Finding]:
 def lint_part(part: Part, display: str | None = None) -> list[Finding]:
     """One part's findings, named by `display` (default: the source as the user would type it)."""
     return lint_text(part.body, display or display_path(part.source), part.body_line)
-
-
-def lint_manifest(manifest: Manifest) -> list[Finding]:
-    """Every part's findings, in reading order."""
-    return [f for part in manifest.parts for f in lint_part(part)]

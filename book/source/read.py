@@ -5,6 +5,11 @@ UTF-16 with a BOM (Windows Notepad's "Unicode"), and GB18030/GBK files from Wind
 warning naming the encoding, but only when the result is plausibly Chinese text: random bytes often
 decode as GB18030 too, and the build must stop rather than print mojibake). Front matter is parsed
 with the config's safe YAML loader; its errors are positioned at the file's own line numbers.
+
+The front matter is split here rather than by python-frontmatter: its `loads` parses with its own
+loader and keeps no positions, while a diagnostic needs the line of every key and of the body,
+repeated keys must be reported and an impossible date must stay text for the validator to name;
+its fence (`^-{3,}$`) would also end the front matter at a `-----` rule inside a YAML block.
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ import yaml
 from book.errors import BookError, Diagnostics, Problem, display_path
 from book.model import SourceSpec
 from book.source.config import load_yaml
-from book.text import XML_INVALID
+from book.text import XML_INVALID, key_line
 
 FENCE = re.compile(r"\A---[ \t]*\n(.*?\n)?(?:---|\.\.\.)[ \t]*(?:\n|\Z)", re.S)
 # What Chinese prose is made of besides ASCII: Han, CJK and general punctuation, full-width forms.
@@ -123,15 +128,6 @@ def decode(data: bytes, path: Path, diag: Diagnostics) -> tuple[str, str]:
     return text, encoding
 
 
-def _key_lines(fm_text: str, first_line: int) -> dict[str, int]:
-    lines: dict[str, int] = {}
-    for i, line in enumerate(fm_text.split("\n")):
-        m = re.match(r"([^\s#:][^:]*?)\s*:", line)
-        if m and not line.startswith((" ", "\t", "-")):
-            lines.setdefault(m.group(1).strip("'\""), first_line + i)
-    return lines
-
-
 def read_source(spec: SourceSpec, diag: Diagnostics) -> Source:
     """Read one source; raise BookError for what cannot be read at all."""
     path = spec.path
@@ -192,7 +188,7 @@ def read_source(spec: SourceSpec, diag: Diagnostics) -> Source:
         meta={str(k): v for k, v in meta.items()},
         body=body,
         body_line=body_line,
-        key_lines=_key_lines(fm_text, 2),
+        key_lines={str(k): n for k in meta if (n := key_line(fm_text, str(k), 2)) is not None},
         encoding=encoding,
         trimmed_lines=trimmed,
     )

@@ -36,7 +36,7 @@ PLAIN_CSS = """@page { size: A4; margin: 2cm; }
 html { font-family: "Noto Serif CJK SC", serif; line-height: 1.6; }
 h1, h2, h3 { font-family: "Noto Sans CJK SC", sans-serif; }
 """
-# Targets of issue 8, as (scenario, measure, limit).
+# The speed targets we hold the build to, as (scenario, measure, limit).
 TARGETS = (
     ("sample clean (EPUB+PDF) / plain PDF", "sample_clean", "wall_ratio", 1.5),
     ("no-change rebuild (s)", "sample_nochange", "wall", 0.5),

@@ -1,7 +1,7 @@
 """Editor package: the book → `build/editor/<slug>-<date>.zip` (review PDF, DOCX, EPUB, report).
 
 The review PDF is A4 with a wide margin for notes and numbered paragraphs (the n of the paragraph
-ids `{part}-p{n}`, CONTRACTS 2), so an editor can write "第八章 第12段". The DOCX comes from the same
+ids `{part}-p{n}` the structures stage gives every paragraph), so an editor can write "第八章 第12段". The DOCX comes from the same
 rendered bodies through Pandoc, for tracked changes in Word or WPS. The report lists the manifest,
 lint findings and the build's warnings, and what changed since the last package: the per-paragraph
 text of every package is kept in `build/editor/snapshot.json`, and the next package is compared
@@ -181,10 +181,11 @@ class Package:
 
 
 def _lint_findings(build: Build) -> list[str]:
-    """The manuscript's lint findings (`book lint`), as `path:line: message` lines."""
-    from book.source.lint import lint_manifest
+    """The manuscript's lint findings (`book lint`), as `path:line: message` lines, paths from the book's folder."""
+    from book.source.lint import lint_part
 
-    return [str(f) for f in lint_manifest(build.manifest)]
+    root = build.config.root
+    return [str(f) for part in build.manifest.parts for f in lint_part(part, str(part.source.relative_to(root)))]
 
 
 def _report_env(build: Build) -> jinja2.Environment:
@@ -215,7 +216,7 @@ def make_package(
     config_path: str | Path, out: str | Path, *, day: dt.date | None = None, check: bool = True
 ) -> Package:
     """Build everything, write the zip and then the snapshot the next package is compared with."""
-    from book.pdf.single import write_pdf
+    from book.pdf.single import write_one_document
     from book.pipeline import write_epub
     from book.tools.docx import write_docx
 
@@ -249,7 +250,7 @@ def make_package(
                 for p in build.parts
             ],
         )
-        review_pdf = write_pdf(
+        review_pdf = write_one_document(
             numbered, staging / f"{config.slug}-review.pdf", profile="review",
             extra_stylesheets=(config.find_style("review.css"),),
         )  # fmt: skip

@@ -1,11 +1,11 @@
 """Typography stage: a part's HTML tree → the same tree with CJK typesetting rules applied.
 
-Rules follow W3C clreq and GB/T 15834-2011 (numbers are issue 3's). Text rules (`book.typography.text`)
+Rules follow W3C clreq and GB/T 15834-2011. Text rules (`book.typography.text`)
 fix punctuation, quotes and Han–Latin spacing across inline elements; markup rules then add the
-spans the styles need where WeasyPrint lacks the CSS feature: `cjk-halt` (rule 11, adjacent
-punctuation set half-width with the font's `halt` feature), `cjk-dash` (rule 7, `——`/`……` kept
-whole and full-width), `cjk-dot` (rule 12, one emphasis dot per Han character), `cjk-phrase`
-(rule 15, headings break between phrases). Code, URLs and `data-typography="off"` are protected.
+spans the styles need where WeasyPrint lacks the CSS feature: `cjk-halt` (adjacent
+punctuation set half-width with the font's `halt` feature), `cjk-dash` (`——`/`……` kept
+whole and full-width), `cjk-dot` (one emphasis dot per Han character), `cjk-phrase`
+(headings break between phrases). Code, URLs and `data-typography="off"` are protected.
 Every transform is idempotent: running the stage twice gives the same tree.
 """
 

@@ -1,4 +1,4 @@
-"""Font coverage: the book's font stacks → the set of characters they can draw (rule 14, no tofu).
+"""Font coverage: the book's font stacks → the set of characters they can draw (no tofu).
 
 The cmaps of the faces our styles name are read with fontTools from the files fontconfig resolves,
 once per font file version, and cached on disk (reading a CJK collection takes seconds).

@@ -2,7 +2,7 @@
 
 A run is the inline content of one block (a paragraph, a list item's own text, a heading) read as a
 single string across element boundaries, so quotes pair and spaces normalise across `<em>`/`<a>`.
-Characters inside protected markup (CONTRACTS 1) and URL-like text are part of the run as context
+Characters inside protected markup (code, kbd, math…: `PROTECTED_TAGS`) and URL-like text are part of the run as context
 but are never changed, and nothing is inserted inside them.
 """
 
