@@ -8,9 +8,9 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from book.check.epubcheck import run_epubcheck
 from lxml import etree
 
+from book.check.epubcheck import run_epubcheck
 from book.errors import BookError, Diagnostics
 from tests.conftest import write_chapter
 

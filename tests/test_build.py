@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pikepdf
 import pytest
-from book.check.epubcheck import run_epubcheck
-from book.check.pdf import check_pdf_fonts
 from lxml import etree
 
+from book.check.epubcheck import run_epubcheck
+from book.check.pdf import check_pdf_fonts
 from tests.conftest import ROOT
 
 pytestmark = pytest.mark.integration

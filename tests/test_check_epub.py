@@ -8,8 +8,8 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from book.check.epub import check_epub_files, check_epub_metadata, check_epub_pagelist
 
+from book.check.epub import check_epub_files, check_epub_metadata, check_epub_pagelist
 from tests.conftest import ROOT, run_cli
 
 

@@ -8,11 +8,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from book.check.epubcheck import run_epubcheck, run_legacy_epubcheck
-from book.check.epub import check_epub_metadata, check_epub_pagelist, chromium_path, run_ace
 from lxml import etree
 
-from book.epub.package import insert_pagebreaks, package_epub as write_epub
+from book.check.epub import check_epub_metadata, check_epub_pagelist, chromium_path, run_ace
+from book.check.epubcheck import run_epubcheck, run_legacy_epubcheck
+from book.epub.package import insert_pagebreaks
+from book.epub.package import package_epub as write_epub
 from book.errors import Diagnostics
 from book.pipeline import prepare
 from tests.conftest import ROOT

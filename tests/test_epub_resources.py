@@ -7,11 +7,12 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from book.check.epubcheck import run_epubcheck
-from book.check.epub import check_epub_metadata
 from PIL import Image
 
-from book.epub.package import accessibility_metadata, package_epub as write_epub
+from book.check.epub import check_epub_metadata
+from book.check.epubcheck import run_epubcheck
+from book.epub.package import accessibility_metadata
+from book.epub.package import package_epub as write_epub
 from book.errors import Diagnostics
 from book.model import ImageRef, RenderedPart
 from book.pipeline import prepare

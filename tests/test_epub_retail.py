@@ -11,7 +11,10 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from book.check.epubcheck import run_legacy_epubcheck
+from fontTools.ttLib import TTFont
+from lxml import etree
+from PIL import Image
+
 from book.check.epub import (
     check_epub,
     check_epub_cover,
@@ -21,10 +24,7 @@ from book.check.epub import (
     chromium_path,
     run_ace,
 )
-from fontTools.ttLib import TTFont
-from lxml import etree
-from PIL import Image
-
+from book.check.epubcheck import run_legacy_epubcheck
 from tests.conftest import ROOT
 
 pytestmark = pytest.mark.integration

@@ -16,11 +16,11 @@ import zipfile
 from pathlib import Path
 
 import yaml
-from book.check.epubcheck import run_epubcheck
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from lxml import etree
 
+from book.check.epubcheck import run_epubcheck
 from book.errors import BookError, Diagnostics
 
 # Small for CI; a longer campaign: BOOK_FUZZ_EXAMPLES=500 BOOK_FUZZ_EPUBCHECK=20 pytest tests/test_fuzz.py

@@ -15,10 +15,10 @@ from pathlib import Path
 
 import pikepdf
 import pytest
-from book.check.epubcheck import run_epubcheck
 from lxml import etree
 from PIL import Image
 
+from book.check.epubcheck import run_epubcheck
 from book.errors import Diagnostics
 from book.parts.fetch import FetchError, FetchPolicy, check_address, fetch
 from book.parts.process import process_part

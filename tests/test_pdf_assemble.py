@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pikepdf
 import pytest
-from book.check.pdf import check_pdf_print
 
+from book.check.pdf import check_pdf_print
 from book.errors import Diagnostics
 from book.pdf import document as pdf
 from book.pdf import parallel as assemble

@@ -10,12 +10,11 @@ from pathlib import Path
 
 import pikepdf
 import pytest
-from book.check.pdf import check_pdf_fonts, check_pdf_print, device_rgb_uses
 
+from book.check.pdf import check_pdf_fonts, check_pdf_print, device_rgb_uses
 from book.errors import BookError
 from book.pdf import document as pdf
-from book.pdf import finish, layout
-from book.pdf import furniture
+from book.pdf import finish, furniture, layout
 from book.source.config import load_config
 
 MM = 72 / 25.4
@@ -258,9 +257,8 @@ def test_blank_pages_are_empty(small: dict) -> None:
 
 def test_page_map_points_at_blocks_that_exist(small: dict) -> None:
     from book.errors import Diagnostics
-    from book.pipeline import prepare
-
     from book.pdf.single import write_one_document as write_pdf
+    from book.pipeline import prepare
 
     b = prepare(small["config"], small["root"] / "pm", Diagnostics())
     marks = write_pdf(b, small["root"] / "pm" / "one.pdf").page_map

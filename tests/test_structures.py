@@ -10,8 +10,8 @@ from hypothesis import strategies as st
 from lxml import etree, html
 
 from book.errors import Diagnostics
-from book.parts.structures import footnotes_for_print
 from book.parts.process import process_part
+from book.parts.structures import footnotes_for_print
 from book.source.config import load_config
 from book.source.manifest import build_manifest
 from tests.conftest import write_chapter

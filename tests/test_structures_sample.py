@@ -10,9 +10,9 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from book.check.epubcheck import run_epubcheck
 from lxml import etree
 
+from book.check.epubcheck import run_epubcheck
 from tests.conftest import run_cli
 
 pytestmark = pytest.mark.integration
