@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import os
 import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -63,7 +64,6 @@ def part_key(config: BookConfig, part: Part) -> str:
 
 def output_key(build: Build, stage: str, **options: Any) -> str:
     """Everything an output stage reads: rendered parts, styles, templates, config and its options."""
-    import os
 
     return digest(
         stage,
@@ -373,7 +373,6 @@ class BuildOutcome:
 
 def record_for(request: BuildRequest) -> BuildRecord:
     """The record of builds like `request`: fingerprints the config, the sources, templates and styles."""
-    import os
 
     def inputs() -> list[Any] | None:
         try:
