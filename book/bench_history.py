@@ -72,7 +72,7 @@ def append(path: Path, entry: dict[str, Any]) -> list[dict[str, Any]]:
 # (title, book — None for both books' clean builds against plain —, figure, unit)
 PANELS = (
     ("sample: wall time", "sample", "wall_s", "s"),
-    ("30-chapter book: wall time", "book", "wall_s", "s"),
+    ("{chapters}-chapter book: wall time", "book", "wall_s", "s"),
     ("CPU time (user+sys, children)", None, "cpu_s", "s"),
     ("peak memory (process tree PSS)", None, "peak_pss_mb", "MB"),
 )
@@ -85,6 +85,10 @@ def _figure(entry: dict[str, Any], book: str, scenario: str, figure: str) -> flo
     return s.get(figure) if isinstance(s, dict) else None
 
 
+def _short(commit: str) -> str:
+    return commit[:7] + ("+" if commit.endswith("+dirty") else "")
+
+
 def plot(history: list[dict[str, Any]], target: Path) -> None:
     """The history's figures, one point per run of the newest run's kind, in `target` (PNG)."""
     import matplotlib
@@ -95,7 +99,8 @@ def plot(history: list[dict[str, Any]], target: Path) -> None:
     kind = history[-1].get("quick") if history else None
     runs = [e for e in history if e.get("format") == FORMAT and e.get("quick") == kind]
     xs = list(range(len(runs)))
-    ticks = [f"{e.get('commit', '?')[:7]}\n{e.get('date', '')[:10]}" for e in runs]
+    ticks = [f"{_short(e.get('commit', '?'))}\n{e.get('date', '')[:10]}" for e in runs]
+    chapters = history[-1].get("books", {}).get("book", {}).get("chapters", "?") if history else "?"
     fig, axes = plt.subplots(2, 2, figsize=(12, 8), dpi=100)
     for ax, (title, book, figure, unit) in zip(axes.flat, PANELS, strict=True):
         if book is not None:
@@ -108,7 +113,7 @@ def plot(history: list[dict[str, Any]], target: Path) -> None:
             if any(y is not None for y in ys):
                 style = "s--" if scen == "plain" else "o-"
                 ax.plot(xs, [float("nan") if y is None else y for y in ys], style, label=label)
-        ax.set_title(title)
+        ax.set_title(title.format(chapters=chapters))
         ax.set_ylabel(unit)
         ax.set_xticks(xs, ticks, fontsize=7)
         ax.set_ylim(bottom=0)
