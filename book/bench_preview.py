@@ -25,7 +25,10 @@ from urllib.parse import urlparse
 from book.bench import Run, _children, _tree_memory
 
 TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
-TIMEOUT = 300.0  # seconds for the first build or one reload, then the session is abandoned
+# Seconds for the first build or one reload, then the session is abandoned. Generous: the preview's
+# EPUB-only rebuild lays out the whole print PDF for its page list (epub.page_marks → pdf.page_map),
+# in one process and uncached, several minutes for the 30-chapter book on a loaded 2-core machine.
+TIMEOUT = 900.0
 WATCH_SETTLE = 1.0  # seconds between the watcher's start and the first edit (inotify set up)
 
 
