@@ -413,7 +413,7 @@ def build(request: BuildRequest) -> BuildOutcome:
             def epub_now(page_map: list[PageMark] | None) -> None:
                 outcome.epub = write_epub(build, stage.path(build.epub_path), page_map)
                 if request.check:
-                    checks.append(EpubCheckRun(outcome.epub.path))
+                    checks.append(EpubCheckRun(outcome.epub.path, cache=build.cache))
 
             if "pdf" in formats:
                 want_epub = "epub" in formats

@@ -1,18 +1,22 @@
-"""Benchmark: our builds and the plain `pandoc → WeasyPrint` pipeline on the same sources → a table,
-`build/bench.json` and `build/bench.png` (time against chapter count).
+"""Benchmark: what authors run (`make`, an edit, nothing changed, the preview's reload) and the plain
+`pandoc → WeasyPrint` pipeline on the same sources → a table, and one entry more in the history of
+`build/bench.json`, plotted in `build/bench.png`.
 
-Every measured build runs as its own subprocess: wall time from the clock, CPU time (user + sys,
-children included) and the largest single-process RSS from `wait4`, and the peak RSS and PSS of the whole
-process tree (our worker processes, Pandoc, WeasyPrint) by polling /proc. Each figure is the median
-of `BENCH_RUNS` runs (default 3). The many-chapter book is chapter 8 repeated with distinct numbers
-and titles, generated into a temporary folder (never committed). `BENCH_QUICK=1` uses an excerpt
-of the chapter, 1–2 chapters and one run: a smoke test of the benchmark itself, not a measurement.
+Each scenario runs on the sample book (a copy of book.yaml and seeds/) and on a generated 30-chapter
+book (chapter 8 repeated with distinct numbers and titles, in a temporary folder, never committed):
+a clean `make` (`book build`, EPUBCheck included), `make` after a one-paragraph edit, `make` with
+nothing changed, and in `book preview` the time from saving a one-paragraph edit to the server
+announcing the reload (book/bench_preview.py). Every measured build runs as its own subprocess:
+wall time from the clock, CPU time (user + sys, children included) and the largest single-process
+RSS from `wait4`, and the peak RSS and PSS of the whole process tree (our workers, Pandoc,
+WeasyPrint, the JVM) by polling /proc. Each figure is the median of `BENCH_RUNS` runs (default 3).
+`BENCH_QUICK=1` uses an excerpt of the chapter, 1 and 2 chapters and one run: a smoke test of the
+benchmark itself, not a measurement.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import re
@@ -36,14 +40,16 @@ PLAIN_CSS = """@page { size: A4; margin: 2cm; }
 html { font-family: "Noto Serif CJK SC", serif; line-height: 1.6; }
 h1, h2, h3 { font-family: "Noto Sans CJK SC", sans-serif; }
 """
-# The speed targets we hold the build to, as (scenario, measure, limit).
+# Targets of the issue "speed as the user runs it": (label, book, scenario, measure, limit). A
+# measure is a figure of the scenario (`wall_s`) or its ratio to the book's plain pipeline or to
+# its clean build (see `targets`).
 TARGETS = (
-    ("sample clean (EPUB+PDF) / plain PDF", "sample_clean", "wall_ratio", 1.5),
-    ("no-change rebuild (s)", "sample_nochange", "wall", 0.5),
-    ("many-chapter clean PDF / plain wall", "book_clean_pdf", "wall_ratio", 0.6),
-    ("many-chapter clean PDF / plain peak memory (tree PSS)", "book_clean_pdf", "pss_ratio", 0.6),
-    ("many-chapter clean PDF / plain peak RSS (tree sum)", "book_clean_pdf", "rss_ratio", 0.6),
-    ("one chapter edited / its clean build", "book_edit", "wall_vs_clean", 0.4),
+    ("sample clean make / plain PDF (wall)", "sample", "clean", "wall_vs_plain", 2.0),
+    ("sample nothing changed (s)", "sample", "nochange", "wall_s", 0.3),
+    ("30-chapter one-paragraph edit / its clean make (wall)", "book", "edit", "wall_vs_clean", 0.2),
+    ("30-chapter clean make / plain (wall)", "book", "clean", "wall_vs_plain", 1.2),
+    ("30-chapter clean make / plain peak memory (tree PSS)", "book", "clean", "pss_vs_plain", 0.6),
+    ("30-chapter preview: save → reload (s)", "book", "preview", "wall_s", 1.0),
 )
 
 
@@ -66,16 +72,17 @@ class Stats:
         return statistics.median(getattr(r, name) for r in self.runs) if self.runs else 0.0
 
     def summary(self) -> dict[str, Any]:
-        wall = self.median("wall")
+        wall, cpu = self.median("wall"), self.median("cpu")
         pages = self.runs[-1].pages if self.runs else 0
         return {
             "wall_s": round(wall, 3),
-            "cpu_s": round(self.median("cpu"), 3),
+            "cpu_s": round(cpu, 3),
             "peak_rss_mb": round(self.median("peak_rss_mb"), 1),
             "peak_pss_mb": round(self.median("peak_pss_mb"), 1),
             "max_rss_mb": round(self.median("max_rss_mb"), 1),
             "pages": pages,
             "pages_per_s": round(pages / wall, 1) if wall and pages else None,
+            "pages_per_cpu_s": round(pages / cpu, 1) if cpu and pages else None,
             "load_avg": round(self.median("load"), 1),
             "runs": [asdict(r) for r in self.runs],
         }
@@ -215,12 +222,12 @@ def book_sources(config: Path) -> list[Path]:
 # --- the two pipelines ----------------------------------------------------------------------------
 
 
-def ours(config: Path, out: Path, fmt: str, clean: bool) -> Run:
+def ours(config: Path, out: Path, clean: bool) -> Run:
+    """`make`: `book build --format all` into `out`, EPUBCheck included (emptied first when `clean`)."""
     if clean:
         shutil.rmtree(out, ignore_errors=True)
-    cmd = [sys.executable, "-m", "book", "build", "--config", str(config), "--out", str(out), "--format", fmt]
-    env = {**os.environ, "BOOK_PROGRESS": "0"}
-    run = measure([*cmd, "--no-check"], cwd=config.parent, env=env)
+    cmd = [sys.executable, "-m", "book", "build", "--format", "all", "--config", str(config), "--out", str(out)]
+    run = measure(cmd, cwd=config.parent, env={**os.environ, "BOOK_PROGRESS": "0"})
     pdfs = [p for p in out.glob("*.pdf")]
     run.pages = pdf_pages(pdfs[0]) if pdfs else 0
     return run
@@ -252,188 +259,186 @@ def plain(sources: list[Path], work: Path) -> Run:
 
 # --- scenarios ------------------------------------------------------------------------------------
 
-
-def _edit(config: Path, i: int) -> None:
-    """Append one sentence to the middle chapter (a different one each run, so it always changes)."""
-    chapters = sorted((config.parent / "chapters").glob("*.md"))
-    victim = chapters[len(chapters) // 2]
-    with open(victim, "a", encoding="utf-8") as f:
-        f.write(f"\n基准测试第{i + 1}次修改了这一章。\n")
+SCENARIOS = ("clean", "edit", "nochange", "preview")
+NOT_PROSE = tuple("#-*+|>![<`=:")
 
 
-def ratio(a: float, b: float) -> float | None:
-    return round(a / b, 3) if b else None
+def _is_prose(line: str) -> bool:
+    """A line of a paragraph of Chinese text: not a heading, list, table, quote, image or HTML."""
+    text = line.strip()
+    return (
+        len(text) >= 20
+        and not text.startswith(NOT_PROSE)
+        and not re.match(r"\d+[.)]", text)
+        and re.search(r"[\u4e00-\u9fff]", text) is not None
+    )
 
 
-def run_bench(out: Path, runs: int, quick: bool, growth_runs: int, log: Any = print) -> dict[str, Any]:
+def edit_paragraph(source: Path, i: int) -> None:
+    """Change one paragraph in the middle of `source` (a clause appended, different for each `i`)."""
+    with open(source, encoding="utf-8", newline="") as f:
+        lines = f.read().split("\n")
+    start, fenced, prose = 0, False, []
+    if lines and lines[0].rstrip("\r") == "---":  # front matter
+        start = next((n + 1 for n in range(1, len(lines)) if lines[n].rstrip("\r") == "---"), 0)
+    for n in range(start, len(lines)):
+        if lines[n].lstrip().startswith("```"):
+            fenced = not fenced
+        elif not fenced and _is_prose(lines[n]):
+            prose.append(n)
+    if not prose:
+        raise RuntimeError(f"{source}: no paragraph of text to edit")
+    n = prose[len(prose) // 2]
+    body = lines[n].rstrip("\r\n ")
+    lines[n] = body + f"基准测试第{i + 1}次修改了这一段。" + lines[n][len(body) :].lstrip(" ")
+    with open(source, "w", encoding="utf-8", newline="") as f:
+        f.write("\n".join(lines))
+
+
+def edited_chapter(sources: list[Path]) -> Path:
+    """The middle chapter: the one an author edits."""
+    chapters = [p for p in sources if p.suffix == ".md"] or sources
+    return chapters[len(chapters) // 2]
+
+
+def copy_sample(dest: Path) -> Path:
+    """The repository's book (book.yaml and seeds/) in `dest`, so that edits never touch it."""
+    dest.mkdir(parents=True, exist_ok=True)
+    shutil.copy2(PROJECT_ROOT / "book.yaml", dest / "book.yaml")
+    shutil.copytree(PROJECT_ROOT / "seeds", dest / "seeds")
+    return dest / "book.yaml"
+
+
+def ratio(a: float | None, b: float | None) -> float | None:
+    return round(a / b, 3) if a is not None and b else None
+
+
+def bench_book(name: str, config: Path, tmp: Path, runs: int, log: Any = print) -> dict[str, Any]:
+    """Every scenario on one book, beside the plain pipeline on the same sources."""
+    from book.tools.bench_preview import save_to_reload
+
+    out, work = tmp / f"out-{name}", tmp / f"plain-{name}"
+    sources = book_sources(config)
+    victim = edited_chapter(sources)
+    stats = {k: Stats() for k in (*SCENARIOS, "plain")}
+    log(f"{name} ({len(sources)} sources): clean make ×{runs}, interleaved with plain pandoc → WeasyPrint")
+    for _ in range(runs):
+        stats["clean"].runs.append(ours(config, out, clean=True))
+        stats["plain"].runs.append(plain(sources, work))
+    log(f"{name}: make after a one-paragraph edit of {victim.name} ×{runs}, then with nothing changed ×{runs}")
+    for i in range(runs):
+        edit_paragraph(victim, i)
+        stats["edit"].runs.append(ours(config, out, clean=False))
+    for _ in range(runs):
+        stats["nochange"].runs.append(ours(config, out, clean=False))
+    log(f"{name}: book preview, save → reload ×{runs}")
+    edits = [lambda i=i: edit_paragraph(victim, runs + i) for i in range(runs)]
+    env = {**os.environ, "BOOK_PROGRESS": "0"}
+    stats["preview"].runs.extend(save_to_reload(config, out, edits, env))
+    result: dict[str, Any] = {"sources": len(sources), **{k: v.summary() for k, v in stats.items()}}
+    base, clean = result["plain"], result["clean"]
+    for k in SCENARIOS:
+        s = result[k]
+        s["wall_vs_plain"] = ratio(s["wall_s"], base["wall_s"])
+        s["cpu_vs_plain"] = ratio(s["cpu_s"], base["cpu_s"])
+        s["pss_vs_plain"] = ratio(s["peak_pss_mb"], base["peak_pss_mb"])
+        s["wall_vs_clean"] = ratio(s["wall_s"], clean["wall_s"]) if k != "clean" else None
+        s["cpu_vs_clean"] = ratio(s["cpu_s"], clean["cpu_s"]) if k != "clean" else None
+    return result
+
+
+def targets(books: dict[str, Any]) -> list[dict[str, Any]]:
+    found = []
+    for label, book, scenario, name, limit in TARGETS:
+        value = books.get(book, {}).get(scenario, {}).get(name)
+        found.append({"target": label, "value": value, "limit": limit, "met": value is not None and value <= limit})
+    return found
+
+
+def run_bench(runs: int, quick: bool, log: Any = print) -> dict[str, Any]:
+    """Both books through every scenario: the figures of one history entry."""
     tmp = Path(tempfile.mkdtemp(prefix="book-bench-"))
-    big = 2 if quick else 30
-    counts = [1, 2] if quick else [1, 5, 10, 30]
+    chapters = 2 if quick else 30
     result: dict[str, Any] = {
         "machine": {"cores": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
         "runs": runs,
         "quick": quick,
-        "scenarios": {},
+        "books": {},
     }
-    scen = result["scenarios"]
     try:
-        if quick:
-            sample = make_book(tmp / "sample", 1, quick)
-        else:
-            sample = PROJECT_ROOT / "book.yaml"
-        sources = book_sources(sample)
-        o, p = Stats(), Stats()
-        log(f"sample book ({len(sources)} sources): clean build EPUB+PDF ×{runs}, plain ×{runs}")
-        for _ in range(runs):
-            o.runs.append(ours(sample, tmp / "out-sample", "all", clean=True))
-            p.runs.append(plain(sources, tmp / "plain-sample"))
-        scen["sample_clean"] = {"ours": o.summary(), "plain": p.summary()}
-        n = Stats()
-        log(f"sample book: no-change rebuild ×{runs}")
-        for _ in range(runs):
-            n.runs.append(ours(sample, tmp / "out-sample", "all", clean=False))
-        scen["sample_nochange"] = {"ours": n.summary(), "plain": p.summary()}
-
-        growth: dict[int, tuple[Stats, Stats]] = {}
-        for count in counts:
-            config = make_book(tmp / f"book{count}", count, quick)
-            k = runs if count == big else growth_runs
-            o, p = Stats(), Stats()
-            log(f"{count}-chapter book: clean PDF ×{k}, plain ×{k}")
-            for _ in range(k):
-                o.runs.append(ours(config, tmp / f"out{count}", "pdf", clean=True))
-                p.runs.append(plain(book_sources(config), tmp / f"plain{count}"))
-            growth[count] = (o, p)
-            if count == big:
-                scen["book_clean_pdf"] = {"chapters": count, "ours": o.summary(), "plain": p.summary()}
-                e = Stats()
-                log(f"{count}-chapter book: one chapter edited, PDF ×{runs}")
-                for i in range(runs):
-                    _edit(config, i)
-                    e.runs.append(ours(config, tmp / f"out{count}", "pdf", clean=False))
-                scen["book_edit"] = {"chapters": count, "ours": e.summary(), "clean": o.summary()}
-        result["growth"] = {
-            "chapters": counts,
-            "ours_wall_s": [growth[c][0].summary()["wall_s"] for c in counts],
-            "plain_wall_s": [growth[c][1].summary()["wall_s"] for c in counts],
-            "ours_cpu_s": [growth[c][0].summary()["cpu_s"] for c in counts],
-            "plain_cpu_s": [growth[c][1].summary()["cpu_s"] for c in counts],
-            "ours_pages": [growth[c][0].summary()["pages"] for c in counts],
-            "plain_pages": [growth[c][1].summary()["pages"] for c in counts],
-        }
+        sample = make_book(tmp / "sample", 1, quick) if quick else copy_sample(tmp / "sample")
+        result["books"]["sample"] = bench_book("sample", sample, tmp, runs, log)
+        big = make_book(tmp / "book", chapters, quick)
+        result["books"]["book"] = {"chapters": chapters, **bench_book(f"{chapters}-chapter book", big, tmp, runs, log)}
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    for s in scen.values():
-        base = s.get("plain") or s.get("clean")
-        s["wall_ratio"] = ratio(s["ours"]["wall_s"], s["plain"]["wall_s"]) if "plain" in s else None
-        s["cpu_ratio"] = ratio(s["ours"]["cpu_s"], s["plain"]["cpu_s"]) if "plain" in s else None
-        s["rss_ratio"] = ratio(s["ours"]["peak_rss_mb"], s["plain"]["peak_rss_mb"]) if "plain" in s else None
-        s["pss_ratio"] = ratio(s["ours"]["peak_pss_mb"], s["plain"]["peak_pss_mb"]) if "plain" in s else None
-        s["wall_vs_clean"] = ratio(s["ours"]["wall_s"], base["wall_s"]) if "clean" in s else None
-        s["cpu_vs_clean"] = ratio(s["ours"]["cpu_s"], base["cpu_s"]) if "clean" in s else None
-    result["targets"] = []
-    for label, name, measure_name, limit in TARGETS:
-        s = scen.get(name, {})
-        value = s["ours"]["wall_s"] if measure_name == "wall" else s.get(measure_name)
-        met = value is not None and value <= limit
-        result["targets"].append({"target": label, "value": value, "limit": limit, "met": met})
+    loads = [r["load"] for b in result["books"].values() for k in SCENARIOS for r in b[k]["runs"]]
+    result["load_avg"] = [round(min(loads), 1), round(max(loads), 1)]
+    result["targets"] = targets(result["books"])
     return result
 
 
-def table(result: dict[str, Any]) -> str:
-    rows = [
-        (
-            "scenario",
-            "who",
-            "wall s",
-            "cpu s",
-            "peak RSS MB",
-            "peak PSS MB",
-            "pages",
-            "pages/s",
-            "wall ratio",
-            "cpu ratio",
-            "RSS ratio",
-            "PSS ratio",
-        )
-    ]
-    for name, s in result["scenarios"].items():
-        for who in ("ours", "plain", "clean"):
-            if who not in s or (who == "clean"):
-                continue
-            m = s[who]
-            rows.append(
-                (name, who, f"{m['wall_s']:.2f}", f"{m['cpu_s']:.2f}", f"{m['peak_rss_mb']:.0f}", f"{m['peak_pss_mb']:.0f}", str(m["pages"]),
-                 str(m["pages_per_s"] or "-"), str(s["wall_ratio"] or s["wall_vs_clean"] or "-") if who == "ours" else "",
-                 str(s["cpu_ratio"] or s["cpu_vs_clean"] or "-") if who == "ours" else "",
-                 str(s["rss_ratio"] or "-") if who == "ours" else "",
-                 str(s["pss_ratio"] or "-") if who == "ours" else "")
-            )  # fmt: skip
-    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+def _num(x: float | None, fmt: str = "{:.2f}") -> str:
+    return "-" if x is None else fmt.format(x)
+
+
+def table(entry: dict[str, Any], previous: dict[str, Any] | None = None) -> str:
+    """The entry's figures, its targets, and how its wall times moved since `previous`."""
+    head = ("book", "scenario", "wall s", "cpu s", "PSS MB", "RSS MB", "pages", "pages/cpu-s", "wall/plain",
+            "cpu/plain", "PSS/plain", "wall/clean")  # fmt: skip
+    rows = [head]
+    for book, b in entry["books"].items():
+        for k in (*SCENARIOS, "plain"):
+            m = b[k]
+            rows.append((book, k, _num(m["wall_s"]), _num(m["cpu_s"]), _num(m["peak_pss_mb"], "{:.0f}"),
+                         _num(m["peak_rss_mb"], "{:.0f}"), str(m["pages"] or "-"), _num(m["pages_per_cpu_s"], "{}"),
+                         _num(m.get("wall_vs_plain")), _num(m.get("cpu_vs_plain")), _num(m.get("pss_vs_plain")),
+                         _num(m.get("wall_vs_clean"))))  # fmt: skip
+    widths = [max(len(r[i]) for r in rows) for i in range(len(head))]
     lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) for r in rows]
-    g = result.get("growth", {})
-    if g:
-        lines.append("")
-        lines.append("chapters     " + "  ".join(f"{c:>7}" for c in g["chapters"]))
-        lines.append("ours wall s  " + "  ".join(f"{v:7.2f}" for v in g["ours_wall_s"]))
-        lines.append("plain wall s " + "  ".join(f"{v:7.2f}" for v in g["plain_wall_s"]))
-        lines.append("ours cpu s   " + "  ".join(f"{v:7.2f}" for v in g["ours_cpu_s"]))
-        lines.append("plain cpu s  " + "  ".join(f"{v:7.2f}" for v in g["plain_cpu_s"]))
     lines.append("")
-    lines.append("ratios: ours/plain, or for book_edit ours/its clean build; cpu = user+sys incl. children")
-    loads = [s["ours"]["load_avg"] for s in result["scenarios"].values()]
-    lines.append(f"1-min load average during our runs: {min(loads):.1f}–{max(loads):.1f} on {os.cpu_count()} cores")
-    for t in result["targets"]:
+    lines.append("make = book build --format all (EPUBCheck included); preview = save → the server's reload event;")
+    lines.append("cpu = user+sys of the process tree; PSS/RSS = peak of the process tree, polled")
+    lo, hi = entry["load_avg"]
+    lines.append(f"1-min load average during our runs: {lo}–{hi} on {entry['machine']['cores']} cores")
+    for t in entry["targets"]:
         lines.append(f"{'MET ' if t['met'] else 'MISS'} {t['target']}: {t['value']} (target ≤ {t['limit']})")
+    if previous is not None:
+        moved = []
+        for book, b in entry["books"].items():
+            for k in SCENARIOS:
+                before = previous.get("books", {}).get(book, {}).get(k, {}).get("wall_s")
+                if before:
+                    moved.append(f"{book} {k} {100 * (b[k]['wall_s'] - before) / before:+.0f}%")
+        if moved:
+            lines.append(
+                f"wall time since {previous.get('commit', '?')} ({previous.get('date', '?')}): " + ", ".join(moved)
+            )
     return "\n".join(lines)
 
 
-def plot(result: dict[str, Any], target: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    g = result["growth"]
-    # Wall time depends on what else the shared machine runs; CPU time (children included) does not.
-    fig, axes = plt.subplots(1, 2, figsize=(10, 4), dpi=100)
-    for ax, what, label in ((axes[0], "wall_s", "wall time (s)"), (axes[1], "cpu_s", "CPU time, user+sys (s)")):
-        ax.plot(g["chapters"], g[f"ours_{what}"], "o-", label="book (ours), clean PDF")
-        ax.plot(g["chapters"], g[f"plain_{what}"], "s--", label="plain pandoc → WeasyPrint")
-        ax.set_xlabel("chapters")
-        ax.set_ylabel(label)
-        ax.set_xticks(g["chapters"])
-        ax.grid(True, alpha=0.3)
-        ax.legend()
-    fig.suptitle("Build time against chapter count")
-    fig.tight_layout()
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(target)
-    plt.close(fig)
-
-
 def main(argv: list[str] | None = None) -> int:
+    from book.tools.bench_history import FORMAT, append, commit, now, plot
+
     ap = argparse.ArgumentParser(prog="book bench", description=__doc__.splitlines()[0])
     ap.add_argument("--out", default=str(PROJECT_ROOT / "build"), help="folder for bench.json and bench.png")
     args = ap.parse_args(argv)
     quick = os.environ.get("BENCH_QUICK", "") not in ("", "0")
     runs = int(os.environ.get("BENCH_RUNS", "1" if quick else "3"))
-    growth_runs = int(os.environ.get("BENCH_GROWTH_RUNS", "1"))
     out = Path(args.out)
 
     def log(msg: str) -> None:
         print(f"bench: {msg}", file=sys.stderr, flush=True)
 
     started = time.perf_counter()
-    result = run_bench(out, runs, quick, growth_runs, log)
-    result["bench_seconds"] = round(time.perf_counter() - started, 1)
-    out.mkdir(parents=True, exist_ok=True)
-    from book.engine.atomic import write_text
-
-    write_text(out / "bench.json", json.dumps(result, ensure_ascii=False, indent=2) + "\n")
-    plot(result, out / "bench.png")
-    print(table(result))
-    print(f"\nwrote {out / 'bench.json'} and {out / 'bench.png'} in {result['bench_seconds']} s", file=sys.stderr)
+    entry = {"format": FORMAT, "commit": commit(PROJECT_ROOT), "date": now(), **run_bench(runs, quick, log)}
+    entry["bench_seconds"] = round(time.perf_counter() - started, 1)
+    history = append(out / "bench.json", entry)
+    plot(history, out / "bench.png")
+    same_kind = [e for e in history[:-1] if e.get("format") == FORMAT and e.get("quick") == quick]
+    print(table(entry, same_kind[-1] if same_kind else None))
+    print(f"\nadded run {len(history)} to {out / 'bench.json'}, plotted in {out / 'bench.png'} "
+          f"({entry['bench_seconds']} s)", file=sys.stderr)  # fmt: skip
     return 0
 
 

@@ -239,7 +239,7 @@ def make_package(
         if check:
             from book.check.epubcheck import run_epubcheck
 
-            result = run_epubcheck(epub)
+            result = run_epubcheck(epub, cache=build.cache)
             epubcheck = result.line()
             for d in result.details:
                 diag.warn(epub.name, None, f"EPUBCheck: {d}")
