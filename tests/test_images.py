@@ -69,7 +69,7 @@ def process(book: Path):
     diag = Diagnostics(echo=False)
     config = load_config(book / "book.yaml")
     part = build_manifest(config, diag).parts[0]
-    rp, _ = process_part(config, part, diag, book / "build")
+    rp, _ = process_part(config, part, diag, book / "build" / ".cache" / "images")
     return rp, diag
 
 

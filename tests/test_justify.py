@@ -13,10 +13,14 @@ from tests.conftest import have
 TEXT = "合计 30+亿月活用户每天产生的文本、图像、视频数据量惊人，用户行为数据可以持续优化模型。" * 6
 
 
-def test_version_guard(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(justify, "_installed", False)
-    monkeypatch.setattr(justify, "_version", lambda: "71.0")
-    assert justify.install() is False
+def test_version_guard(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    """The patches reach into WeasyPrint's internals: on another version none is installed."""
+    from book.pdf import weasy
+
+    monkeypatch.setattr(weasy, "_state", {})
+    monkeypatch.setattr(weasy, "version", lambda: "71.0")
+    assert weasy.install() is False
+    assert "WeasyPrint 71.0 is not the pinned 70.0" in capsys.readouterr().err
 
 
 def test_cjk_byte_ranges() -> None:
@@ -28,9 +32,10 @@ def test_cjk_byte_ranges() -> None:
 def test_chinese_lines_flush(tmp_path: Path) -> None:
     from weasyprint import HTML
 
-    import book.pdf.document  # noqa: F401  (installs the patch, as every render does)
+    from book.pdf import weasy
 
-    assert justify.install() is True
+    assert weasy.install() is True  # as every render does (book.pdf.layout.render_document)
+    assert justify._installed
     html = (
         '<html lang="zh-CN"><body style="margin:0"><p style="font: 10.5pt \'Noto Serif CJK SC\'; '
         f'text-align: justify; width: 20.3em; text-indent: 2em">{TEXT}</p></body></html>'
