@@ -50,6 +50,7 @@ def render_part_pdf(html: str, css: list[str], base_url: str, options: dict[str,
 
     options = dict(options)
     epoch = str(options.pop("source_date_epoch"))
+    policy = options.pop("read_policy", None)
     global _rendered
     if _rendered:
         # The last part's boxes form reference cycles: free them before this part, not at some
@@ -58,11 +59,13 @@ def render_part_pdf(html: str, css: list[str], base_url: str, options: dict[str,
         gc.collect()
     _rendered = True
     with bookpdf.epoch_env(epoch):
-        return _render(bookpdf, html, css, base_url, options)
+        return _render(bookpdf, html, css, base_url, options, policy)
 
 
-def _render(bookpdf: Any, html: str, css: list[str], base_url: str, options: dict[str, Any]) -> PartResult:
-    doc, messages = bookpdf.render_document(html, css, base_url)
+def _render(
+    bookpdf: Any, html: str, css: list[str], base_url: str, options: dict[str, Any], policy: Any = None
+) -> PartResult:
+    doc, messages = bookpdf.render_document(html, css, base_url, policy)
     own: set[str] = set()
     anchors, links = [], []
     for page in doc.pages:
@@ -181,7 +184,8 @@ def write_pdf_parallel(
     css = bookpdf.stylesheet_texts(build, profile, tuple(extra_stylesheets), furniture_boxes=False)
     drafts = bookpdf.draft_ids(build, profile)
     base_url = str(config.root) + "/"
-    options = {**bookpdf.render_options(profile), "source_date_epoch": source_date_epoch(build)}
+    options = {**bookpdf.render_options(profile), "source_date_epoch": source_date_epoch(build),
+               "read_policy": bookpdf.read_policy(build)}  # fmt: skip
     front = [p for p in build.parts if p.kind == "front" and p.id != "toc"]
     toc = [p for p in build.parts if p.id == "toc"]
     bodies = [p for p in build.parts if p.kind != "front"]

@@ -10,11 +10,11 @@ from __future__ import annotations
 import io
 from dataclasses import dataclass
 
-import yaml
 from PIL import Image, ImageDraw, ImageFont
 
+from book.bounds import MAX_IMAGE_BYTES, FileTooLarge, ImageTooLarge, open_image, read_capped
 from book.cache import Cache, digest
-from book.config import BookConfig
+from book.config import BookConfig, load_yaml
 from book.errors import Diagnostics, error
 from book.fonts import locate
 
@@ -38,7 +38,7 @@ def configured_cover(config: BookConfig) -> str | None:
     """The `cover:` entry of book.yaml (top level, or under `epub:`), if any."""
     value = config.epub_options.get("cover")
     if not value:
-        data = yaml.safe_load(config.config_path.read_text(encoding="utf-8")) or {}
+        data = load_yaml(config.config_path.read_text(encoding="utf-8"))[0] or {}
         value = data.get("cover") if isinstance(data, dict) else None
     return str(value) if value else None
 
@@ -62,10 +62,12 @@ def _given_cover(config: BookConfig, given: str, diag: Diagnostics) -> Cover:
         raise error(where, None, f"cover '{given}' is outside the book's folder", "move it inside") from None
     if not path.is_file():
         raise error(where, None, f"cover '{given}' not found", "check the path in `cover:`")
-    data = path.read_bytes()
     try:
-        with Image.open(io.BytesIO(data)) as im:
+        data = read_capped(path, MAX_IMAGE_BYTES, "the cover")
+        with open_image(io.BytesIO(data)) as im:
             fmt, (w, h) = im.format, im.size
+    except (ImageTooLarge, FileTooLarge) as exc:
+        raise error(where, None, f"cover '{given}': {exc}", "use a PNG or JPEG of at most 1600×2400 px or so") from None
     except OSError:
         raise error(where, None, f"cover '{given}' is not an image", "use a PNG or JPEG") from None
     if fmt not in MEDIA_TYPES:

@@ -36,10 +36,9 @@ STYLESHEETS = ("book.css", "components.css", "epub.css")
 
 def find_style(config: BookConfig, name: str) -> Path:
     """A stylesheet from the book's own styles folder first, then the toolchain's."""
-    for d in config.style_dirs:
-        if (d / name).is_file():
-            return d / name
-    raise FileNotFoundError(name)
+    from book.trust import find_in
+
+    return find_in(config.style_dirs, name)
 
 
 def _link_map(parts: list[RenderedPart]) -> dict[str, str]:

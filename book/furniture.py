@@ -20,6 +20,7 @@ from typing import Any
 
 from book.config import BookConfig
 from book.errors import BookError, Problem, display_path
+from book.trust import inside
 
 MM = 72 / 25.4  # points per millimetre
 # Chinese book sizes (开本) and ISO sizes, in millimetres.
@@ -116,6 +117,8 @@ def geometry(config: BookConfig, profile: str = "print") -> Geometry:
     icc_path: Path | None
     if icc:
         icc_path = (config.root / str(icc)).resolve()
+        if not inside(icc_path, [config.root]):
+            raise _problem(config, f"ICC profile {icc} is outside the book's folder", "copy it into the book's folder")
         if not icc_path.is_file():
             raise _problem(config, f"ICC profile {icc} not found", "give a CMYK .icc path relative to book.yaml")
     else:

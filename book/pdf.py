@@ -21,10 +21,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from book import furniture, justify
+from book import furniture, justify, trust
 from book.atomic import atomic_path
 from book.epub import find_style
-from book.pipeline import Build, source_date_epoch
+from book.pipeline import CACHE_DIR, Build, source_date_epoch
 from book.render import PageMark, RenderedPart, book_context, environment  # noqa: F401 (PageMark is API)
 from book.structures import footnotes_for_print
 
@@ -46,7 +46,9 @@ class _Collector(logging.Handler):
         self.messages: list[str] = []
 
     def emit(self, record: logging.LogRecord) -> None:
-        self.messages.append(record.getMessage())
+        message = record.getMessage()
+        if trust.REFUSED not in message:  # already reported by the stylesheet's name (trust.vet_stylesheet)
+            self.messages.append(message)
 
 
 @contextlib.contextmanager
@@ -216,8 +218,11 @@ def stylesheet_texts(
     geo = furniture.geometry(config, profile)
     cmyk = profile == "print"
     texts = []
+    fetch_dir = build.out / CACHE_DIR / "images"
     for name in PRINT_STYLESHEETS:
-        text = find_style(config, name).read_text(encoding="utf-8")
+        path = find_style(config, name)
+        text = path.read_text(encoding="utf-8")
+        trust.vet_stylesheet(path, text, config, build.diag, fetch_dir)
         texts.append(cmyk_css(text) if cmyk else text)
     mark = ""
     if draft_ids(build, profile):
@@ -228,8 +233,16 @@ def stylesheet_texts(
         texts.append(colour_css(geo, profile))
     for sheet in extra:
         p = Path(sheet)
-        texts.append(p.read_text(encoding="utf-8") if p.suffix == ".css" and p.exists() else str(sheet))
+        text = p.read_text(encoding="utf-8") if p.suffix == ".css" and p.exists() else str(sheet)
+        trust.vet_stylesheet(p if p.suffix == ".css" else "stylesheet", text, config, build.diag, fetch_dir)
+        texts.append(text)
     return texts
+
+
+def read_policy(build: Build) -> trust.ReadPolicy:
+    """What WeasyPrint may read for this build: the book, the build's cache, the toolchain's files."""
+    cache = build.out / CACHE_DIR
+    return trust.ReadPolicy(trust.roots_for(build.config.root, cache), str(cache / "images"))
 
 
 def colour_css(geo: furniture.Geometry, profile: str) -> str:
@@ -305,7 +318,9 @@ def sparse_gc(threshold: int = 50_000) -> Iterator[None]:
 _SHEETS: dict[str, tuple[Any, list[Any], dict[str, Any], list[str]]] = {}
 
 
-def stylesheets(css: list[str], base_url: str) -> tuple[Any, list[Any], dict[str, Any], list[str]]:
+def stylesheets(
+    css: list[str], base_url: str, policy: trust.ReadPolicy | None = None
+) -> tuple[Any, list[Any], dict[str, Any], list[str]]:
     """(font configuration, parsed sheets, colour profiles, parse warnings) for these CSS texts.
 
     Kept for the life of the process: a worker rendering part after part with the same sheets
@@ -315,14 +330,18 @@ def stylesheets(css: list[str], base_url: str) -> tuple[Any, list[Any], dict[str
     from weasyprint import CSS
     from weasyprint.text.fonts import FontConfiguration
 
-    key = hashlib.sha256("\0".join([base_url, *css]).encode("utf-8")).hexdigest()
+    key = hashlib.sha256("\0".join([base_url, repr(policy), *css]).encode("utf-8")).hexdigest()
     if key not in _SHEETS:
         if len(_SHEETS) >= 4:
             _SHEETS.clear()
         fonts = FontConfiguration()
         profiles: dict[str, Any] = {}  # shared so @color-profile in our sheets reaches the document
         with weasyprint_warnings() as messages:
-            sheets = [CSS(string=t, base_url=base_url, font_config=fonts, color_profiles=profiles) for t in css]
+            fetcher = trust.url_fetcher(policy, base_url)
+            sheets = [
+                CSS(string=t, base_url=base_url, url_fetcher=fetcher, font_config=fonts, color_profiles=profiles)
+                for t in css
+            ]
         for profile in profiles.values():
             profile._profile = _SavedProfile(profile._profile)
         _SHEETS[key] = (fonts, sheets, profiles, messages)
@@ -341,13 +360,18 @@ class _SavedProfile:
         return self._data
 
 
-def render_document(html: str, css: list[str], base_url: str) -> tuple[Any, list[str]]:
-    """HTML + CSS texts → a laid-out WeasyPrint Document and its warnings."""
+def render_document(
+    html: str, css: list[str], base_url: str, policy: trust.ReadPolicy | None = None
+) -> tuple[Any, list[str]]:
+    """HTML + CSS texts → a laid-out WeasyPrint Document and its warnings.
+
+    WeasyPrint reads only what `policy` allows (by default: the base URL's folder and the toolchain's).
+    """
     from weasyprint import HTML
 
-    fonts, sheets, profiles, parse_warnings = stylesheets(css, base_url)
+    fonts, sheets, profiles, parse_warnings = stylesheets(css, base_url, policy)
     with weasyprint_warnings() as messages, sparse_gc():
-        doc = HTML(string=html, base_url=base_url).render(
+        doc = HTML(string=html, base_url=base_url, url_fetcher=trust.url_fetcher(policy, base_url)).render(
             stylesheets=sheets, font_config=fonts, color_profiles=profiles
         )
     return doc, [*parse_warnings, *messages]
@@ -379,7 +403,7 @@ def write_pdf(
     target = target or target_path(build, profile)
     css = stylesheet_texts(build, profile, tuple(extra_stylesheets))
     html = print_document(build, drafts=draft_ids(build, profile))
-    doc, messages = render_document(html, css, str(config.root) + "/")
+    doc, messages = render_document(html, css, str(config.root) + "/", read_policy(build))
     with atomic_path(target) as tmp, source_epoch(build):
         with sparse_gc():
             doc.write_pdf(str(tmp), **render_options(profile))
@@ -461,7 +485,7 @@ def page_map(build: Build) -> list[PageMark]:
     if existing:
         return existing
     css = stylesheet_texts(build, "print")
-    doc, _ = render_document(print_document(build), css, str(build.config.root) + "/")
+    doc, _ = render_document(print_document(build), css, str(build.config.root) + "/", read_policy(build))
     build.page_map = page_marks(doc, build)  # type: ignore[attr-defined]
     build.page_count = len(doc.pages)  # type: ignore[attr-defined]
     return build.page_map  # type: ignore[attr-defined]

@@ -18,6 +18,7 @@ from lxml import etree
 from book.config import BookConfig
 from book.htmltree import heading_level, text_of, to_xhtml
 from book.manifest import Manifest, Part
+from book.trust import template_environment
 
 
 @dataclass
@@ -57,8 +58,8 @@ class RenderedPart:
 
 @lru_cache(maxsize=8)
 def _environment(dirs: tuple[Path, ...]) -> jinja2.Environment:
-    env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader([str(d) for d in dirs]),
+    env = template_environment(
+        dirs,
         autoescape=True,
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
