@@ -2,8 +2,10 @@
 
 Every cached result is keyed by a hash of everything that decides it: the source text, the config,
 the templates and styles, and the toolchain (this package's files, the pinned tools' versions). An
-entry carries its own checksum; a corrupt or truncated entry is discarded and recomputed, never
-trusted. Entries are written atomically, so parallel workers and interrupted builds are safe.
+entry carries an HMAC of its stage, key and bytes, under a key kept outside the output folder
+(`book.cachekey`): entries are pickles, and a planted or copied-in entry must never be unpickled. A
+corrupt, truncated, foreign or forged entry is discarded and recomputed, never trusted. Entries are
+written atomically, so parallel workers and interrupted builds are safe.
 
 Usage from any stage (a font subset, a fetched image, a per-part PDF):
 
@@ -18,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import hmac
 import os
 import pickle
 import sys
@@ -26,11 +29,12 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, TypeVar
 
+from book import cachekey
 from book.atomic import write_bytes
 
 T = TypeVar("T")
 PACKAGE_DIR = Path(__file__).resolve().parent
-MAGIC = b"BOOKCACHE1\n"
+MAGIC = b"BOOKCACHE2\n"  # 2: an HMAC instead of a plain checksum
 # The distributions whose behaviour decides the outputs (pypandoc-binary pins the Pandoc binary).
 TOOL_DISTRIBUTIONS = (
     "weasyprint", "pypandoc-binary", "ebooklib", "lxml", "jinja2", "fonttools", "pydyf", "tinycss2", "uharfbuzz", "pikepdf",
@@ -137,12 +141,20 @@ class Cache:
         self.hits = 0
         self.misses = 0
         self.log: list[tuple[str, str, bool]] = []  # (stage, key, hit) in call order, for tests and bench
+        self._secret: bytes | None = None
+
+    def _mac(self, stage: str, key: str, data: bytes) -> bytes:
+        if self._secret is None:
+            self._secret = cachekey.secret(self.root.parent)
+        mac = hmac.new(self._secret, f"{stage}\0{key}\0".encode(), hashlib.sha256)
+        mac.update(data)
+        return mac.hexdigest().encode("ascii")
 
     def _path(self, stage: str, key: str) -> Path:
         return self.root / stage / key[:2] / key
 
     def get(self, stage: str, key: str) -> bytes | None:
-        """The stored bytes, or None when absent, disabled, or failing their checksum (then deleted)."""
+        """The stored bytes, or None when absent, disabled, or failing their HMAC (then deleted)."""
         if not self.enabled:
             return None
         path = self._path(stage, key)
@@ -152,7 +164,7 @@ class Cache:
             return None
         if blob.startswith(MAGIC):
             check, _, data = blob[len(MAGIC) :].partition(b"\n")
-            if check.decode("ascii", "replace") == hashlib.sha256(data).hexdigest():
+            if hmac.compare_digest(check, self._mac(stage, key, data)):
                 with contextlib.suppress(OSError):
                     os.utime(path)  # most recently used: `trim` keeps it
                 return data
@@ -162,7 +174,7 @@ class Cache:
     def put(self, stage: str, key: str, data: bytes) -> None:
         if not self.enabled:
             return
-        check = hashlib.sha256(data).hexdigest().encode("ascii")
+        check = self._mac(stage, key, data)
         write_bytes(self._path(stage, key), MAGIC + check + b"\n" + data)
 
     def note(self, stage: str, key: str, hit: bool) -> None:
