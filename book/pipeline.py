@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import hashlib
+import hmac
 import io
 import json
 import os
@@ -23,6 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from book import cache as cache_mod
+from book import cachekey
 from book.atomic import write_bytes, write_text
 from book.cache import Cache, digest, file_sha256, toolchain_fingerprint, tree_digest
 from book.config import BookConfig, load_config
@@ -568,7 +571,7 @@ class BuildRecord:
         except BookError:
             return None  # the full build reports it
         files = [config.config_path] + [s.path for s in config.sources]
-        return digest(
+        return self._keyed(digest(
             "build",
             toolchain_fingerprint(),
             self.options,
@@ -576,7 +579,12 @@ class BuildRecord:
             [(str(p), p) for p in files],
             tree_digest(config.template_dirs),
             tree_digest(config.style_dirs),
-        )
+        ))  # fmt: skip
+
+    def _keyed(self, inputs: str) -> str:
+        # Keyed like the cache's entries (book.cachekey): a record planted in a shipped build
+        # folder cannot name the inputs, so cannot pass its own outputs off as up to date.
+        return hmac.new(cachekey.secret(self.out), inputs.encode("ascii"), hashlib.sha256).hexdigest()
 
     def fresh(self) -> dict[str, Any] | None:
         """The stored record when the inputs match it and every output it names is unmodified."""

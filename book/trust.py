@@ -172,9 +172,7 @@ def css_urls(text: str) -> list[tuple[str, int]]:
     return found
 
 
-def vet_stylesheet(
-    sheet: Path | str, text: str, config: BookConfig, diag: Diagnostics, fetch_dir: Path | None
-) -> None:
+def vet_stylesheet(sheet: Path | str, text: str, config: BookConfig, diag: Diagnostics, fetch_dir: Path | None) -> None:
     """Warn, naming the stylesheet and line, about each `url()` the PDF will not load; fetch remote ones.
 
     Remote images are fetched here, once, with the policy of remote images in the text; the fetcher
