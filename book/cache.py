@@ -98,8 +98,13 @@ def tree_files(dirs: Iterable[Path]) -> list[Path]:
         d = Path(d)
         if not d.is_dir():
             continue
+        real = d.resolve()
         for p in sorted(d.rglob("*")):
             if p.is_file() and "__pycache__" not in p.parts and not p.name.startswith("."):
+                # A link out of the folder is never read, not even to hash it (it may be /dev/zero's
+                # twin or a 10 GB file): the template loader refuses it when it is used.
+                if p.is_symlink() and real not in p.resolve().parents:
+                    continue
                 found.append(p)
     return found
 
