@@ -12,7 +12,6 @@ way, and `data:` URLs, and never opens a connection. Book templates render in Ji
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -36,7 +35,6 @@ SYSTEM_DIRS = (
 # The marker of a refusal by the fetcher: stylesheets are vetted (and warned about, by name) before
 # WeasyPrint sees them, so WeasyPrint's own "failed to load" line for the same URL is dropped.
 REFUSED = "refused by the book's read policy"
-URL_IN_CSS = re.compile(r"""url\(\s*(?:"([^"]*)"|'([^']*)'|([^)"'\s]*))\s*\)|@import\s+(?:"([^"]*)"|'([^']*)')""", re.I)
 
 
 class Refused(ValueError):
@@ -162,14 +160,29 @@ def find_in(dirs: tuple[Path, ...], name: str) -> Path:
 
 
 def css_urls(text: str) -> list[tuple[str, int]]:
-    """Every `url(…)` and `@import "…"` of a stylesheet, with its 1-based line (comments skipped)."""
-    found = []
-    masked = re.sub(r"/\*.*?\*/", lambda m: re.sub(r"[^\n]", " ", m.group()), text, flags=re.S)
-    for m in URL_IN_CSS.finditer(masked):
-        value = next(g for g in m.groups() if g is not None).strip()
-        if value:
-            found.append((value, masked.count("\n", 0, m.start()) + 1))
-    return found
+    """Every `url(…)` and `@import "…"` of a stylesheet, with its 1-based line (tokenised by tinycss2,
+    WeasyPrint's own CSS parser, so escapes and comments are read as WeasyPrint reads them)."""
+    import tinycss2
+
+    found: list[tuple[str, int]] = []
+
+    def walk(tokens: list[Any]) -> None:
+        after_import = False
+        for tok in tokens:
+            kind = getattr(tok, "type", "")
+            if kind == "url":
+                found.append((tok.value, tok.source_line))
+            elif kind == "function" and tok.lower_name in ("url", "src"):
+                found.extend((t.value, t.source_line) for t in tok.arguments if t.type == "string")
+            elif kind == "string" and after_import:
+                found.append((tok.value, tok.source_line))
+            if kind in ("() block", "[] block", "{} block", "function"):
+                walk(tok.content if kind != "function" else tok.arguments)
+            if kind not in ("whitespace", "comment"):
+                after_import = kind == "at-keyword" and tok.lower_value == "import"
+
+    walk(tinycss2.parse_component_value_list(text, skip_comments=True))
+    return [(v.strip(), line) for v, line in found if v.strip()]
 
 
 def vet_stylesheet(sheet: Path | str, text: str, config: BookConfig, diag: Diagnostics, fetch_dir: Path | None) -> None:
