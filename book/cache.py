@@ -55,7 +55,15 @@ def digest(*parts: bytes | str | Path | Iterable[Any] | None) -> str:
             h.update(b"s%d:" % len(data) + data)
         elif isinstance(x, Path):
             h.update(b"p" + str(x.name).encode() + b":")
-            feed(x.read_bytes() if x.is_file() else b"<missing>")
+            if not x.is_file():
+                feed(b"<missing>")
+                return
+            # Streamed, hashing as feed(x.read_bytes()) would: a 2 GB chapter was read whole here,
+            # before the read stage could refuse it by its size.
+            with open(x, "rb") as f:
+                h.update(b"b%d:" % os.fstat(f.fileno()).st_size)
+                for chunk in iter(lambda: f.read(1 << 20), b""):
+                    h.update(chunk)
         elif isinstance(x, dict):
             h.update(b"d%d:" % len(x))
             for k in sorted(x, key=str):

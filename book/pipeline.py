@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from book import cache as cache_mod
 from book import cachekey
 from book.atomic import write_bytes, write_text
+from book.bounds import MAX_SOURCE_BYTES
 from book.cache import Cache, digest, file_sha256, toolchain_fingerprint, tree_digest
 from book.config import BookConfig, load_config
 from book.errors import BookError, Diagnostics, Problem
@@ -571,6 +572,9 @@ class BuildRecord:
         except BookError:
             return None  # the full build reports it
         files = [config.config_path] + [s.path for s in config.sources]
+        with contextlib.suppress(OSError):
+            if any(s.path.stat().st_size > MAX_SOURCE_BYTES for s in config.sources):
+                return None  # refused by the read stage: not worth hashing (2 GB took 8 s)
         return self._keyed(digest(
             "build",
             toolchain_fingerprint(),

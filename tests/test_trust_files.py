@@ -437,3 +437,24 @@ def test_cache_key_inside_the_output_folder_is_not_used(tmp_path: Path, monkeypa
     planted.write_bytes(b"k" * 32)
     monkeypatch.setenv(cachekey.ENV, str(planted))
     assert cachekey.secret(tmp_path / "out") != b"k" * 32
+
+
+def test_huge_chapter_is_refused_without_reading_it(tmp_path: Path) -> None:
+    """A 2 GB (sparse) chapter: one line, and the build's peak memory stays that of a small book."""
+    import subprocess
+    import sys
+
+    root = book(tmp_path)
+    with open(root / "chapters" / "c00000.md", "ab") as f:
+        f.truncate(2 * 1024**3)
+    wrapper = (
+        "import resource, subprocess, sys\n"
+        "p = subprocess.run(sys.argv[1:], capture_output=True, text=True)\n"
+        "print(p.returncode, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)\n"
+        "sys.stderr.write(p.stderr)\n"
+    )
+    cmd = [sys.executable, "-m", "book", "build", "--config", str(root / "book.yaml"), "--out", str(tmp_path / "out")]
+    proc = subprocess.run([sys.executable, "-c", wrapper, *cmd, "--no-check"], capture_output=True, text=True, cwd=ROOT)
+    code, peak_kb = map(int, proc.stdout.split())
+    assert code == 1 and "chapter is 2048 MB, over the 10 MB limit — split it" in one_line_error(proc.stderr)
+    assert peak_kb < 500 * 1024, peak_kb
