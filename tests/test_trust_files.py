@@ -349,6 +349,7 @@ def test_glob_matches_are_capped(tmp_path: Path) -> None:
         bounds.walk_glob(root, "chapters/*.md", max_matches=20)
 
 
+@pytest.mark.slow
 def test_ten_thousand_chapters_configure_in_linear_time(tmp_path: Path) -> None:
     root = book(tmp_path, chapters=0)
     for i in range(10_000):
@@ -356,7 +357,7 @@ def test_ten_thousand_chapters_configure_in_linear_time(tmp_path: Path) -> None:
     started = time.monotonic()
     config = load_config(root / "book.yaml", Diagnostics(echo=False))
     elapsed = time.monotonic() - started
-    assert len(config.sources) == 10_000 and elapsed < 8, elapsed
+    assert len(config.sources) == 10_000 and elapsed < 30, elapsed  # was quadratic: 1,000 took 48 s
 
 
 # --- the stage cache -----------------------------------------------------------------------------
@@ -395,6 +396,7 @@ def test_planted_cache_entry_does_not_run(tmp_path: Path, monkeypatch: pytest.Mo
     assert cache.load("part", other) is None and cache.load("part", key) == {"fine": 1}
 
 
+@pytest.mark.slow
 def test_planted_cache_in_a_shipped_build_folder_does_not_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """End to end: build, replace every cached entry by a pickle that runs code, build again."""
     marker = tmp_path / "ran"
@@ -413,6 +415,7 @@ def test_planted_cache_in_a_shipped_build_folder_does_not_run(tmp_path: Path, mo
     assert not marker.exists()
 
 
+@pytest.mark.slow
 def test_planted_build_record_is_not_replayed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A shipped build folder's record cannot make a planted EPUB pass as up to date."""
     import json
