@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from book.errors import BookError, Problem, display_path
 from book.options import EpubOptions, PrintOptions
 from book.text import find_line, line_at
 
@@ -84,10 +85,15 @@ class BookConfig:
         return {"zh-hans": "zh-CN", "zh": "zh-CN", "zh-hant": "zh-TW"}.get(self.language.lower(), self.language)
 
     def find_style(self, name: str) -> Path:
-        """A stylesheet from the book's own styles folder first, then the toolchain's."""
+        """A stylesheet from the book's own styles folder first, then the toolchain's; one that a
+        link takes out of its folder is refused (a book must not read the machine's files)."""
         for d in self.style_dirs:
-            if (d / name).is_file():
-                return d / name
+            candidate = d / name
+            if candidate.is_file():
+                if not candidate.resolve().is_relative_to(d.resolve()):
+                    raise BookError(Problem(display_path(candidate), None, "stylesheet leaves its folder (a symlink?)",
+                                            "copy the file into the styles folder instead of linking it"))  # fmt: skip
+                return candidate
         raise FileNotFoundError(name)
 
 

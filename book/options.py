@@ -169,9 +169,14 @@ def parse_section(section: str, data: dict[str, Any], text: str, shown: str, roo
         if option.minimum is not None and parsed < option.minimum:
             err(key, f"'{key}' must be at least {option.minimum:g}, not {value!r}", f"e.g. {key}: {_example(option)}")
             continue
-        if option.kind == "file" and section == "print" and not (root / str(parsed)).resolve().is_file():
-            err(key, f"{key} {parsed} not found", "give a path relative to book.yaml")
-            continue
+        if option.kind == "file":
+            resolved = (root / str(parsed)).resolve()  # links resolved: a book reads only its own files
+            if not resolved.is_relative_to(root.resolve()):
+                err(key, f"{key} {parsed} is outside the book's folder", "copy it into the book's folder")
+                continue
+            if section == "print" and not resolved.is_file():
+                err(key, f"{key} {parsed} not found", "give a path relative to book.yaml")
+                continue
         values[key] = parsed
     if "icc_profile" in values:
         values["icc_profile"] = (root / str(values["icc_profile"])).resolve()

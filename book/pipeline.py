@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from book.bounds import MAX_SOURCE_BYTES
 from book.engine.atomic import Staging, write_bytes, write_text
 from book.engine.cache import Cache, digest, toolchain_fingerprint, tree_digest
 from book.engine.memo import KEEP_VERSIONS, plain
@@ -380,6 +381,9 @@ def record_for(request: BuildRequest) -> BuildRecord:
         except BookError:
             return None  # the full build reports it
         files = [config.config_path] + [s.path for s in config.sources]
+        with contextlib.suppress(OSError):
+            if any(s.path.stat().st_size > MAX_SOURCE_BYTES for s in config.sources):
+                return None  # refused by the read stage: not worth hashing (2 GB took 8 s)
         return [
             os.environ.get("SOURCE_DATE_EPOCH", ""),
             [(str(p), p) for p in files],

@@ -15,7 +15,8 @@ from book.check.epubcheck import EpubCheckRun, run_epubcheck
 from book.engine import cache as cache_mod
 from book.engine.cache import Cache
 from book.tools import bench_history
-from book.tools.bench import chapter_text, edit_paragraph, excerpt, measure
+from book.tools.bench import chapter_text, edit_paragraph, excerpt
+from book.tools.bench_measure import measure
 from book.tools.bench_preview import save_to_reload
 from tests.conftest import ROOT, run_cli, write_chapter
 

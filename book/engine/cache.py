@@ -2,8 +2,10 @@
 
 Every cached result is keyed by a hash of everything that decides it: the source text, the config,
 the templates and styles, and the toolchain (this package's files, the pinned tools' versions). An
-entry carries its own checksum; a corrupt or truncated entry is discarded and recomputed, never
-trusted. Entries are written atomically, so parallel workers and interrupted builds are safe.
+entry carries an HMAC of its stage, key and bytes, under a key kept outside the output folder
+(`book.cachekey`): entries are pickles, and a planted or copied-in entry must never be unpickled. A
+corrupt, truncated, foreign or forged entry is discarded and recomputed, never trusted. Entries are
+written atomically, so parallel workers and interrupted builds are safe.
 
 Usage from any stage (a font subset, a fetched image, a per-part PDF):
 
@@ -18,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import hmac
 import os
 import pickle
 import sys
@@ -26,11 +29,12 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, TypeVar
 
+from book.engine import cachekey
 from book.engine.atomic import write_bytes
 
 T = TypeVar("T")
 PACKAGE_DIR = Path(__file__).resolve().parent
-MAGIC = b"BOOKCACHE1\n"
+MAGIC = b"BOOKCACHE2\n"  # 2: an HMAC instead of a plain checksum
 # The distributions whose behaviour decides the outputs (pypandoc-binary pins the Pandoc binary).
 TOOL_DISTRIBUTIONS = (
     "weasyprint", "pypandoc-binary", "ebooklib", "lxml", "jinja2", "fonttools", "pydyf", "tinycss2", "uharfbuzz", "pikepdf",
@@ -51,7 +55,15 @@ def digest(*parts: bytes | str | Path | Iterable[Any] | None) -> str:
             h.update(b"s%d:" % len(data) + data)
         elif isinstance(x, Path):
             h.update(b"p" + str(x.name).encode() + b":")
-            feed(x.read_bytes() if x.is_file() else b"<missing>")
+            if not x.is_file():
+                feed(b"<missing>")
+                return
+            # Streamed, hashing as feed(x.read_bytes()) would: a 2 GB chapter was read whole here,
+            # before the read stage could refuse it by its size.
+            with open(x, "rb") as f:
+                h.update(b"b%d:" % os.fstat(f.fileno()).st_size)
+                for chunk in iter(lambda: f.read(1 << 20), b""):
+                    h.update(chunk)
         elif isinstance(x, dict):
             h.update(b"d%d:" % len(x))
             for k in sorted(x, key=str):
@@ -94,8 +106,13 @@ def tree_files(dirs: Iterable[Path]) -> list[Path]:
         d = Path(d)
         if not d.is_dir():
             continue
+        real = d.resolve()
         for p in sorted(d.rglob("*")):
             if p.is_file() and "__pycache__" not in p.parts and not p.name.startswith("."):
+                # A link out of the folder is never read, not even to hash it (it may be /dev/zero's
+                # twin or a 10 GB file): the template loader refuses it when it is used.
+                if p.is_symlink() and real not in p.resolve().parents:
+                    continue
                 found.append(p)
     return found
 
@@ -137,12 +154,20 @@ class Cache:
         self.hits = 0
         self.misses = 0
         self.log: list[tuple[str, str, bool]] = []  # (stage, key, hit) in call order, for tests and bench
+        self._secret: bytes | None = None
+
+    def _mac(self, stage: str, key: str, data: bytes) -> bytes:
+        if self._secret is None:
+            self._secret = cachekey.secret(self.root.parent)
+        mac = hmac.new(self._secret, f"{stage}\0{key}\0".encode(), hashlib.sha256)
+        mac.update(data)
+        return mac.hexdigest().encode("ascii")
 
     def _path(self, stage: str, key: str) -> Path:
         return self.root / stage / key[:2] / key
 
     def get(self, stage: str, key: str) -> bytes | None:
-        """The stored bytes, or None when absent, disabled, or failing their checksum (then deleted)."""
+        """The stored bytes, or None when absent, disabled, or failing their HMAC (then deleted)."""
         if not self.enabled:
             return None
         path = self._path(stage, key)
@@ -152,7 +177,7 @@ class Cache:
             return None
         if blob.startswith(MAGIC):
             check, _, data = blob[len(MAGIC) :].partition(b"\n")
-            if check.decode("ascii", "replace") == hashlib.sha256(data).hexdigest():
+            if hmac.compare_digest(check, self._mac(stage, key, data)):
                 with contextlib.suppress(OSError):
                     os.utime(path)  # most recently used: `trim` keeps it
                 return data
@@ -162,7 +187,7 @@ class Cache:
     def put(self, stage: str, key: str, data: bytes) -> None:
         if not self.enabled:
             return
-        check = hashlib.sha256(data).hexdigest().encode("ascii")
+        check = self._mac(stage, key, data)
         write_bytes(self._path(stage, key), MAGIC + check + b"\n" + data)
 
     def note(self, stage: str, key: str, hit: bool) -> None:

@@ -8,6 +8,8 @@ with nothing changed costs a few hashes and imports no heavy module (Pandoc, Wea
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import hmac
 import io
 import json
 import sys
@@ -16,6 +18,7 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
+from book.engine import cachekey
 from book.engine.atomic import write_text
 from book.engine.cache import digest, file_sha256, toolchain_fingerprint
 from book.engine.memo import plain
@@ -73,7 +76,10 @@ class BuildRecord:
             inputs = self.inputs()
         if inputs is None:
             return None
-        return digest("build", toolchain_fingerprint(), self.options, inputs)
+        # Keyed like the cache's entries (book.engine.cachekey): a record planted in a shipped build
+        # folder cannot name the inputs, so cannot pass its own outputs off as up to date.
+        fingerprint = digest("build", toolchain_fingerprint(), self.options, inputs)
+        return hmac.new(cachekey.secret(self.out), fingerprint.encode("ascii"), hashlib.sha256).hexdigest()
 
     def fresh(self) -> dict[str, Any] | None:
         """The stored record when the inputs match it and every output it names is unmodified."""

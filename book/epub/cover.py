@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from PIL import Image, ImageDraw, ImageFont
 
+from book.bounds import MAX_IMAGE_BYTES, FileTooLarge, ImageTooLarge, open_image, read_capped
 from book.engine.cache import Cache, digest
 from book.epub.fonts import locate
 from book.errors import Diagnostics, error
@@ -52,10 +53,12 @@ def _given_cover(config: BookConfig, given: str, diag: Diagnostics) -> Cover:
         raise error(where, None, f"cover '{given}' is outside the book's folder", "move it inside") from None
     if not path.is_file():
         raise error(where, None, f"cover '{given}' not found", "check the path in `cover:`")
-    data = path.read_bytes()
     try:
-        with Image.open(io.BytesIO(data)) as im:
+        data = read_capped(path, MAX_IMAGE_BYTES, "the cover")
+        with open_image(io.BytesIO(data)) as im:
             fmt, (w, h) = im.format, im.size
+    except (ImageTooLarge, FileTooLarge) as exc:
+        raise error(where, None, f"cover '{given}': {exc}", "use a PNG or JPEG of at most 1600×2400 px or so") from None
     except OSError:
         raise error(where, None, f"cover '{given}' is not an image", "use a PNG or JPEG") from None
     if fmt not in MEDIA_TYPES:

@@ -59,11 +59,15 @@ def sniff(data: bytes) -> tuple[str, str]:
     """(media type, extension) of image bytes, or raise FetchError when they are not an image we embed."""
     from PIL import Image, UnidentifiedImageError
 
+    from book.bounds import ImageTooLarge, open_image
+
     try:
-        with Image.open(io.BytesIO(data)) as im:
+        with open_image(io.BytesIO(data)) as im:
             fmt = im.format or ""
             im.verify()
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+    except ImageTooLarge as exc:
+        raise FetchError(str(exc)) from exc
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
         raise FetchError(f"not an image ({type(exc).__name__})") from None
     if fmt not in MEDIA_TYPES:
         raise FetchError(f"image format {fmt or 'unknown'} is not one an EPUB can carry")
@@ -158,20 +162,34 @@ def _get(url: str, policy: FetchPolicy, deadline: float) -> tuple[bytes, str, st
         conn.close()
 
 
+def cached(url: str, cache_dir: Path) -> Fetched | None:
+    """The file already fetched for `url`, or None; an entry naming a file outside `cache_dir` is a miss."""
+    meta_path = cache_dir / f"{url_key(url)}.json"
+    if not meta_path.is_file():
+        return None
+    try:
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        name = str(meta["file"])
+        if Path(name).name != name or name.startswith("."):  # a planted entry must not name /etc/passwd
+            return None
+        path = cache_dir / name
+        data = path.read_bytes()
+        known = meta["media_type"] in {t for t, _ in MEDIA_TYPES.values()}
+        if known and hashlib.sha256(data).hexdigest() == meta["sha256"]:
+            return Fetched(path, str(meta["media_type"]), meta["sha256"])
+    except (OSError, ValueError, KeyError, TypeError):
+        pass  # a damaged cache entry is fetched again
+    return None
+
+
 def fetch(url: str, cache_dir: Path, policy: FetchPolicy | None = None) -> Fetched:
     """The cached file for `url`, downloading it first if needed; raise FetchError saying why not."""
     policy = policy or FetchPolicy()
     key = url_key(url)
     meta_path = cache_dir / f"{key}.json"
-    if meta_path.is_file():
-        try:
-            meta = json.loads(meta_path.read_text(encoding="utf-8"))
-            path = cache_dir / meta["file"]
-            data = path.read_bytes()
-            if hashlib.sha256(data).hexdigest() == meta["sha256"]:
-                return Fetched(path, meta["media_type"], meta["sha256"])
-        except (OSError, ValueError, KeyError):
-            pass  # a damaged cache entry is fetched again
+    hit = cached(url, cache_dir)
+    if hit is not None:
+        return hit
     memo = (url, policy)
     if memo in _failures:
         raise FetchError(_failures[memo])

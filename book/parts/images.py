@@ -24,6 +24,7 @@ from urllib.parse import unquote, urlsplit
 
 from lxml import etree, html
 
+from book.bounds import MAX_IMAGE_BYTES, MAX_PIXELS, FileTooLarge, ImageTooLarge, read_capped
 from book.engine.atomic import write_bytes
 from book.errors import Diagnostics
 from book.model import ImageRef, Part
@@ -144,10 +145,14 @@ def apply(
                 raise ValueError(f"scheme '{scheme}:' is not allowed for images")
             else:
                 path = resolve_local(src, part, root_dir)
-                data = path.read_bytes()
+                data = read_capped(path, MAX_IMAGE_BYTES, "image")  # by size first: a 2 GB file was read whole
                 media_type, _ext = sniff(data)
                 ref = _ref(path, data, media_type)
         except (ValueError, FetchError) as exc:
+            if isinstance(exc, (ImageTooLarge, FileTooLarge)) or isinstance(exc.__cause__, ImageTooLarge):
+                warn_once(src, f"image refused ({exc}): {shown}", f"scale it down (at most {MAX_PIXELS // 10**6} Mpx and {MAX_IMAGE_BYTES >> 20} MB)")  # fmt: skip
+                _replace(img, placeholder(img, "图片已拒绝", "", config))
+                continue
             warn_once(src, f"image refused ({exc}): {shown}", "keep images inside the book's folder, as http(s) URLs or small data: images")  # fmt: skip
             _replace(img, placeholder(img, "图片已拒绝", "", config))
             continue

@@ -17,12 +17,13 @@ from lxml import etree
 from book.model import BookConfig, Heading, Manifest, Part, RenderedPart
 from book.parts.htmltree import heading_level, text_of, to_xhtml
 from book.text import chinese_numeral
+from book.trust import template_environment
 
 
 @lru_cache(maxsize=8)
 def _environment(dirs: tuple[Path, ...]) -> jinja2.Environment:
-    env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader([str(d) for d in dirs]),
+    env = template_environment(
+        dirs,
         autoescape=True,
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,

@@ -13,6 +13,8 @@ import re
 from pathlib import Path
 from typing import Any
 
+from book import trust
+from book.engine.record import CACHE_DIR
 from book.model import Build, RenderedPart
 from book.parts.render import book_context, environment
 from book.parts.structures import footnotes_for_print
@@ -155,8 +157,11 @@ def stylesheet_texts(
     geo = furniture.geometry(config, profile)
     cmyk = profile == "print"
     texts = []
+    fetch_dir = build.out / CACHE_DIR / "images"
     for name in PRINT_STYLESHEETS:
-        text = config.find_style(name).read_text(encoding="utf-8")
+        path = config.find_style(name)
+        text = path.read_text(encoding="utf-8")
+        trust.vet_stylesheet(path, text, config, build.diag, fetch_dir)
         texts.append(cmyk_css(text) if cmyk else text)
     mark = ""
     if draft_ids(build, profile):
@@ -167,8 +172,16 @@ def stylesheet_texts(
         texts.append(colour_css(geo, profile))
     for sheet in extra:
         p = Path(sheet)
-        texts.append(p.read_text(encoding="utf-8") if p.suffix == ".css" and p.exists() else str(sheet))
+        text = p.read_text(encoding="utf-8") if p.suffix == ".css" and p.exists() else str(sheet)
+        trust.vet_stylesheet(p if p.suffix == ".css" else "stylesheet", text, config, build.diag, fetch_dir)
+        texts.append(text)
     return texts
+
+
+def read_policy(build: Build) -> trust.ReadPolicy:
+    """What WeasyPrint may read for this build: the book, the build's cache, the toolchain's files."""
+    cache = build.out / CACHE_DIR
+    return trust.ReadPolicy(trust.roots_for(build.config.root, cache), str(cache / "images"))
 
 
 def colour_css(geo: furniture.Geometry, profile: str) -> str:

@@ -17,6 +17,7 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
+from book import trust
 from book.model import Build, PageMark
 from book.pdf.weasy import fixed_document_id, install
 
@@ -29,7 +30,9 @@ class _Collector(logging.Handler):
         self.messages: list[str] = []
 
     def emit(self, record: logging.LogRecord) -> None:
-        self.messages.append(record.getMessage())
+        message = record.getMessage()
+        if trust.REFUSED not in message:  # already reported by the stylesheet's name (trust.vet_stylesheet)
+            self.messages.append(message)
 
 
 @contextlib.contextmanager
@@ -73,7 +76,9 @@ def sparse_gc(threshold: int = 50_000) -> Iterator[None]:
 _SHEETS: dict[str, tuple[Any, list[Any], dict[str, Any], list[str]]] = {}
 
 
-def stylesheets(css: list[str], base_url: str) -> tuple[Any, list[Any], dict[str, Any], list[str]]:
+def stylesheets(
+    css: list[str], base_url: str, policy: trust.ReadPolicy | None = None
+) -> tuple[Any, list[Any], dict[str, Any], list[str]]:
     """(font configuration, parsed sheets, colour profiles, parse warnings) for these CSS texts.
 
     Kept for the life of the process: a worker rendering part after part with the same sheets
@@ -83,14 +88,18 @@ def stylesheets(css: list[str], base_url: str) -> tuple[Any, list[Any], dict[str
     from weasyprint import CSS
     from weasyprint.text.fonts import FontConfiguration
 
-    key = hashlib.sha256("\0".join([base_url, *css]).encode("utf-8")).hexdigest()
+    key = hashlib.sha256("\0".join([base_url, repr(policy), *css]).encode("utf-8")).hexdigest()
     if key not in _SHEETS:
         if len(_SHEETS) >= 4:
             _SHEETS.clear()
         fonts = FontConfiguration()
         profiles: dict[str, Any] = {}  # shared so @color-profile in our sheets reaches the document
         with weasyprint_warnings() as messages:
-            sheets = [CSS(string=t, base_url=base_url, font_config=fonts, color_profiles=profiles) for t in css]
+            fetcher = trust.url_fetcher(policy, base_url)
+            sheets = [
+                CSS(string=t, base_url=base_url, url_fetcher=fetcher, font_config=fonts, color_profiles=profiles)
+                for t in css
+            ]
         for profile in profiles.values():
             profile._profile = _SavedProfile(profile._profile)
         _SHEETS[key] = (fonts, sheets, profiles, messages)
@@ -109,14 +118,19 @@ class _SavedProfile:
         return self._data
 
 
-def render_document(html: str, css: list[str], base_url: str) -> tuple[Any, list[str]]:
-    """HTML + CSS texts → a laid-out WeasyPrint Document and its warnings."""
+def render_document(
+    html: str, css: list[str], base_url: str, policy: trust.ReadPolicy | None = None
+) -> tuple[Any, list[str]]:
+    """HTML + CSS texts → a laid-out WeasyPrint Document and its warnings.
+
+    WeasyPrint reads only what `policy` allows (by default: the base URL's folder and the toolchain's).
+    """
     from weasyprint import HTML
 
     install()  # every layout goes through here: no render without our patches
-    fonts, sheets, profiles, parse_warnings = stylesheets(css, base_url)
+    fonts, sheets, profiles, parse_warnings = stylesheets(css, base_url, policy)
     with weasyprint_warnings() as messages, sparse_gc():
-        doc = HTML(string=html, base_url=base_url).render(
+        doc = HTML(string=html, base_url=base_url, url_fetcher=trust.url_fetcher(policy, base_url)).render(
             stylesheets=sheets, font_config=fonts, color_profiles=profiles
         )
     return doc, [*parse_warnings, *messages]

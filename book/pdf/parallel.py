@@ -48,6 +48,7 @@ def render_part_pdf(html: str, css: list[str], base_url: str, options: dict[str,
     """One part's HTML + CSS + write options → its PDF and layout data (runs in a worker process)."""
     options = dict(options)
     epoch = str(options.pop("source_date_epoch"))
+    policy = options.pop("read_policy", None)
     global _rendered
     if _rendered:
         # The last part's boxes form reference cycles: free them before this part, not at some
@@ -56,11 +57,11 @@ def render_part_pdf(html: str, css: list[str], base_url: str, options: dict[str,
         gc.collect()
     _rendered = True
     with layout.epoch_env(epoch):
-        return _render(html, css, base_url, options)
+        return _render(html, css, base_url, options, policy)
 
 
-def _render(html: str, css: list[str], base_url: str, options: dict[str, Any]) -> PartLayout:
-    doc, messages = layout.render_document(html, css, base_url)
+def _render(html: str, css: list[str], base_url: str, options: dict[str, Any], policy: Any = None) -> PartLayout:
+    doc, messages = layout.render_document(html, css, base_url, policy)
     own: set[str] = set()
     anchors, links = [], []
     for page in doc.pages:
@@ -109,7 +110,11 @@ def write_pdf_parallel(
     drafts = document.draft_ids(build, profile)
     targets = document.link_targets(build)
     base_url = str(config.root) + "/"
-    options = {**document.render_options(profile), "source_date_epoch": build.source_date_epoch()}
+    options = {
+        **document.render_options(profile),
+        "source_date_epoch": build.source_date_epoch(),
+        "read_policy": document.read_policy(build),
+    }
     front = [p for p in build.parts if p.kind == "front" and p.id != "toc"]
     toc = [p for p in build.parts if p.id == "toc"]
     bodies = [p for p in build.parts if p.kind != "front"]

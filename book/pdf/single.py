@@ -19,7 +19,7 @@ def write_one_document(
     """Lay the book out in one WeasyPrint document and write it; the print profile's page map with it."""
     css = document.stylesheet_texts(build, profile, tuple(extra_stylesheets))
     html = document.print_document(build, drafts=document.draft_ids(build, profile))
-    doc, messages = layout.render_document(html, css, str(build.config.root) + "/")
+    doc, messages = layout.render_document(html, css, str(build.config.root) + "/", document.read_policy(build))
     with atomic_path(target) as tmp, layout.epoch_env(str(build.source_date_epoch())):
         with layout.sparse_gc():
             doc.write_pdf(str(tmp), **document.render_options(profile))

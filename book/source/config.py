@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
-import glob
 import re
 import sys
 from dataclasses import dataclass, field
@@ -17,6 +16,7 @@ from typing import Any
 
 import yaml
 
+from book.bounds import GlobTooWide, has_magic, walk_glob
 from book.errors import BookError, Diagnostics, Problem, display_path
 from book.model import PROJECT_ROOT, BookConfig, SourceSpec
 from book.options import EpubOptions, PrintOptions, parse_section
@@ -42,6 +42,16 @@ class BookLoader(yaml.SafeLoader):
     def __init__(self, stream: str) -> None:
         super().__init__(stream)
         self.duplicates: list[tuple[str, int]] = []
+
+    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node | None:  # type: ignore[override]
+        # An alias is shared, not copied, when loaded, but everything that walks the data (the
+        # config's hash) expands it: nine nested aliases of nine made a 1 KB file hang the build.
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()
+            raise yaml.composer.ComposerError(
+                None, None, f"YAML aliases (*{event.anchor}) are not allowed; write the value out", event.start_mark
+            )
+        return super().compose_node(parent, index)
 
     def construct_yaml_timestamp(self, node: yaml.Node) -> Any:  # type: ignore[override]
         try:
@@ -234,6 +244,7 @@ def _authors(c: _Checker) -> tuple[str, ...]:
 def _sources(c: _Checker, root: Path) -> list[SourceSpec]:
     """`chapters:` and `appendices:` → the source files, each once, in configured order."""
     sources: list[SourceSpec] = []
+    listed: set[Path] = set()  # resolved paths of `sources`: a set, as 10,000 files made a list quadratic
     for kind, key in (("chapter", "chapters"), ("appendix", "appendices")):
         entries = c.data.get(key) or []
         if isinstance(entries, str):
@@ -259,7 +270,11 @@ def _sources(c: _Checker, root: Path) -> list[SourceSpec]:
             if Path(entry).is_absolute() or ".." in Path(entry).parts:
                 c.err(key, f"'{entry}' leaves the book's folder", "list sources by a path inside the book's folder")
                 continue
-            matches = _expand(root, entry)
+            try:
+                matches = _expand(root, entry)
+            except GlobTooWide as exc:
+                c.err(key, f"{exc}", "narrow the glob, or split the book")
+                continue
             if not matches:
                 c.err(key, f"'{entry}' matches no file", "check the path in book.yaml (relative to book.yaml)")
             for m in matches:
@@ -267,10 +282,12 @@ def _sources(c: _Checker, root: Path) -> list[SourceSpec]:
                     c.err(key, f"'{m.relative_to(root)}' leaves the book's folder (a symlink?)",
                           "copy the file into the book's folder")  # fmt: skip
                     continue
-                if any(s.path.resolve() == m.resolve() for s in sources):
+                real = m.resolve()
+                if real in listed:
                     c.warn(key_line(c.text, key), f"'{m.relative_to(root)}' is listed twice; it is used once",
                            "remove the repeated entry")  # fmt: skip
                     continue
+                listed.add(real)
                 sources.append(SourceSpec(m, kind, opts.get("trim_after")))
     return sources
 
@@ -318,8 +335,8 @@ def _inside(root: Path, path: Path) -> bool:
 
 
 def _expand(root: Path, pattern: str) -> list[Path]:
-    if any(ch in pattern for ch in "*?["):
-        found = sorted(Path(p) for p in glob.glob(str(root / pattern), recursive=True))
+    if has_magic(pattern):
+        found = walk_glob(root, pattern)
         return [p for p in found if p.is_file() and p.suffix.lower() in SOURCE_SUFFIXES]
     p = root / pattern
     return [p] if p.is_file() else []

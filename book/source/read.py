@@ -22,6 +22,7 @@ from typing import Any
 
 import yaml
 
+from book.bounds import read_source_bytes
 from book.errors import BookError, Diagnostics, Problem, display_path
 from book.model import SourceSpec
 from book.source.config import load_yaml
@@ -133,7 +134,7 @@ def read_source(spec: SourceSpec, diag: Diagnostics) -> Source:
     path = spec.path
     shown = display_path(path)
     try:
-        data = path.read_bytes()
+        data = read_source_bytes(spec, diag)
     except OSError as exc:
         raise BookError(
             Problem(shown, None, f"cannot read the file: {exc.strerror}", "check that it exists and is readable")

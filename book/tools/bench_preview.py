@@ -22,7 +22,7 @@ from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import urlparse
 
-from book.tools.bench import Run, _children, _tree_memory
+from book.tools.bench_measure import Run, children, tree_memory
 
 TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 # Seconds for the first build or one reload, then the session is abandoned. Generous: the preview's
@@ -34,7 +34,7 @@ WATCH_SETTLE = 1.0  # seconds between the watcher's start and the first edit (in
 
 def tree_cpu(root: int) -> float:
     """User + system seconds of the live process tree under `root`, reaped children included."""
-    tree = _children()
+    tree = children()
     total = 0
     todo = [root]
     while todo:
@@ -126,7 +126,7 @@ class Session:
         def poll() -> None:
             nonlocal peak_rss, peak_pss
             while not stop.is_set():
-                rss, pss = _tree_memory(self.proc.pid)
+                rss, pss = tree_memory(self.proc.pid)
                 peak_rss, peak_pss = max(peak_rss, rss), max(peak_pss, pss)
                 stop.wait(0.05)
 

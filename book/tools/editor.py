@@ -189,8 +189,10 @@ def _lint_findings(build: Build) -> list[str]:
 
 
 def _report_env(build: Build) -> jinja2.Environment:
-    return jinja2.Environment(
-        loader=jinja2.FileSystemLoader([str(d) for d in build.config.template_dirs]),
+    from book.trust import template_environment
+
+    return template_environment(
+        build.config.template_dirs,
         autoescape=lambda name: bool(name) and ".html" in name,
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
