@@ -14,6 +14,8 @@ import pytest
 from PIL import Image
 
 from book.fetch import FetchError, FetchPolicy, fetch
+from book.localserver import LocalHandler
+from book.preview import BuildResult, Previewer, PreviewServer
 
 
 def _png() -> bytes:
@@ -100,3 +102,122 @@ def test_closing_response_is_read_whole(tmp_path: Path, dripper) -> None:
     server = dripper(drip_head=False, interval=0.0, close=True)
     got = fetch(server.url, tmp_path, FetchPolicy(allow_private=True, timeout=4.0))
     assert got.media_type == "image/png" and got.path.read_bytes() == server.png
+
+
+# --- the preview server ---------------------------------------------------------------------------
+
+BOOK = b"PK-the-unpublished-book"
+
+
+@pytest.fixture
+def preview(tmp_path: Path) -> Iterator[tuple[PreviewServer, int]]:
+    pv = Previewer(tmp_path / "book.yaml", tmp_path / "build", log=lambda m: None)
+    pv.state = BuildResult(1, True, BOOK, "", 0.1, "书", [])  # a finished build, without building
+    with PreviewServer(pv, 0, watch=False) as server:
+        yield server, server.httpd.server_address[1]
+
+
+def ask(port: int, head: bytes, wait: float = 5.0) -> tuple[int, bytes]:
+    """Send a raw request head; (status, body) of the answer, read until the server closes or is done."""
+    with socket.create_connection(("127.0.0.1", port), timeout=wait) as s:
+        s.sendall(head)
+        data = b""
+        while b"\r\n\r\n" not in data or len(data.partition(b"\r\n\r\n")[2]) < _length(data):
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+    status_line, _, rest = data.partition(b"\r\n")
+    return int(status_line.split()[1]), rest.partition(b"\r\n\r\n")[2]
+
+
+def _length(data: bytes) -> int:
+    for line in data.partition(b"\r\n\r\n")[0].split(b"\r\n"):
+        if line.lower().startswith(b"content-length:"):
+            return int(line.split(b":")[1])
+    return 1 << 30
+
+
+def closed_after(sock: socket.socket, limit: float) -> float:
+    """Seconds until the server closes `sock` (reading whatever it sends), at most `limit`."""
+    start = time.monotonic()
+    sock.settimeout(limit)
+    try:
+        while sock.recv(4096):
+            pass
+    except TimeoutError:
+        return limit
+    except ConnectionResetError:
+        pass
+    return time.monotonic() - start
+
+
+def test_preview_answers_only_its_own_host(preview) -> None:
+    # DNS rebinding: a page at evil.example re-pointed at 127.0.0.1 sends its own name as Host.
+    _, port = preview
+    for host in (f"127.0.0.1:{port}", f"localhost:{port}", f"[::1]:{port}", f"LOCALHOST:{port}"):
+        status, body = ask(port, f"GET /book/1.epub HTTP/1.1\r\nHost: {host}\r\n\r\n".encode())
+        assert (status, body) == (200, BOOK), host
+    for host in (f"evil.example:{port}", "evil.example", "127.0.0.1", f"127.0.0.1:{port + 1}", f"127.0.0.2:{port}"):
+        status, body = ask(port, f"GET /book/1.epub HTTP/1.1\r\nHost: {host}\r\n\r\n".encode())
+        assert status == 403 and BOOK not in body, host
+    status, body = ask(port, b"GET /status HTTP/1.0\r\n\r\n")  # no Host at all
+    assert status == 403 and b"unpublished" not in body
+
+
+@pytest.mark.parametrize(
+    "target",
+    [b"/static/%00", b"/static/\x00x", b"/%00", b"/static/%zz", b"/static/%f", b"/static/%ff%fe",
+     b"/static/..%2f..%2fbook.yaml", b"/static/../../book.yaml", b"/static/a%5c..%5cb", b"/static/%0d%0a"],
+)  # fmt: skip
+def test_preview_malformed_url_is_400_without_traceback(preview, capsys, target: bytes) -> None:
+    _, port = preview
+    status, _ = ask(port, b"GET " + target + f" HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n".encode())
+    assert status == 400
+    assert ask(port, f"GET /status HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n".encode())[0] == 200
+    assert "Traceback" not in capsys.readouterr().err
+
+
+def test_preview_cuts_idle_and_half_sent_requests(preview, monkeypatch: pytest.MonkeyPatch) -> None:
+    _, port = preview
+    assert LocalHandler.head_seconds <= 10 and LocalHandler.timeout <= 10
+    monkeypatch.setattr(LocalHandler, "head_seconds", 1.0)
+    with socket.create_connection(("127.0.0.1", port)) as idle:
+        assert closed_after(idle, 5) < 2.5
+    with socket.create_connection(("127.0.0.1", port)) as half:
+        half.sendall(b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+        assert closed_after(half, 5) < 2.5
+    # A byte every 0.3 s passes every per-read timeout; only the deadline for the whole head stops it.
+    with socket.create_connection(("127.0.0.1", port)) as drip:
+        start = time.monotonic()
+        try:
+            for byte in b"GET / HTTP/1.1\r\nX-Slow: " + b"a" * 100:
+                drip.sendall(bytes([byte]))
+                time.sleep(0.3)
+                if time.monotonic() - start > 5:
+                    break
+        except OSError:
+            pass  # cut off: the server closed the connection
+        assert closed_after(drip, 5) + (time.monotonic() - start) < 3.5
+
+
+def test_preview_threads_are_bounded(preview) -> None:
+    server, port = preview
+    before = threading.active_count()
+    stalled = []
+    try:
+        for _ in range(100):
+            s = socket.create_connection(("127.0.0.1", port), timeout=5)
+            s.sendall(b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n")  # never finished
+            stalled.append(s)
+        time.sleep(0.5)
+        assert server.httpd.busy <= server.httpd.max_threads == 32
+        assert threading.active_count() - before <= 32
+        # A real request still gets an answer: the longest-stalled connection makes room for it.
+        start = time.monotonic()
+        assert ask(port, f"GET /status HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n".encode())[0] == 200
+        assert time.monotonic() - start < 2
+        assert threading.active_count() - before <= 32
+    finally:
+        for s in stalled:
+            s.close()
