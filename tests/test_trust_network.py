@@ -3,19 +3,24 @@ diagnostics each reproduced from a small generated case (servers on 127.0.0.1 on
 
 from __future__ import annotations
 
+import email
+import email.policy
 import io
 import socket
 import threading
 import time
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from PIL import Image
 
+from book.cli import main
 from book.fetch import FetchError, FetchPolicy, fetch
 from book.localserver import LocalHandler
 from book.preview import BuildResult, Previewer, PreviewServer
+from tests.conftest import write_chapter
 
 
 def _png() -> bytes:
@@ -221,3 +226,38 @@ def test_preview_threads_are_bounded(preview) -> None:
     finally:
         for s in stalled:
             s.close()
+
+
+# --- book send ----------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def package(book_dir: Path) -> Path:
+    write_chapter(book_dir, "01.md", "---\nchapter_number: 1\ntitle: 一\n---\n\n正文。\n")
+    path = book_dir / "build" / "editor" / "pkg.zip"
+    path.parent.mkdir(parents=True)
+    with zipfile.ZipFile(path, "w") as z:
+        z.writestr("pkg/report.md", "# 报告\n")
+    return path
+
+
+@pytest.mark.parametrize(
+    "to",
+    ["ed@example.com\nBcc: spy@evil.example", "ed@example.com\r\n", "ed@example.com, spy@evil.example",
+     "ed@example.com;spy@evil.example", "not-an-address", "<>", "ed@", "@example.com", "ed@@example.com",
+     "Group: a@example.com;", "ed@exa mple.com"],
+)  # fmt: skip
+def test_send_refuses_a_bad_address_in_one_line(package: Path, book_dir: Path, capsys, to: str) -> None:
+    argv = ["send", "--config", str(book_dir / "book.yaml"), "--package", str(package), "--dry-run", "--to", to]
+    assert main(argv) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("--to: error: ") and "Traceback" not in err
+    assert not package.with_suffix(".eml").exists()
+
+
+def test_send_keeps_each_good_address(package: Path, book_dir: Path, capsys) -> None:
+    argv = ["send", "--config", str(book_dir / "book.yaml"), "--package", str(package), "--dry-run"]
+    argv += ["--to", "编辑 <ed@example.com>", "--to", '"Doe, J" <j@example.com>', "--to", "x@localhost"]
+    assert main(argv) == 0
+    msg = email.message_from_bytes(package.with_suffix(".eml").read_bytes(), policy=email.policy.default)
+    assert [a.addr_spec for a in msg["To"].addresses] == ["ed@example.com", "j@example.com", "x@localhost"]
