@@ -15,6 +15,7 @@ import html
 import re
 import sys
 import tempfile
+import warnings
 import zipfile
 from collections.abc import Callable
 from dataclasses import replace
@@ -305,8 +306,10 @@ def write_epub(build: Build, target: Path | None = None) -> Path:
     target.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=target.parent) as tmp, atomic_path(target) as final:
         raw = Path(tmp) / "raw.epub"
-        epub.write_epub(str(raw), b, {"raise_exceptions": True, "mtime": when, "epub2_guide": False,
-                                      "epub3_landmark": False, "epub3_pages": False})  # fmt: skip
+        with warnings.catch_warnings():  # ebooklib warns about its own option as it re-raises a write error
+            warnings.filterwarnings("ignore", "In the future throwing exceptions", UserWarning)
+            epub.write_epub(str(raw), b, {"raise_exceptions": True, "mtime": when, "epub2_guide": False,
+                                          "epub3_landmark": False, "epub3_pages": False})  # fmt: skip
         reproducible_zip(raw, final, when, rewrite={"EPUB/content.opf": lambda d: finish_package(d, config.language)})
     return target
 

@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import email
 import email.policy
+import errno
 import io
+import os
+import re
 import socket
 import threading
 import time
@@ -261,3 +264,97 @@ def test_send_keeps_each_good_address(package: Path, book_dir: Path, capsys) -> 
     assert main(argv) == 0
     msg = email.message_from_bytes(package.with_suffix(".eml").read_bytes(), policy=email.policy.default)
     assert [a.addr_spec for a in msg["To"].addresses] == ["ed@example.com", "j@example.com", "x@localhost"]
+
+
+# --- a full disk while writing the outputs ----------------------------------------------------------
+
+CH = "---\nchapter_number: {n}\ntitle: 第{n}章\n---\n\n## 一节\n\n" + "正文一段。\n\n" * 50
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """A two-chapter book built once (EPUB and PDF) by the CLI in this process."""
+    book = tmp_path_factory.mktemp("book")
+    (book / "chapters").mkdir()
+    (book / "book.yaml").write_text(
+        "title: 测试之书\nauthors: [作者]\ndate: 2025-01-01\nslug: t\nchapters:\n  - chapters/*.md\n", encoding="utf-8"
+    )
+    for n in (1, 2):
+        write_chapter(book, f"{n}.md", CH.format(n=n))
+    out = tmp_path_factory.mktemp("out")
+    assert main(["build", "--no-check", "--config", str(book / "book.yaml"), "--out", str(out)]) == 0
+    return {"book": book, "out": out, "before": _outputs(out)}
+
+
+def _outputs(out: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in out.iterdir() if p.is_file() and not p.name.startswith(".")}
+
+
+def _full_disk_build(built: dict, capsys) -> str:
+    """Rebuild everything on a 'full disk'; the one line it printed. Checks the previous outputs stayed."""
+    out = built["out"]
+    argv = ["build", "--no-check", "--no-cache", "--jobs", "2", "--pdf-jobs", "2"]
+    code = main([*argv, "--config", str(built["book"] / "book.yaml"), "--out", str(out)])
+    err = [line for line in capsys.readouterr().err.splitlines() if ": warning: " not in line]
+    assert code == 1 and len(err) == 1, err
+    assert _outputs(out) == built["before"]
+    assert not list(out.glob(".staging-*")) and not list(out.glob(".*.tmp"))
+    return err[0]
+
+
+def _no_space(*args: object, **kwargs: object) -> None:
+    raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))  # as write() raises it: no file name
+
+
+def _full_disk_in_a_worker(config, part, strict, out):  # noqa: ANN001 - book.pipeline._run_part's shape
+    """A part worker whose write (a fetched image, say) meets a full disk."""
+    from book.atomic import write_bytes
+
+    os.fsync = _no_space  # this forked worker's only: the parent's writes still work
+    write_bytes(Path(out) / ".cache" / "images" / "fetched.png", b"\x89PNG")
+
+
+def test_full_disk_in_an_atomic_write_is_one_line(built: dict, capsys, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(os, "fsync", _no_space)
+    line = _full_disk_build(built, capsys)
+    assert re.fullmatch(r"\S+/manifest\.json: error: No space left on device — free some space .*", line), line
+
+
+def test_full_disk_in_the_epub_zip_names_the_epub(built: dict, capsys, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(zipfile.ZipFile, "writestr", _no_space)
+    line = _full_disk_build(built, capsys)
+    assert line.startswith(f"{built['out'] / 't.epub'}: error: No space left on device — "), line
+    assert ".staging-" not in line
+
+
+def test_full_disk_in_a_pikepdf_save_names_the_pdf(built: dict, capsys, monkeypatch: pytest.MonkeyPatch) -> None:
+    from book import pdf
+
+    def save_pdf(doc: object, path: Path, **options: object) -> None:
+        # pikepdf names the repr of its temporary file object, not a path.
+        name = f"<_io.BufferedRandom name='{Path(path).parent}/.pikepdf..{Path(path).name}.x'>"
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), name)
+
+    monkeypatch.setattr(pdf, "save_pdf", save_pdf)
+    line = _full_disk_build(built, capsys)
+    assert line.startswith(f"{built['out'] / 't.pdf'}: error: No space left on device — "), line
+
+
+@pytest.mark.parametrize("code", [errno.EDQUOT, errno.EROFS, errno.EIO])
+def test_other_write_errors_are_one_line(built: dict, capsys, monkeypatch: pytest.MonkeyPatch, code: int) -> None:
+    def fail(*args: object, **kwargs: object) -> None:
+        raise OSError(code, os.strerror(code))
+
+    monkeypatch.setattr(zipfile.ZipFile, "writestr", fail)
+    line = _full_disk_build(built, capsys)
+    assert line.startswith(f"{built['out'] / 't.epub'}: error: {os.strerror(code)} — "), line
+
+
+def test_full_disk_in_a_worker_process_is_one_line(built: dict, capsys, monkeypatch: pytest.MonkeyPatch) -> None:
+    import book.pipeline
+
+    monkeypatch.setattr(book.pipeline, "_run_part", _full_disk_in_a_worker)
+    real_fsync = os.fsync
+    line = _full_disk_build(built, capsys)
+    assert os.fsync is real_fsync  # the write failed in a worker process, not here
+    assert line.startswith(f"{built['out'] / '.cache' / 'images' / 'fetched.png'}: error: No space left on device")
