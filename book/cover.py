@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import yaml
 from PIL import Image, ImageDraw, ImageFont
 
+from book import pillow_warnings
 from book.cache import Cache, digest
 from book.config import BookConfig
 from book.errors import Diagnostics, error
@@ -53,25 +54,37 @@ def make_cover(config: BookConfig, diag: Diagnostics, cache: Cache) -> Cover:
     return Cover(data, "image/png", "images/cover.png", WIDTH, HEIGHT, True)
 
 
+def cover_line(config: BookConfig) -> int | None:
+    """The line of `cover:` in book.yaml (top level, else under `epub:`), for its messages."""
+    from book.config import _line_of
+
+    try:
+        text = config.config_path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
+    return _line_of(text, "cover") or _line_of(text, "cover", indented=True)
+
+
 def _given_cover(config: BookConfig, given: str, diag: Diagnostics) -> Cover:
     path = (config.root / given).resolve()
     where = config.config_path
+    line = cover_line(config)
     try:
         path.relative_to(config.root.resolve())
     except ValueError:
-        raise error(where, None, f"cover '{given}' is outside the book's folder", "move it inside") from None
+        raise error(where, line, f"cover '{given}' is outside the book's folder", "move it inside") from None
     if not path.is_file():
-        raise error(where, None, f"cover '{given}' not found", "check the path in `cover:`")
+        raise error(where, line, f"cover '{given}' not found", "check the path in `cover:`")
     data = path.read_bytes()
     try:
-        with Image.open(io.BytesIO(data)) as im:
+        with pillow_warnings.reported(diag, where, line, f"cover '{given}'"), Image.open(io.BytesIO(data)) as im:
             fmt, (w, h) = im.format, im.size
     except OSError:
-        raise error(where, None, f"cover '{given}' is not an image", "use a PNG or JPEG") from None
+        raise error(where, line, f"cover '{given}' is not an image", "use a PNG or JPEG") from None
     if fmt not in MEDIA_TYPES:
-        raise error(where, None, f"cover '{given}' is {fmt}", "use a PNG or JPEG")
+        raise error(where, line, f"cover '{given}' is {fmt}", "use a PNG or JPEG")
     if h < MIN_HEIGHT:
-        diag.warn(where, None, f"cover '{given}' is {w}×{h} px", f"stores ask for at least {MIN_HEIGHT} px tall")
+        diag.warn(where, line, f"cover '{given}' is {w}×{h} px", f"stores ask for at least {MIN_HEIGHT} px tall")
     media_type, ext = MEDIA_TYPES[fmt]
     return Cover(data, media_type, f"images/cover.{ext}", w, h, False)
 

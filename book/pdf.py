@@ -21,7 +21,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from book import furniture, justify
+from book import furniture, justify, pillow_warnings
 from book.atomic import atomic_path
 from book.epub import find_style
 from book.pipeline import Build, source_date_epoch
@@ -346,7 +346,7 @@ def render_document(html: str, css: list[str], base_url: str) -> tuple[Any, list
     from weasyprint import HTML
 
     fonts, sheets, profiles, parse_warnings = stylesheets(css, base_url)
-    with weasyprint_warnings() as messages, sparse_gc():
+    with weasyprint_warnings() as messages, sparse_gc(), pillow_warnings.quiet():  # Pillow: told by images
         doc = HTML(string=html, base_url=base_url).render(
             stylesheets=sheets, font_config=fonts, color_profiles=profiles
         )

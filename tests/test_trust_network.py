@@ -358,3 +358,112 @@ def test_full_disk_in_a_worker_process_is_one_line(built: dict, capsys, monkeypa
     line = _full_disk_build(built, capsys)
     assert os.fsync is real_fsync  # the write failed in a worker process, not here
     assert line.startswith(f"{built['out'] / '.cache' / 'images' / 'fetched.png'}: error: No space left on device")
+
+
+# --- diagnostics: hidden text, dropped styles, and every message at path:line ------------------------
+
+HIDDEN = """---
+chapter_number: 1
+title: 第一章
+---
+
+## 引言 {#intro-2}
+
+正文，见[好链接](#intro-2)。
+
+<p>可见 <span hidden>秘密一</span></p>
+
+<p style="display:none">秘密二</p>
+
+<p><span style="color:#fff">秘密三</span></p>
+
+<p><span style="font-size:0">秘密四</span></p>
+
+<div style="background-color: black; color: rgb(0,0,0)">秘密五</div>
+
+<p><span style="visibility: hidden">秘密六</span></p>
+
+<p style="position:absolute; text-align:center">定位的段落</p>
+
+<p><span style="color: white; background-color: #222">看得见</span></p>
+
+再见[坏链接](#intro)。
+
+![空图]()
+
+##
+
+![坏的 EXIF](../bad-exif.jpg)
+"""
+
+
+def _lines(text: str, needle: str) -> int:
+    """The line that is `needle`, else the first that holds it."""
+    lines = text.split("\n")
+    exact = [i for i, line in enumerate(lines, 1) if line == needle]
+    return exact[0] if exact else next(i for i, line in enumerate(lines, 1) if needle in line)
+
+
+def _bad_exif_jpeg(path: Path) -> None:
+    import struct
+
+    buf = io.BytesIO()
+    Image.new("RGB", (40, 40), "blue").save(buf, "JPEG")
+    data = buf.getvalue()
+    exif = b"Exif\x00\x00MM\x00\x2a\x00\x00\x00\x08\x00\x05" + b"\xff" * 20  # five entries promised, not there
+    path.write_bytes(data[:2] + b"\xff\xe1" + struct.pack(">H", len(exif) + 2) + exif + data[2:])
+
+
+def test_hidden_text_dropped_styles_and_lines(book_dir: Path, capsys) -> None:
+    src = write_chapter(book_dir, "01.md", HIDDEN)
+    _bad_exif_jpeg(book_dir / "bad-exif.jpg")
+    argv = ["build", "--no-check", "--format", "epub", "--config", str(book_dir / "book.yaml")]
+    assert main([*argv, "--out", str(book_dir / "build")]) == 0
+    err = capsys.readouterr().err
+    warnings_ = [line for line in err.splitlines() if ": warning: " in line]
+    assert "PIL" not in err and "UserWarning" not in err  # Pillow's raw lines do not leak
+    for line in warnings_:  # every warning is path:line
+        assert re.match(r"\S+\.md:\d+: warning: ", line), line
+
+    def said(needle: str, text: str) -> None:
+        want = f"01.md:{_lines(HIDDEN, needle)}: warning: "
+        assert any(want in w and text in w for w in warnings_), (needle, text, warnings_)
+
+    said("秘密一", "hidden text (the hidden attribute on <span>)")
+    said("秘密二", "hidden text (display: none on <p>)")
+    said("秘密三", "hidden text (text colour same as its background on <span>)")
+    said("秘密四", "hidden text (font-size: 0 on <span>)")
+    said("秘密五", "hidden text (text colour same as its background on <div>)")
+    said("秘密六", "hidden text (visibility: hidden on <span>)")
+    said("定位的段落", "style declaration 'position: absolute' removed from <p>")
+    said("坏链接", "link to '#intro' points at no id")  # not the line of the good `#intro-2` link
+    said("![空图]()", "image refused (empty path): an image with no path")
+    said("##", "a heading (<h2>) has no text")
+    said("坏的 EXIF", "Corrupt EXIF data")
+    assert not any("看得见" in w or "text-align" in w for w in warnings_)
+    assert len(warnings_) == 11, warnings_
+    assert src.is_file()
+
+
+def test_cover_errors_name_the_cover_line(book_dir: Path, capsys) -> None:
+    cfg = book_dir / "book.yaml"
+    cfg.write_text(cfg.read_text(encoding="utf-8") + "cover: images/missing.png\n", encoding="utf-8")
+    write_chapter(book_dir, "01.md", "---\nchapter_number: 1\ntitle: 一\n---\n\n正文。\n")
+    assert main(["build", "--no-check", "--format", "epub", "--config", str(cfg), "--out", str(book_dir / "b")]) == 1
+    line = _lines(cfg.read_text(encoding="utf-8"), "cover:")
+    assert f"book.yaml:{line}: error: cover 'images/missing.png' not found" in capsys.readouterr().err
+
+
+def test_pdf_warnings_name_the_final_pdf(built: dict, capsys, tmp_path: Path) -> None:
+    # A 4 px image printed across the page: a low-resolution warning from the PDF stage.
+    book, out = built["book"], tmp_path / "out"  # not built["out"]: its outputs stay as they were
+    Image.new("RGB", (4, 4), "red").save(book / "tiny.png")
+    write_chapter(book, "3.md", CH.format(n=3) + "\n![小图](../tiny.png)\n")
+    try:
+        code = main(["build", "--no-check", "--config", str(book / "book.yaml"), "--out", str(out)])
+    finally:
+        (book / "chapters" / "3.md").unlink()
+    assert code == 0
+    pdf_warnings = [w for w in capsys.readouterr().err.splitlines() if "prints at" in w]
+    assert pdf_warnings and all(w.startswith(f"{out / 't.pdf'}: warning: page ") for w in pdf_warnings)
+    assert not any(".staging-" in w for w in pdf_warnings)
