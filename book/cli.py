@@ -7,11 +7,11 @@ traceback; any other exception is a bug and keeps its traceback.
 from __future__ import annotations
 
 import argparse
-import errno
 import signal
 import sys
 from pathlib import Path
 
+from book.engine import oserrors
 from book.errors import BookError, Diagnostics, Problem
 from book.pipeline import BuildRequest
 
@@ -250,7 +250,7 @@ def _on_signal(signum: int, frame: object) -> None:
 
 
 # Failures of the machine or the folders the user chose, not bugs: one line, no traceback.
-USER_OS_ERRORS = {errno.EACCES, errno.EPERM, errno.ENOSPC, errno.EROFS, errno.EDQUOT, errno.ENOTDIR, errno.EISDIR}
+USER_OS_ERRORS = oserrors.USER_OS_ERRORS
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -268,9 +268,9 @@ def main(argv: list[str] | None = None) -> int:
         print("interrupted; previous outputs are untouched", file=sys.stderr)
         return 128 + signum
     except OSError as exc:
-        if exc.errno not in USER_OS_ERRORS or exc.filename is None:
+        # An error naming no file (a write on a full disk outside any atomic write) names the output folder.
+        problem = oserrors.problem(exc, fallback=_out(args) if hasattr(args, "config") else None)
+        if problem is None:
             raise
-        print(
-            f"{exc.filename}: error: {exc.strerror} — check the folder, its permissions and free space", file=sys.stderr
-        )
+        print(problem, file=sys.stderr)
         return 1

@@ -43,8 +43,11 @@ def error(path: str | Path, line: int | None, message: str, hint: str = "") -> B
 
 
 def display_path(path: str | Path) -> str:
-    """A path as the user would type it: relative to the working folder when inside it."""
+    """A path as the user would type it: relative to the working folder when inside it; an output
+    still in the build's staging folder (`<out>/.staging-*/name`) under its final name."""
     p = Path(path)
+    if p.parent.name.startswith(".staging-"):
+        p = p.parent.parent / p.name
     try:
         return str(p.resolve().relative_to(Path.cwd().resolve()))
     except ValueError:

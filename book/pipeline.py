@@ -330,8 +330,10 @@ def print_page_map(build: Build, jobs: int | None = None) -> list[PageMark] | No
     import tempfile
 
     build.out.mkdir(parents=True, exist_ok=True)
+    # The PDF's own warnings (an image's print resolution…) are not this build's: no PDF was asked for.
+    quiet = dataclasses.replace(build, diag=Diagnostics(echo=False))
     with tempfile.TemporaryDirectory(prefix=".pagemap-", dir=build.out) as tmp:
-        return write_pdf(build, Path(tmp) / build.pdf_target("print").name, jobs=jobs).page_map
+        return write_pdf(quiet, Path(tmp) / build.pdf_target("print").name, jobs=jobs).page_map
 
 
 @contextlib.contextmanager

@@ -13,10 +13,12 @@ from dataclasses import dataclass
 from PIL import Image, ImageDraw, ImageFont
 
 from book.bounds import MAX_IMAGE_BYTES, FileTooLarge, ImageTooLarge, open_image, read_capped
+from book.engine import pillow_warnings
 from book.engine.cache import Cache, digest
 from book.epub.fonts import locate
 from book.errors import Diagnostics, error
 from book.model import BookConfig
+from book.text import key_line
 
 WIDTH, HEIGHT = 1600, 2400  # 2:3, the ratio Apple and Kobo recommend
 MIN_HEIGHT = 1600
@@ -44,27 +46,39 @@ def make_cover(config: BookConfig, diag: Diagnostics, cache: Cache) -> Cover:
     return Cover(data, "image/png", "images/cover.png", WIDTH, HEIGHT, True)
 
 
+def cover_line(config: BookConfig) -> int | None:
+    """The line of `cover:` in book.yaml (top level, else under `epub:`), for its messages."""
+    if "cover" in config.epub.lines:
+        return config.epub.lines["cover"]
+    try:
+        text = config.config_path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError):
+        return None
+    return key_line(text, "cover")
+
+
 def _given_cover(config: BookConfig, given: str, diag: Diagnostics) -> Cover:
     path = (config.root / given).resolve()
     where = config.config_path
+    line = cover_line(config)
     try:
         path.relative_to(config.root.resolve())
     except ValueError:
-        raise error(where, None, f"cover '{given}' is outside the book's folder", "move it inside") from None
+        raise error(where, line, f"cover '{given}' is outside the book's folder", "move it inside") from None
     if not path.is_file():
-        raise error(where, None, f"cover '{given}' not found", "check the path in `cover:`")
+        raise error(where, line, f"cover '{given}' not found", "check the path in `cover:`")
     try:
         data = read_capped(path, MAX_IMAGE_BYTES, "the cover")
-        with open_image(io.BytesIO(data)) as im:
+        with pillow_warnings.reported(diag, where, line, f"cover '{given}'"), open_image(io.BytesIO(data)) as im:
             fmt, (w, h) = im.format, im.size
     except (ImageTooLarge, FileTooLarge) as exc:
         raise error(where, None, f"cover '{given}': {exc}", "use a PNG or JPEG of at most 1600×2400 px or so") from None
     except OSError:
-        raise error(where, None, f"cover '{given}' is not an image", "use a PNG or JPEG") from None
+        raise error(where, line, f"cover '{given}' is not an image", "use a PNG or JPEG") from None
     if fmt not in MEDIA_TYPES:
-        raise error(where, None, f"cover '{given}' is {fmt}", "use a PNG or JPEG")
+        raise error(where, line, f"cover '{given}' is {fmt}", "use a PNG or JPEG")
     if h < MIN_HEIGHT:
-        diag.warn(where, None, f"cover '{given}' is {w}×{h} px", f"stores ask for at least {MIN_HEIGHT} px tall")
+        diag.warn(where, line, f"cover '{given}' is {w}×{h} px", f"stores ask for at least {MIN_HEIGHT} px tall")
     media_type, ext = MEDIA_TYPES[fmt]
     return Cover(data, media_type, f"images/cover.{ext}", w, h, False)
 

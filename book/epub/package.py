@@ -14,6 +14,7 @@ import datetime as dt
 import html
 import re
 import tempfile
+import warnings
 import zipfile
 from collections.abc import Callable
 from dataclasses import replace
@@ -278,8 +279,10 @@ def package_epub(build: Build, target: Path | None = None, page_map: list[PageMa
     target.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=target.parent) as tmp, atomic_path(target) as final:
         raw = Path(tmp) / "raw.epub"
-        epub.write_epub(str(raw), b, {"raise_exceptions": True, "mtime": when, "epub2_guide": False,
-                                      "epub3_landmark": False, "epub3_pages": False})  # fmt: skip
+        with warnings.catch_warnings():  # ebooklib warns about its own option as it re-raises a write error
+            warnings.filterwarnings("ignore", "In the future throwing exceptions", UserWarning)
+            epub.write_epub(str(raw), b, {"raise_exceptions": True, "mtime": when, "epub2_guide": False,
+                                          "epub3_landmark": False, "epub3_pages": False})  # fmt: skip
         reproducible_zip(raw, final, when, rewrite={"EPUB/content.opf": lambda d: finish_package(d, config.language)})
     return EpubResult(target, [FontReport(f.href, len(f.data), f.glyphs, f.characters) for f in embedded])
 

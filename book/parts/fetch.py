@@ -2,9 +2,11 @@
 
 Fetches are bounded: http/https only, a short connect/read timeout and an overall deadline, a size
 cap, an `image/*` content type whose bytes Pillow recognises, at most a few redirects (each one
-checked again). The host is resolved first and every address checked: loopback, private, link-local
-and other non-public addresses are refused unless the book sets `allow_private_fetch: true`; the
-connection then goes to the address that was checked (no second lookup an attacker could rebind).
+checked again). The deadline holds during every read: a server dripping its handshake, headers or
+body a byte at a time, each byte within the per-read timeout, is cut off when the deadline passes.
+The host is resolved first and every address checked: loopback, private, link-local and other
+non-public addresses are refused unless the book sets `allow_private_fetch: true`; the connection
+then goes to the address that was checked (no second lookup an attacker could rebind).
 A URL is fetched once: the cache is keyed by the URL's hash, and failures are remembered for the run.
 """
 
@@ -17,7 +19,10 @@ import ipaddress
 import json
 import socket
 import ssl
+import threading
 import time
+from collections.abc import Callable
+from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urljoin, urlsplit
@@ -31,10 +36,18 @@ USER_AGENT = "book-toolchain/0.1 (+image fetch for an e-book build)"
 
 @dataclass(frozen=True)
 class FetchPolicy:
-    timeout: float = 4.0  # seconds per connect/read, and the whole fetch gets 3× this
+    timeout: float = 4.0  # seconds per connect/read
     max_bytes: int = 10 * 1024 * 1024
     allow_private: bool = False
     max_redirects: int = 3
+    total: float | None = None  # seconds for the whole fetch, redirects included; None: 3 × timeout
+
+    @property
+    def deadline_seconds(self) -> float:
+        return self.total if self.total is not None else 3 * self.timeout
+
+
+READ_SIZE = 16 * 1024  # small reads: the deadline is looked at between them
 
 
 @dataclass(frozen=True)
@@ -109,7 +122,36 @@ class _PinnedHTTPS(http.client.HTTPSConnection):
 
     def connect(self) -> None:
         sock = socket.create_connection((self._address, self.port), self.timeout)
-        self.sock = self._context.wrap_socket(sock, server_hostname=self.host)  # type: ignore[attr-defined]
+        ctx = self._context  # type: ignore[attr-defined]
+        self.sock = ctx.wrap_socket(sock, server_hostname=self.host, do_handshake_on_connect=False)
+        self.sock.do_handshake()  # once self.sock is set, so the deadline can cut a dripped handshake
+
+
+def _left(deadline: float, policy: FetchPolicy) -> float:
+    """Seconds until the deadline, raising FetchError once it has passed."""
+    left = deadline - time.monotonic()
+    if left <= 0:
+        raise FetchError(f"download took longer than {policy.deadline_seconds:g} s")
+    return left
+
+
+def _cut_at(deadline: float, current: Callable[[], socket.socket | None]) -> threading.Timer:
+    """Shut the `current()` socket at the deadline, whatever it is blocked in.
+
+    The read loop checks the deadline between reads, but a server can also drip its TLS handshake or
+    its headers a byte at a time, each byte inside the per-read timeout: http.client would wait.
+    """
+
+    def cut() -> None:
+        sock = current()
+        if sock is not None:
+            with suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+
+    timer = threading.Timer(max(0.0, deadline - time.monotonic()), cut)
+    timer.daemon = True
+    timer.start()
+    return timer
 
 
 def _get(url: str, policy: FetchPolicy, deadline: float) -> tuple[bytes, str, str | None]:
@@ -127,12 +169,15 @@ def _get(url: str, policy: FetchPolicy, deadline: float) -> tuple[bytes, str, st
         raise FetchError("URL has a bad port") from None
     address = check_address(host, port, policy.allow_private)[0]
     cls = _PinnedHTTPS if scheme == "https" else _PinnedHTTP
-    conn = cls(host, port, address, policy.timeout)
+    conn = cls(host, port, address, min(policy.timeout, _left(deadline, policy)))
     path = parts.path or "/"
     if parts.query:
         path += "?" + parts.query
+    sock: socket.socket | None = None  # kept: http.client drops conn.sock for a closing response
+    cutter = _cut_at(deadline, lambda: conn.sock or sock)
     try:
         conn.request("GET", path, headers={"User-Agent": USER_AGENT, "Accept": "image/*"})
+        sock = conn.sock
         resp = conn.getresponse()
         if resp.status in (301, 302, 303, 307, 308):
             return b"", "", urljoin(url, resp.getheader("Location") or "")
@@ -146,10 +191,11 @@ def _get(url: str, policy: FetchPolicy, deadline: float) -> tuple[bytes, str, st
             raise FetchError(f"image is {int(length)} bytes, over the {policy.max_bytes}-byte cap")
         chunks, size = [], 0
         while True:
-            if time.monotonic() > deadline:
-                raise FetchError("download took too long")
-            chunk = resp.read(64 * 1024)
+            # Each read returns what one recv brought and may wait at most until the deadline.
+            sock.settimeout(min(policy.timeout, _left(deadline, policy)))
+            chunk = resp.read1(READ_SIZE)
             if not chunk:
+                _left(deadline, policy)  # an end cut short by _cut_at is not the end of the image
                 break
             size += len(chunk)
             if size > policy.max_bytes:
@@ -157,8 +203,10 @@ def _get(url: str, policy: FetchPolicy, deadline: float) -> tuple[bytes, str, st
             chunks.append(chunk)
         return b"".join(chunks), ctype, None
     except (OSError, http.client.HTTPException) as exc:
+        _left(deadline, policy)  # a read broken off at the deadline says so
         raise FetchError(f"{type(exc).__name__}: {exc}"[:120]) from None
     finally:
+        cutter.cancel()
         conn.close()
 
 
@@ -194,7 +242,7 @@ def fetch(url: str, cache_dir: Path, policy: FetchPolicy | None = None) -> Fetch
     if memo in _failures:
         raise FetchError(_failures[memo])
     try:
-        deadline = time.monotonic() + 3 * policy.timeout
+        deadline = time.monotonic() + policy.deadline_seconds
         current = url
         for _ in range(policy.max_redirects + 1):
             data, _ctype, location = _get(current, policy, deadline)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import hashlib
 import re
 import tempfile
@@ -25,6 +26,7 @@ from urllib.parse import unquote, urlsplit
 from lxml import etree, html
 
 from book.bounds import MAX_IMAGE_BYTES, MAX_PIXELS, FileTooLarge, ImageTooLarge, read_capped
+from book.engine import pillow_warnings
 from book.engine.atomic import write_bytes
 from book.errors import Diagnostics
 from book.model import ImageRef, Part
@@ -36,6 +38,15 @@ if TYPE_CHECKING:
 DATA_URL_CAP = 1024 * 1024  # bytes after decoding
 LINK_SCHEMES = ("http", "https", "mailto")
 MEDIA_TAGS = {"img", "embed", "video", "audio", "object"}
+
+
+EMPTY_SRC = re.compile(r"!\[[^\]]*\]\(\s*\)|<img\b[^>]*\bsrc\s*=\s*(?:\"\"|''|(?=[\s/>]))", re.I)
+
+
+def _empty_src_line(part: Part) -> int | None:
+    """The line of the first image written with no path (`![alt]()`, `<img src="">`)."""
+    m = EMPTY_SRC.search(part.body)
+    return part.line_at(m.start()) if m else None
 
 
 def _ref(path: Path, data: bytes, media_type: str) -> ImageRef:
@@ -111,7 +122,10 @@ def apply(
         if src in warned:
             return
         warned.add(src)
-        diag.warn(part.source, part.line_of(src), message, hint)
+        diag.warn(part.source, part.line_of(src) if src else _empty_src_line(part), message, hint)
+
+    def pillow(src: str) -> contextlib.AbstractContextManager[None]:  # what Pillow says, at the image's line
+        return pillow_warnings.reported(diag, part.source, part.line_of(src), f"image {src[:80]}")
 
     for img in [el for el in root.iter() if el.tag in MEDIA_TAGS]:
         if img.tag != "img" or img.get("alt") is None:  # Pandoc writes <embed> for unknown extensions
@@ -121,13 +135,14 @@ def apply(
             img.attrib.pop("controls", None)
             img.tag = "img"
         src = (img.get("src") or img.get("data") or "").strip()
-        shown = src[:80] + ("…" if len(src) > 80 else "")
+        shown = src[:80] + ("…" if len(src) > 80 else "") or "an image with no path"
         scheme = urlsplit(src).scheme.lower() if not re.match(r"^[A-Za-z]:[\\/]", src) else ""
         ref: ImageRef | None = None
         try:
             if scheme in ("http", "https"):
                 try:
-                    got = fetch(src, cache_dir, policy)
+                    with pillow(src):
+                        got = fetch(src, cache_dir, policy)
                     ref = _ref(got.path, got.path.read_bytes(), got.media_type)
                 except FetchError as exc:
                     warn_once(src, f"remote image not embedded ({exc}): {shown}", "a placeholder with its alt text is printed; build online or save the image in the book's folder")  # fmt: skip
@@ -135,7 +150,8 @@ def apply(
                     continue
             elif scheme == "data":
                 data = decode_data_url(src)
-                media_type, ext = sniff(data)
+                with pillow(src):
+                    media_type, ext = sniff(data)
                 digest = hashlib.sha256(data).hexdigest()
                 path = cache_dir / f"data-{digest[:32]}.{ext}"
                 if not path.is_file():
@@ -146,7 +162,8 @@ def apply(
             else:
                 path = resolve_local(src, part, root_dir)
                 data = read_capped(path, MAX_IMAGE_BYTES, "image")  # by size first: a 2 GB file was read whole
-                media_type, _ext = sniff(data)
+                with pillow(src):
+                    media_type, _ext = sniff(data)
                 ref = _ref(path, data, media_type)
         except (ValueError, FetchError) as exc:
             if isinstance(exc, (ImageTooLarge, FileTooLarge)) or isinstance(exc.__cause__, ImageTooLarge):

@@ -19,6 +19,7 @@ from lxml import html as lxml_html
 
 from book.errors import Diagnostics
 from book.model import Manifest, Part
+from book.parts import hidden
 from book.text import XML_INVALID, Locator
 
 if TYPE_CHECKING:
@@ -136,6 +137,8 @@ def clean(html: str, part: Part, diag: Diagnostics) -> str:
     where = Locator(part.body, part.body_line)
     html = EMBED.sub(r"<img\1/>", html)
     for what, pattern, hint in findings(html):
+        diag.warn(part.source, where.line(pattern), what, hint)
+    for what, pattern, hint in hidden.findings(html, STYLE_PROPERTIES, lambda tag: "style" in ATTRIBUTES.get(tag, ())):
         diag.warn(part.source, where.line(pattern), what, hint)
     cleaned = nh3.clean(
         html,
@@ -287,7 +290,8 @@ def repair(fragment: str, part: Part, diag: Diagnostics, where: Locator | None =
         if not "".join(el.itertext()).strip() and el.get("data-toc") != "no":
             # An empty entry in the navigation document is an EPUBCheck error.
             el.set("data-toc", "no")
-            diag.warn(part.source, None, f"a heading (<{el.tag}>) has no text; it is left out of the table of contents",
+            line = where.line(rf"(?m)^#{{{el.tag[1]}}}[ \t]*(\{{[^}}]*\}})?[ \t]*$|<{el.tag}\b") if where else None
+            diag.warn(part.source, line, f"a heading (<{el.tag}>) has no text; it is left out of the table of contents",
                       "write its title, or remove the '#' line")  # fmt: skip
             changed.append("")
     for el in list(root.iter("ul", "ol", "dl")):
@@ -311,7 +315,9 @@ def repair(fragment: str, part: Part, diag: Diagnostics, where: Locator | None =
     what = ", ".join(c for c in dict.fromkeys(changed) if c)
     if not what:
         return _serialise(root)
-    diag.warn(part.source, None, f"hand-written HTML repaired to fit XHTML ({what[:120]})",
+    first = re.search(r"^(?:content of <)?([a-z][a-z0-9]*)>?$", next(c for c in changed if c))
+    line = where.line(rf"<{first.group(1)}\b") if where and first else None
+    diag.warn(part.source, line, f"hand-written HTML repaired to fit XHTML ({what[:120]})",
               "write the passage in Markdown, or close the HTML elements in the right order")  # fmt: skip
     return _serialise(root)
 
@@ -366,7 +372,8 @@ class _LinkDropper:
             return m.group(0)
         if self.part is not None and self.where is not None:
             written = target.removeprefix(f"{self.part.id}-")
-            pattern = rf"\]\(\s*#{re.escape(written)}|href=[\"']?#{re.escape(written)}"
+            # The id must end there: `#intro` is not the start of a good link's `#intro-2`.
+            pattern = rf"(?:\]\(\s*#|href=[\"']?#){re.escape(written)}(?=[\s)\"'>]|$)"
             self.diag.warn(
                 self.part.source, self.where.line(pattern),
                 f"link to '#{written}' points at no id in the book; the link is removed (its text is kept)",

@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from book import trust
+from book.engine import pillow_warnings
 from book.model import Build, PageMark
 from book.pdf.weasy import fixed_document_id, install
 
@@ -129,7 +130,7 @@ def render_document(
 
     install()  # every layout goes through here: no render without our patches
     fonts, sheets, profiles, parse_warnings = stylesheets(css, base_url, policy)
-    with weasyprint_warnings() as messages, sparse_gc():
+    with weasyprint_warnings() as messages, sparse_gc(), pillow_warnings.quiet():  # Pillow: told by images
         doc = HTML(string=html, base_url=base_url, url_fetcher=trust.url_fetcher(policy, base_url)).render(
             stylesheets=sheets, font_config=fonts, color_profiles=profiles
         )

@@ -19,13 +19,13 @@ import traceback
 import webbrowser
 from dataclasses import dataclass, field
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
-from urllib.parse import urlparse
 
 from book.errors import BookError, Diagnostics
 from book.model import PROJECT_ROOT
 from book.source.config import load_config
+from book.tools.localserver import LocalHandler, LocalHTTPServer
 
 PAGE_DIR = PROJECT_ROOT / "preview"
 VENDOR = {
@@ -130,11 +130,8 @@ class Previewer:
 
 
 def _handler(previewer: Previewer, stop: threading.Event) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
+    class Handler(LocalHandler):  # Host checked, slow clients cut off, the path decoded (book.tools.localserver)
         protocol_version = "HTTP/1.1"
-
-        def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - the base class's name
-            pass  # the terminal shows builds, not every request
 
         def _send(self, body: bytes, ctype: str, status: HTTPStatus = HTTPStatus.OK) -> None:
             self.send_response(status)
@@ -145,7 +142,7 @@ def _handler(previewer: Previewer, stop: threading.Event) -> type[BaseHTTPReques
             self.wfile.write(body)
 
         def do_GET(self) -> None:  # noqa: N802 - the base class's name
-            path = urlparse(self.path).path
+            path = self.url_path
             if path in ("/", "/index.html"):
                 return self._file(PAGE_DIR / "index.html")
             if path.startswith("/static/"):
@@ -193,18 +190,18 @@ def _handler(previewer: Previewer, stop: threading.Event) -> type[BaseHTTPReques
                     self.wfile.flush()
                     with previewer.changed:
                         previewer.changed.wait(timeout=5)
-            except (BrokenPipeError, ConnectionResetError):
+            except (BrokenPipeError, ConnectionResetError, TimeoutError):
                 pass
 
     return Handler
 
 
-def bind(port: int) -> ThreadingHTTPServer:
+def bind(port: int) -> LocalHTTPServer:
     """A server on 127.0.0.1:port, or on a free port when that one is taken (port 0: always free)."""
     try:
-        return ThreadingHTTPServer(("127.0.0.1", port), BaseHTTPRequestHandler)
+        return LocalHTTPServer(("127.0.0.1", port), BaseHTTPRequestHandler)
     except OSError:
-        return ThreadingHTTPServer(("127.0.0.1", 0), BaseHTTPRequestHandler)
+        return LocalHTTPServer(("127.0.0.1", 0), BaseHTTPRequestHandler)
 
 
 class PreviewServer:

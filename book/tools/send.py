@@ -4,17 +4,21 @@ SMTP settings come from the environment: BOOK_SMTP_HOST, BOOK_SMTP_PORT (587 wit
 BOOK_SMTP_USER, BOOK_SMTP_PASSWORD, BOOK_SMTP_STARTTLS (1/true/yes; default on when a user is set),
 BOOK_SMTP_FROM (default: the user, else book@localhost). With no host, or with `--dry-run`, the
 message is written beside the package as `<package>.eml` instead. The subject is Chinese and is
-encoded per RFC 2047 by the standard library's SMTP policy.
+encoded per RFC 2047 by the standard library's SMTP policy. Each `--to` (and the sender) must be one
+plausible address, checked before anything is read or sent: a line break could smuggle in headers
+and a comma or semicolon a recipient nobody meant.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import smtplib
 import ssl
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
+from email.headerregistry import HeaderRegistry
 from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import formatdate, make_msgid
@@ -24,6 +28,31 @@ from book.engine.atomic import write_bytes
 from book.errors import BookError, Problem
 
 TRUE = {"1", "true", "yes", "on"}
+_QUOTED = re.compile(r'"(?:[^"\\]|\\.)*"')
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def check_address(raw: str, where: str = "--to") -> str:
+    """`raw` as one mailbox (`ed@example.com` or `Name <ed@example.com>`); raise BookError otherwise."""
+
+    def bad(why: str, hint: str = "write one address, e.g. --to editor@example.com") -> BookError:
+        return BookError(Problem(where, None, f"{why}: {raw!r}", hint))
+
+    if _CONTROL.search(raw):
+        raise bad("line break or control character in the address")
+    if re.search(r"[,;]", _QUOTED.sub("", raw)):
+        raise bad("more than one address", "one address per --to: repeat --to for each recipient")
+    try:
+        header = HeaderRegistry()("To", raw.strip())
+        (mailbox,) = header.addresses
+    except Exception:  # the stdlib parser can fail on odd input with more than HeaderParseError
+        raise bad("not an e-mail address") from None
+    domain = mailbox.domain
+    plausible = mailbox.username and domain and ("." in domain.strip(".") or domain == "localhost"
+                                                 or domain.startswith("["))  # fmt: skip
+    if header.defects or any(g.display_name for g in header.groups) or not plausible:
+        raise bad("not an e-mail address")
+    return str(mailbox)
 
 
 @dataclass(frozen=True)
@@ -83,6 +112,19 @@ def send_package(
     from book.source.config import load_config
 
     settings = SmtpSettings.from_env(env)
+    problems, recipients = [], []
+    for raw in to:
+        try:
+            recipients.append(check_address(raw))
+        except BookError as exc:
+            problems += exc.problems
+    try:
+        check_address(settings.sender, "BOOK_SMTP_FROM")
+    except BookError as exc:
+        problems += exc.problems
+    if problems:
+        raise BookError(problems)
+    to = recipients
     title = load_config(config_path).title
     msg = build_message(package, to, title=title, sender=settings.sender)
     if dry_run is None:
