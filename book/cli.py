@@ -102,6 +102,10 @@ def cmd_check(args: argparse.Namespace) -> int:
             report(r)
     else:
         report(CheckResult("pdf", False, f"{pdf_path} not found: run `make` first"))
+    from book.check.retail import check_retail  # the stores' and the printer's: cover size, ISBN, spine
+
+    for r in check_retail(config, out):
+        report(r)
     return 0 if ok else 1
 
 

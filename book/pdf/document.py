@@ -13,7 +13,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from book.model import Build, RenderedPart
+from book.model import BookConfig, Build, RenderedPart
 from book.parts.render import book_context, environment
 from book.parts.structures import footnotes_for_print
 from book.pdf import furniture
@@ -157,7 +157,7 @@ def stylesheet_texts(
     texts = []
     for name in PRINT_STYLESHEETS:
         text = config.find_style(name).read_text(encoding="utf-8")
-        texts.append(cmyk_css(text) if cmyk else text)
+        texts.append(print_css(config, text) if cmyk else text)
     mark = ""
     if draft_ids(build, profile):
         mark = f"草稿 {build.build_date():%Y-%m-%d}"
@@ -169,6 +169,16 @@ def stylesheet_texts(
         p = Path(sheet)
         texts.append(p.read_text(encoding="utf-8") if p.suffix == ".css" and p.exists() else str(sheet))
     return texts
+
+
+def print_css(config: BookConfig, css: str) -> str:
+    """A stylesheet's colours for print: the press condition's CMYK (`print.output_intent`, book.cover.press)
+    when one is named, else the default conversion."""
+    if not config.print.output_intent:
+        return cmyk_css(css)
+    from book.cover import press
+
+    return press.cmyk_css(css, press.interior_intent(config))  # type: ignore[arg-type]
 
 
 def colour_css(geo: furniture.Geometry, profile: str) -> str:
