@@ -45,7 +45,9 @@ class Option:
 
 
 PRINT: tuple[Option, ...] = (
-    Option("trim", "trim", "A5", "trim size: A4, A5, A6, B5, 16开, 大16开, 32开, 大32开, or `WxH` in mm", ("pdf",)),
+    Option(
+        "trim", "trim", "A5", "trim size: A4, A5, A6, B5, 16开, 大16开, 32开, 大32开, or `WxH` in mm", ("pdf", "epub")
+    ),  # fmt: skip
     Option("font_size", "number", 10.5, "body size in points", ("pdf",), minimum=4),
     Option(
         "chars_per_line",
@@ -91,7 +93,9 @@ PRINT: tuple[Option, ...] = (
     Option("spine_text_min_mm", "number", 5, "narrowest spine that carries text, mm", ("cover",), minimum=0),
     Option("cover_bleed", "number", None, "the cover's bleed, mm (default: `bleed`)", ("cover",), minimum=0),
     Option("cover_marks", "boolean", None, "crop and fold marks on the cover (default: `marks`)", ("cover",)),
-    Option("cover_background", "file", None, "image behind the front cover, inside the book's folder", ("cover",)),
+    Option(
+        "cover_background", "file", None, "image behind the front cover, inside the book's folder", ("cover", "epub")
+    ),  # fmt: skip
     Option("barcode_scale", "number", 0.9, "EAN-13 size, 0.8–2.0 (1.0: 0.33 mm modules)", ("cover",), minimum=0.8),
 )
 EPUB: tuple[Option, ...] = (

@@ -382,3 +382,40 @@ def make_cover(config: BookConfig, out: Path, diag: Diagnostics, pages: int | No
 
 def describe(path: Path, s: Spread) -> dict[str, Any]:
     return {"path": str(path), "pages": s.pages, "spine_mm": s.spine, "width_mm": s.full_width}
+
+
+# --- the EPUB's cover: the same front, in screen colours -----------------------------------------
+
+EPUB_COVER_LONG_SIDE = 2400  # px; stores ask for at least 1600 on the long side
+
+
+def front_png(config: BookConfig) -> bytes:
+    """The front cover as the EPUB's cover image: the spread's design rendered once in sRGB (no
+    press conversion), cut at the front's trim, its long side EPUB_COVER_LONG_SIDE px."""
+    import io
+    import subprocess
+    import tempfile
+
+    from PIL import Image
+
+    from book.pdf.layout import render_document
+
+    quiet = Diagnostics(echo=False)
+    w, h = config.print.trim
+    s = Spread(w, h, 0.0, 0.0, 0, press.caliper_mm(config), False)
+    body, font_pt = cover_html(config, s, None, quiet)
+    css = [config.find_style("cover.css").read_text(encoding="utf-8"), geometry_css(s, font_pt)]
+    doc, _ = render_document(body, css, str(config.root) + "/")
+    dpi = EPUB_COVER_LONG_SIDE / (max(w, h) / 25.4)
+    width, height = round(w / 25.4 * dpi), round(h / 25.4 * dpi)
+    with tempfile.TemporaryDirectory() as tmp:
+        pdf = Path(tmp) / "front.pdf"
+        doc.write_pdf(str(pdf))
+        crop = ["-x", str(round(2 * w / 25.4 * dpi) - width), "-y", "0", "-W", str(width), "-H", str(height)]
+        subprocess.run(["pdftoppm", "-r", f"{dpi:.4f}", *crop, "-png", "-singlefile", str(pdf), str(Path(tmp) / "front")],
+                       check=True, capture_output=True, env={**os.environ, "SOURCE_DATE_EPOCH": "0"})  # fmt: skip
+        with Image.open(Path(tmp) / "front.png") as im:
+            front = im.convert("RGB")
+    buf = io.BytesIO()
+    front.save(buf, format="PNG")
+    return buf.getvalue()
