@@ -26,6 +26,11 @@ pdf-screen: setup
 pdf-review: setup
 	$(BOOK) build --format pdf --profile review --config $(CONFIG) --out $(OUT)
 
+# The printer's cover spread for the built interior (built first when missing): build/<slug>-cover.pdf.
+.PHONY: cover
+cover: setup
+	$(BOOK) cover --config $(CONFIG) --out $(OUT)
+
 manifest: setup
 	$(BOOK) manifest --config $(CONFIG)
 

@@ -1,4 +1,4 @@
-"""Command line: `book build|lint|manifest|check …` → the pipeline, with one-line user errors.
+"""Command line: `book build|lint|manifest|check|cover …` → the pipeline, with one-line user errors.
 
 A `BookError` (something the user can fix) prints as `path:line: message — hint` and exits 1 with no
 traceback; any other exception is a bug and keeps its traceback.
@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 from book.engine import oserrors
-from book.errors import BookError, Diagnostics, Problem
+from book.errors import BookError, Diagnostics, Problem, display_path
 from book.pipeline import BuildRequest
 
 
@@ -102,11 +102,38 @@ def cmd_check(args: argparse.Namespace) -> int:
             report(r)
     else:
         report(CheckResult("pdf", False, f"{pdf_path} not found: run `make` first"))
+    from book.check.retail import check_retail  # the stores' and the printer's: cover size, ISBN, spine
+
+    for r in check_retail(config, out):
+        report(r)
     return 0 if ok else 1
 
 
+def cmd_cover(args: argparse.Namespace) -> int:
+    """The printer's cover spread for the built interior (book.cover.spread), the interior built first
+    when it is missing and no --pages is given."""
+    from book.cover.spread import book_isbn, make_cover
+    from book.source.config import load_config
+
+    diag = Diagnostics(strict=args.strict)
+    config = load_config(args.config, diag)
+    book_isbn(config)  # a bad ISBN stops before the interior is built
+    out = _out(args)
+    if args.pages is None and not (out / f"{config.slug}.pdf").is_file():
+        if main(["build", "--format", "pdf", "--config", str(args.config), "--out", str(out)]) != 0:
+            raise BookError(Problem(display_path(out / f"{config.slug}.pdf"), None, "the interior could not be built",
+                                    "fix the errors above, or give the page count with --pages N"))  # fmt: skip
+    path, spread = make_cover(config, out, diag, pages=args.pages)
+    diag.raise_if_errors()
+    print(
+        f"wrote {path} ({spread.full_width:.1f}×{spread.full_height:.1f} mm with bleed; spine {spread.spine:.2f} mm"
+        f" for {spread.pages} pages of {spread.caliper:g} mm leaves)",
+        file=sys.stderr,
+    )
+    return 0
+
+
 def cmd_lint(args: argparse.Namespace) -> int:
-    from book.errors import display_path
     from book.source.config import load_config
     from book.source.lint import lint_part
     from book.source.manifest import build_manifest
@@ -207,6 +234,10 @@ def parser() -> argparse.ArgumentParser:
     c = sub.add_parser("check", help="run the validators on the built files")
     _common(c)
     c.set_defaults(func=cmd_check)
+    cv = sub.add_parser("cover", help="the printer's cover spread (back, spine, front): <slug>-cover.pdf")
+    _common(cv)
+    cv.add_argument("--pages", type=int, default=None, help="interior pages (default: count the built <slug>.pdf)")
+    cv.set_defaults(func=cmd_cover)
     lint = sub.add_parser("lint", help="report manuscript typography problems as file:line: message")
     _common(lint)
     lint.set_defaults(func=cmd_lint)

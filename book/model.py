@@ -70,6 +70,9 @@ class BookConfig:
     epub: EpubOptions = field(default_factory=EpubOptions)
     cover: str | None = None  # the book's cover image, relative to book.yaml (`cover:` or `epub: cover:`)
     allow_private_fetch: bool = False
+    isbn: str = ""  # the print edition's ISBN, as written (book.cover.isbn validates it)
+    price: str = ""  # 定价, printed on the back cover
+    blurb: str = ""  # the back cover's text
 
     @property
     def chapters(self) -> list[SourceSpec]:

@@ -2,7 +2,7 @@
 
 Each option is declared once, here, with its type, default, one line of documentation and what a
 change to it invalidates (`parts`: every part is converted again; `pdf`, `epub`: that output is
-written again). The loader validates a section against its table when book.yaml is read, so a bad
+written again; `cover`: the printer's cover spread, `book cover`, decides on it). The loader validates a section against its table when book.yaml is read, so a bad
 value or a misspelt key is reported at once with its line (and a "did you mean"), and the README's
 option table is generated from the same tables (`python -m book.options`).
 """
@@ -40,12 +40,14 @@ class Option:
     kind: str  # "number" | "integer" | "boolean" | "text" | "trim" | "file"
     default: Any
     doc: str
-    invalidates: tuple[str, ...]  # what a change re-does: "parts", "pdf", "epub"
+    invalidates: tuple[str, ...]  # what a change re-does: "parts", "pdf", "epub", "cover"
     minimum: float | None = None
 
 
 PRINT: tuple[Option, ...] = (
-    Option("trim", "trim", "A5", "trim size: A4, A5, A6, B5, 16开, 大16开, 32开, 大32开, or `WxH` in mm", ("pdf",)),
+    Option(
+        "trim", "trim", "A5", "trim size: A4, A5, A6, B5, 16开, 大16开, 32开, 大32开, or `WxH` in mm", ("pdf", "epub")
+    ),  # fmt: skip
     Option("font_size", "number", 10.5, "body size in points", ("pdf",), minimum=4),
     Option(
         "chars_per_line",
@@ -64,11 +66,41 @@ PRINT: tuple[Option, ...] = (
     Option("icc_profile", "file", None, "CMYK output-intent profile (default: Ghostscript's default CMYK)", ("pdf",)),
     Option("watermark", "boolean", False, "草稿 watermark on draft parts in every profile", ("pdf",)),
     Option(
-        "isbn", "text", None, "the print edition's ISBN (the EPUB's page list names it as its source)", ("pdf", "epub")
+        "isbn",
+        "text",
+        None,
+        "the print edition's ISBN, if not given as top-level `isbn:` (the EPUB's page list names it)",
+        ("pdf", "epub"),
     ),  # fmt: skip
+    # The press and the printer's cover (book.cover).
+    Option(
+        "output_intent",
+        "text",
+        None,
+        "press condition: JC200103, FOGRA39, FOGRA51 or SWOP (the cover's default JC200103; the interior keeps"
+        " `icc_profile`'s unless set)",
+        ("pdf", "cover"),
+    ),
+    Option(
+        "paper",
+        "text",
+        "70g 胶版纸",
+        "interior stock by weight: 胶版纸, 轻型纸, 纯质纸, 铜版纸, 哑粉纸; sets the caliper",
+        ("cover",),
+    ),
+    Option("caliper_mm", "number", None, "one leaf (two pages), mm; overrides `paper`", ("cover",), minimum=0),
+    Option("spine_extra_mm", "number", 0, "added to the spine for the cover board and glue, mm", ("cover",), minimum=0),
+    Option("spine_text_min_mm", "number", 5, "narrowest spine that carries text, mm", ("cover",), minimum=0),
+    Option("cover_bleed", "number", None, "the cover's bleed, mm (default: `bleed`)", ("cover",), minimum=0),
+    Option("cover_marks", "boolean", None, "crop and fold marks on the cover (default: `marks`)", ("cover",)),
+    Option(
+        "cover_background", "file", None, "image behind the front cover, inside the book's folder", ("cover", "epub")
+    ),  # fmt: skip
+    Option("barcode_scale", "number", 0.9, "EAN-13 size, 0.8–2.0 (1.0: 0.33 mm modules)", ("cover",), minimum=0.8),
 )
 EPUB: tuple[Option, ...] = (
     Option("cover", "file", None, "cover image for the EPUB (also accepted as top-level `cover:`)", ("epub",)),
+    Option("isbn", "text", None, "the e-book's own ISBN (e-ISBN), beside its unique identifier", ("epub",)),
 )
 
 
@@ -88,6 +120,15 @@ class PrintOptions:
     icc_profile: Path | None = None
     watermark: bool = False
     isbn: str | None = None
+    output_intent: str | None = None
+    paper: str = "70g 胶版纸"
+    caliper_mm: float | None = None
+    spine_extra_mm: float = 0.0
+    spine_text_min_mm: float = 5.0
+    cover_bleed: float | None = None
+    cover_marks: bool | None = None
+    cover_background: str | None = None
+    barcode_scale: float = 0.9
     lines: dict[str, int] = field(default_factory=dict, compare=False)  # option → book.yaml line
 
 
@@ -96,6 +137,7 @@ class EpubOptions:
     """`epub:` — the EPUB's own options (see `EPUB`)."""
 
     cover: str | None = None
+    isbn: str | None = None
     lines: dict[str, int] = field(default_factory=dict, compare=False)
 
 
@@ -219,7 +261,7 @@ def _example(option: Option) -> str:
 
 
 def invalidating(section_options: Any, stage: str) -> dict[str, Any]:
-    """The options of a section that decide `stage` ("parts", "pdf", "epub"): what its cache key hashes."""
+    """The options of a section that decide `stage` ("parts", "pdf", "epub", "cover"): what its cache key hashes."""
     table, _ = SECTIONS["print" if isinstance(section_options, PrintOptions) else "epub"]
     wanted = {o.key for o in table if stage in o.invalidates}
     return {f.name: getattr(section_options, f.name) for f in fields(section_options) if f.name in wanted}

@@ -46,13 +46,16 @@ KEEP_OUTPUT_VERSIONS = 6
 # --- keys: what each stage's result depends on -----------------------------------------------------
 
 
+COVER_ONLY = ("price", "blurb")  # book.yaml keys only the printer's cover prints (book cover, never cached)
+
+
 def config_key(config: BookConfig, stage: str = "parts") -> str:
     """The config minus its list of sources (one chapter's edit must not invalidate the others), with
     only the `print:` / `epub:` options that decide `stage`."""
     fields = {
         f.name: getattr(config, f.name)
         for f in dataclasses.fields(config)
-        if f.name not in ("sources", "print", "epub")
+        if f.name not in ("sources", "print", "epub", *COVER_ONLY)
     }
     fields["options"] = {"print": invalidating(config.print, stage), "epub": invalidating(config.epub, stage)}
     return digest(plain(fields))

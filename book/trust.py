@@ -27,7 +27,8 @@ if TYPE_CHECKING:
     from book.errors import Diagnostics
     from book.model import BookConfig
 
-TOOLCHAIN_DIRS = tuple(PROJECT_ROOT / d for d in ("templates", "styles", "fonts"))
+# The toolchain's own data: templates, styles, fonts and the press profiles it ships (book/icc).
+TOOLCHAIN_DIRS = (*(PROJECT_ROOT / d for d in ("templates", "styles", "fonts")), PROJECT_ROOT / "book" / "icc")
 SYSTEM_DIRS = (
     Path("/usr/share/fonts"), Path("/usr/local/share/fonts"), Path("~/.fonts").expanduser(),
     Path("~/.local/share/fonts").expanduser(), Path("/usr/share/color/icc"), Path("/usr/share/ghostscript"),

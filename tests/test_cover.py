@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import shutil
 from pathlib import Path
 
 import pytest
@@ -12,7 +13,7 @@ from book.engine.cache import Cache
 from book.epub.cover import MIN_HEIGHT, make_cover
 from book.errors import BookError, Diagnostics
 from book.source.config import load_config
-from tests.conftest import write_chapter
+from tests.conftest import have, write_chapter
 
 
 @pytest.fixture(autouse=True)
@@ -29,6 +30,22 @@ def test_generated_cover_is_tall_png(book_dir: Path) -> None:
         assert len(im.getcolors(maxcolors=1 << 16) or []) > 2, "text was drawn"
     again = make_cover(config, Diagnostics(), Cache(book_dir / ".cache2"))
     assert again.data == cover.data, "drawing is deterministic"
+
+
+def test_generated_cover_is_the_printed_front(book_dir: Path) -> None:
+    if not have("pdftoppm"):
+        pytest.skip("pdftoppm not installed")
+    cover = make_cover(load_config(book_dir / "book.yaml"), Diagnostics(), Cache(book_dir / ".cache"))
+    assert (cover.width, cover.height) == (1691, 2400), "A5 at 2400 px on the long side"
+    with Image.open(io.BytesIO(cover.data)) as im:
+        assert im.mode == "RGB" and im.size == (1691, 2400)
+
+
+def test_without_pdftoppm_the_cover_is_drawn(book_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    which = shutil.which
+    monkeypatch.setattr(shutil, "which", lambda name, *a, **k: None if name == "pdftoppm" else which(name, *a, **k))
+    cover = make_cover(load_config(book_dir / "book.yaml"), Diagnostics(), Cache(book_dir / ".cache"))
+    assert cover.generated and (cover.width, cover.height) == (1600, 2400)
 
 
 def test_given_cover_is_used_as_is(book_dir: Path) -> None:

@@ -1,14 +1,18 @@
 """Cover stage: book.yaml's `cover:` image, or the title and authors → a cover image (PNG/JPEG bytes).
 
 A book that names its own cover (`cover: images/cover.jpg`, a path inside the book's folder) gets
-that image as is; otherwise a plain typographic cover is drawn with Pillow in the book's own CJK
-faces. Either way the image is at least 1600 px tall, as the retail stores ask.
+that image as is; otherwise it is the printed cover's front (book.cover.spread: the same template
+and style, in sRGB, 2400 px tall), or, without pdftoppm, a plain typographic cover drawn with
+Pillow in the book's own CJK faces. Either way the image is at least 1600 px tall, as the retail
+stores ask.
 """
 
 from __future__ import annotations
 
 import io
+import shutil
 from dataclasses import dataclass
+from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFont
 
@@ -40,6 +44,8 @@ def make_cover(config: BookConfig, diag: Diagnostics, cache: Cache) -> Cover:
     given = config.cover
     if given:
         return _given_cover(config, given, diag)
+    if shutil.which("pdftoppm"):  # the printed cover's front, in screen colours (book.cover.spread)
+        return _printed_front(config, cache)
     key = digest("cover-1", config.title, config.subtitle, list(config.authors), config.publisher,
                  [locate(*f)[0] for f in _FACES.values()])  # fmt: skip
     data = cache.memo("cover", key, lambda: draw_cover(config))
@@ -55,6 +61,20 @@ def cover_line(config: BookConfig) -> int | None:
     except (OSError, UnicodeDecodeError):
         return None
     return key_line(text, "cover")
+
+
+def _printed_front(config: BookConfig, cache: Cache) -> Cover:
+    from book.cover.spread import front_png
+    from book.parts.render import environment
+
+    template = Path(environment(config).get_template("cover-spread.html.j2").filename or "")
+    background = (config.root / config.print.cover_background) if config.print.cover_background else None
+    key = digest("cover-front-1", config.title, config.subtitle, list(config.authors), config.publisher,
+                 config.language, repr(config.print.trim), background, template.read_text(encoding="utf-8"),
+                 config.find_style("cover.css").read_text(encoding="utf-8"))  # fmt: skip
+    data = cache.memo("cover", key, lambda: front_png(config))
+    with Image.open(io.BytesIO(data)) as im:
+        return Cover(data, "image/png", "images/cover.png", im.width, im.height, True)
 
 
 def _given_cover(config: BookConfig, given: str, diag: Diagnostics) -> Cover:

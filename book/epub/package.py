@@ -220,6 +220,8 @@ def package_epub(build: Build, target: Path | None = None, page_map: list[PageMa
     embedded = fonts.embed_fonts(_font_texts(build, the_cover, hrefs), [c.decode("utf-8") for c in css.values()], cache)
     b = epub.EpubBook()
     b.set_identifier(config.identifier)
+    if config.epub.isbn:  # the e-book's own ISBN, beside the unique identifier
+        b.add_metadata("DC", "identifier", f"urn:isbn:{re.sub(r'[^0-9X]', '', config.epub.isbn.upper())}")
     b.set_title(config.title)
     b.set_language(config.language)
     for i, author in enumerate(config.authors):
@@ -289,7 +291,7 @@ def package_epub(build: Build, target: Path | None = None, page_map: list[PageMa
 
 def page_break_source(config: BookConfig) -> str:
     """What identifies the print edition the page list follows."""
-    isbn = config.print.isbn
+    isbn = config.isbn or config.print.isbn
     if isbn:
         return f"urn:isbn:{str(isbn).replace('-', '')}"
     return f"{config.title}（印刷版{('，' + config.edition) if config.edition else ''}）"

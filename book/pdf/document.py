@@ -15,7 +15,7 @@ from typing import Any
 
 from book import trust
 from book.engine.record import CACHE_DIR
-from book.model import Build, RenderedPart
+from book.model import BookConfig, Build, RenderedPart
 from book.parts.render import book_context, environment
 from book.parts.structures import footnotes_for_print
 from book.pdf import furniture
@@ -162,7 +162,7 @@ def stylesheet_texts(
         path = config.find_style(name)
         text = path.read_text(encoding="utf-8")
         trust.vet_stylesheet(path, text, config, build.diag, fetch_dir)
-        texts.append(cmyk_css(text) if cmyk else text)
+        texts.append(print_css(config, text) if cmyk else text)
     mark = ""
     if draft_ids(build, profile):
         mark = f"草稿 {build.build_date():%Y-%m-%d}"
@@ -182,6 +182,16 @@ def read_policy(build: Build) -> trust.ReadPolicy:
     """What WeasyPrint may read for this build: the book, the build's cache, the toolchain's files."""
     cache = build.out / CACHE_DIR
     return trust.ReadPolicy(trust.roots_for(build.config.root, cache), str(cache / "images"))
+
+
+def print_css(config: BookConfig, css: str) -> str:
+    """A stylesheet's colours for print: the press condition's CMYK (`print.output_intent`, book.cover.press)
+    when one is named, else the default conversion."""
+    if not config.print.output_intent:
+        return cmyk_css(css)
+    from book.cover import press
+
+    return press.cmyk_css(css, press.interior_intent(config))  # type: ignore[arg-type]
 
 
 def colour_css(geo: furniture.Geometry, profile: str) -> str:

@@ -96,6 +96,12 @@ def finish_document(pdf: Any, build: Build, profile: str = "print", front_pages:
         xmp = re.sub(r"(<xmp:(?:CreateDate|ModifyDate|MetadataDate)>)[^<]*", rf"\g<1>{iso}", xmp)
         pdf.Root.Metadata.write(xmp.encode("utf-8"))
     if profile == "print":
+        if build.config.print.output_intent:  # a registered press condition: its name, its profile's CMYK
+            from book.cover import press
+
+            intent = press.interior_intent(build.config)
+            press.cmyk_images(pdf, intent)  # type: ignore[arg-type]
+            press.set_output_intent(pdf, intent)  # type: ignore[arg-type]
         cmyk_images(pdf)
     if front_pages is not None:  # viewers then show the printed folios: i, ii… then 1, 2…
         labels = [0, pikepdf.Dictionary(S=pikepdf.Name.r)]

@@ -76,7 +76,12 @@ def geometry(config: BookConfig, profile: str = "print") -> Geometry:
             f"{chars} characters of {font_size:g}pt do not fit a {w_mm:g}mm wide page",
             f"use chars_per_line: {max(fit, 10)} or smaller",
         )
-    icc_path = opts.icc_profile or next((p for p in ICC_CANDIDATES if p.is_file()), None)
+    icc_path = opts.icc_profile
+    if icc_path is None and opts.output_intent:  # a press condition by name (book.cover.press): its profile
+        from book.cover.press import interior_intent
+
+        icc_path = interior_intent(config).profile  # type: ignore[union-attr]
+    icc_path = icc_path or next((p for p in ICC_CANDIDATES if p.is_file()), None)
     bleed = opts.bleed if profile == "print" else 0.0
     return Geometry(
         width=width,

@@ -28,7 +28,7 @@ SOURCE_SUFFIXES = (".md", ".markdown", ".txt")
 KNOWN_KEYS = {
     "title", "subtitle", "authors", "author", "language", "identifier", "publisher", "date",
     "rights", "edition", "slug", "chapters", "appendices", "templates", "styles", "print", "epub",
-    "allow_private_fetch", "cover",
+    "allow_private_fetch", "cover", "isbn", "price", "blurb",
 }  # fmt: skip
 
 
@@ -196,6 +196,7 @@ def load_config(path: str | Path, diag: Diagnostics | None = None) -> BookConfig
     if not isinstance(allow_private, bool):
         c.err("allow_private_fetch", "'allow_private_fetch' must be true or false")
         allow_private = False
+    retail = {key: c.text_value(key) for key in ("isbn", "price", "blurb")}  # the cover's (book.cover)
     for p in c.problems:
         if p.severity == "warning":
             if diag is not None:
@@ -227,6 +228,9 @@ def load_config(path: str | Path, diag: Diagnostics | None = None) -> BookConfig
         epub=epub_options,
         cover=str(cover) if cover else None,
         allow_private_fetch=allow_private,
+        isbn=retail["isbn"].strip(),
+        price=retail["price"].strip(),
+        blurb=retail["blurb"],
     )
 
 
