@@ -29,7 +29,7 @@ from typing import Any, TypeVar
 from book.engine.atomic import write_bytes
 
 T = TypeVar("T")
-PACKAGE_DIR = Path(__file__).resolve().parent
+PACKAGE_DIR = Path(__file__).resolve().parent.parent  # the whole `book` package, not only engine/
 MAGIC = b"BOOKCACHE1\n"
 # The distributions whose behaviour decides the outputs (pypandoc-binary pins the Pandoc binary).
 TOOL_DISTRIBUTIONS = (
