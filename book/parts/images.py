@@ -27,7 +27,9 @@ from lxml import etree, html
 from book.engine.atomic import write_bytes
 from book.errors import Diagnostics
 from book.model import ImageRef, Part
+from book.parts import links
 from book.parts.fetch import FetchError, FetchPolicy, fetch, sniff
+from book.source.config import SOURCE_SUFFIXES as MANUSCRIPT_SUFFIXES
 
 if TYPE_CHECKING:
     from book.model import BookConfig
@@ -183,12 +185,19 @@ def check_links(root: etree._Element, part: Part, diag: Diagnostics, root_dir: P
         if scheme in LINK_SCHEMES:
             continue
         why = f"scheme '{scheme}:' is not allowed" if scheme else "links to files are not part of the book"
+        hint = "link to an http(s) address or a heading in the book"
         if not scheme:
             try:
-                resolve_local(href, part, root_dir)
+                target = resolve_local(href, part, root_dir)
+                if target.suffix.lower() in MANUSCRIPT_SUFFIXES:  # another chapter: resolved once all are rendered
+                    a.set("href", links.mark(href, target, root_dir))
+                    a.set("data-written", href)
+                    continue
             except (ValueError, FileNotFoundError) as exc:
                 why = str(exc)
-        diag.warn(part.source, part.line_of(href), f"link refused ({why}): {href[:80]}", "link to an http(s) address or a heading in the book")  # fmt: skip
+                if urlsplit(href).path.lower().endswith(MANUSCRIPT_SUFFIXES):
+                    hint = "link to a chapter's file listed in book.yaml (its path from this file), or remove the link"
+        diag.warn(part.source, part.line_of(href), f"link refused ({why}): {href[:80]}", hint)
         del a.attrib["href"]
         a.tag = "span"
         a.set("class", ((a.get("class") or "") + " refused-link").strip())
