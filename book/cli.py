@@ -98,7 +98,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     else:
         report(CheckResult("epub", False, f"{epub_path} not found: run `make` first"))
     if pdf_path.exists():
-        for r in check_pdf(pdf_path):
+        for r in check_pdf(pdf_path, config.language):
             report(r)
     else:
         report(CheckResult("pdf", False, f"{pdf_path} not found: run `make` first"))

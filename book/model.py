@@ -81,7 +81,9 @@ class BookConfig:
     @property
     def pdf_language(self) -> str:
         """The language tag fontconfig understands: zh-Hans picks SC glyphs only via zh-CN."""
-        return {"zh-hans": "zh-CN", "zh": "zh-CN", "zh-hant": "zh-TW"}.get(self.language.lower(), self.language)
+        return {"zh-hans": "zh-CN", "zh": "zh-CN", "zh-hant": "zh-TW", "zh-hant-hk": "zh-HK"}.get(
+            self.language.lower(), self.language
+        )
 
     def find_style(self, name: str) -> Path:
         """A stylesheet from the book's own styles folder first, then the toolchain's."""

@@ -26,6 +26,7 @@ from lxml import etree, html
 
 from book.engine.atomic import write_bytes
 from book.errors import Diagnostics
+from book.locale import locale_for, template_strings
 from book.model import ImageRef, Part
 from book.parts import links
 from book.parts.fetch import FetchError, FetchPolicy, fetch, sniff
@@ -94,7 +95,9 @@ def _env(config: BookConfig | None):
 
 
 def placeholder(img: etree._Element, note: str, host: str = "", config: BookConfig | None = None) -> etree._Element:
-    text = _env(config).get_template("placeholder.html.j2").render(alt=img.get("alt") or "", note=note, host=host)
+    text = _env(config).get_template("placeholder.html.j2").render(
+        alt=img.get("alt") or "", note=note, host=host, t=template_strings(config.language if config else "zh-Hans")
+    )
     return html.fragment_fromstring(text.strip())
 
 
@@ -132,7 +135,7 @@ def apply(
                     ref = _ref(got.path, got.path.read_bytes(), got.media_type)
                 except FetchError as exc:
                     warn_once(src, f"remote image not embedded ({exc}): {shown}", "a placeholder with its alt text is printed; build online or save the image in the book's folder")  # fmt: skip
-                    _replace(img, placeholder(img, "图片未能获取", urlsplit(src).hostname or "", config))
+                    _replace(img, placeholder(img, locale_for(config.language if config else "zh-Hans")["image_unfetched"], urlsplit(src).hostname or "", config))
                     continue
             elif scheme == "data":
                 data = decode_data_url(src)
@@ -151,11 +154,11 @@ def apply(
                 ref = _ref(path, data, media_type)
         except (ValueError, FetchError) as exc:
             warn_once(src, f"image refused ({exc}): {shown}", "keep images inside the book's folder, as http(s) URLs or small data: images")  # fmt: skip
-            _replace(img, placeholder(img, "图片已拒绝", "", config))
+            _replace(img, placeholder(img, locale_for(config.language if config else "zh-Hans")["image_refused"], "", config))
             continue
         except FileNotFoundError:
             warn_once(src, f"image not found: {shown}", "check the path (relative to the chapter's file)")
-            _replace(img, placeholder(img, "图片缺失", "", config))
+            _replace(img, placeholder(img, locale_for(config.language if config else "zh-Hans")["image_missing"], "", config))
             continue
         found.setdefault(ref.href, ref)
         img.set("src", ref.href)

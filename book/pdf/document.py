@@ -13,6 +13,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+from book.locale import locale_for, localize_css
 from book.model import Build, RenderedPart
 from book.parts.render import book_context, environment
 from book.parts.structures import footnotes_for_print
@@ -156,11 +157,11 @@ def stylesheet_texts(
     cmyk = profile == "print"
     texts = []
     for name in PRINT_STYLESHEETS:
-        text = config.find_style(name).read_text(encoding="utf-8")
+        text = localize_css(config.find_style(name).read_text(encoding="utf-8"), locale_for(config.language))
         texts.append(cmyk_css(text) if cmyk else text)
     mark = ""
     if draft_ids(build, profile):
-        mark = f"草稿 {build.build_date():%Y-%m-%d}"
+        mark = f"{locale_for(config.language)['draft']} {build.build_date():%Y-%m-%d}"
     ink = K_BLACK if cmyk else "#000"
     texts.append(furniture.page_css(config, geo, furniture=furniture_boxes, ink=ink, watermark_text=mark))
     if cmyk:

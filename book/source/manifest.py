@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from book.errors import BookError, Diagnostics
+from book.locale import locale_for
 from book.model import BookConfig, Manifest, Meta, Part
 from book.source import infer
 from book.source.read import Source, read_source
@@ -184,6 +185,7 @@ def build_manifest(config: BookConfig, diag: Diagnostics) -> Manifest:
     chapters: list[Part] = []
     appendices: list[Part] = []
     seen: dict[int, Source] = {}
+    locale = locale_for(config.language)
     previous = 0  # the number of the chapter before, in book.yaml's order
     for src in sources:
         suggested: dict[str, Any] = {"title": infer.inferred_title(src.body, src.path)}
@@ -226,7 +228,7 @@ def build_manifest(config: BookConfig, diag: Diagnostics) -> Manifest:
         else:
             letter = chr(ord("A") + len(appendices)) if len(appendices) < 26 else str(len(appendices) + 1)
             appendices.append(
-                Part(f"app{letter.lower()}", "appendix", src.path, meta["title"], f"附录{letter}", None,
+                Part(f"app{letter.lower()}", "appendix", src.path, meta["title"], locale.appendix(letter), None,
                      meta, src.body, src.body_line, status, key_lines=dict(src.key_lines))
             )  # fmt: skip
     if not config.sources:
