@@ -79,7 +79,9 @@ def test_links_between_chapters_resolve_in_the_epub(plain: dict) -> None:
         name, _, ident = href.partition("#")
         assert docs[name].xpath("//*[@id=$i]", i=ident), href
     # The link to a file outside the book: a warning at its own line, the text kept.
-    assert re.search(r"01/chapter\.md:3: warning: link to '\.\./notes\.md': that file is not a part of the book", plain["log"])
+    assert re.search(
+        r"01/chapter\.md:3: warning: link to '\.\./notes\.md': that file is not a part of the book", plain["log"]
+    )
     assert "不在书里" in etree.tostring(docs["ch01.xhtml"], encoding="unicode")
 
 
@@ -115,9 +117,14 @@ def hant(tmp_path_factory: pytest.TempPathFactory) -> dict:
     (book / "book.yaml").write_text(
         "title: 繁體之書\nauthors: [某人]\nlanguage: zh-Hant\nchapters:\n  - '*.md'\n", "utf-8"
     )
-    (book / "01.md").write_text('# 開始\n\n他說"這是一本書"，又說\'好\'。\n\n## 小節\n\n文字。\n', "utf-8")
+    (book / "01.md").write_text("# 開始\n\n他說\"這是一本書\"，又說'好'。\n\n## 小節\n\n文字。\n", "utf-8")
     proc = build(book)
-    return {"out": book / "out", "log": proc.stderr, "epub": book / "out" / "book.epub", "pdf": book / "out" / "book.pdf"}
+    return {
+        "out": book / "out",
+        "log": proc.stderr,
+        "epub": book / "out" / "book.epub",
+        "pdf": book / "out" / "book.pdf",
+    }
 
 
 @pytest.mark.slow
