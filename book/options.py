@@ -64,11 +64,18 @@ PRINT: tuple[Option, ...] = (
     Option("icc_profile", "file", None, "CMYK output-intent profile (default: Ghostscript's default CMYK)", ("pdf",)),
     Option("watermark", "boolean", False, "草稿 watermark on draft parts in every profile", ("pdf",)),
     Option(
-        "page_references", "boolean", True, "a link to another chapter is followed by its page (（见第 12 页）)", ("pdf",)
+        "page_references",
+        "boolean",
+        True,
+        "a link to another chapter is followed by its page (（见第 12 页）)",
+        ("pdf",),
     ),  # fmt: skip
     Option(
-        "page_reference_format", "text", None,
-        "the page reference's text, `{page}` standing for the number (default: the language's, 见第/見第)", ("pdf",),
+        "page_reference_format",
+        "text",
+        None,
+        "the page reference's text, `{page}` standing for the number (default: the language's, 见第/見第)",
+        ("pdf",),
     ),  # fmt: skip
     Option(
         "isbn", "text", None, "the print edition's ISBN (the EPUB's page list names it as its source)", ("pdf", "epub")

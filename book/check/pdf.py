@@ -45,7 +45,9 @@ def check_pdf_fonts(path: Path, language: str = "zh-Hans") -> CheckResult:
         if any(tag in r["name"] for tag in wrong) and "CJK" in r["name"]:
             what = "a Simplified Chinese" if region == "SC" else f"the book's ({region})"
             problems.append(f"{r['name']} is not {what} face")
-    summary = f"{len(rows)} fonts, all embedded, no Type 3, {region} faces only" if not problems else "; ".join(problems)
+    summary = (
+        f"{len(rows)} fonts, all embedded, no Type 3, {region} faces only" if not problems else "; ".join(problems)
+    )
     return CheckResult("pdffonts", not problems, summary, problems)
 
 

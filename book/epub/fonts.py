@@ -50,14 +50,17 @@ FACES: tuple[FaceSpec, ...] = (
 )
 
 
-
 def faces_for(region: str) -> tuple[FaceSpec, ...]:
     """FACES for a locale's region (SC, TC, HK): the same collections' Traditional faces for TC/HK."""
     if region == "SC":
         return FACES
     return tuple(
-        FaceSpec(f.family.replace(" SC", f" {region}"), f.weight, f.pattern.replace(" SC:", f" {region}:"),
-                 f.name.replace("CJKsc", f"CJK{region.lower()}"))  # fmt: skip
+        FaceSpec(
+            f.family.replace(" SC", f" {region}"),
+            f.weight,
+            f.pattern.replace(" SC:", f" {region}:"),
+            f.name.replace("CJKsc", f"CJK{region.lower()}"),
+        )  # fmt: skip
         for f in FACES
     )
 

@@ -216,11 +216,16 @@ def package_epub(build: Build, target: Path | None = None, page_map: list[PageMa
     the_cover = cover.make_cover(config, build.diag, cache)
     parts, pages = _with_pagebreaks(build, page_map or [])
     loc = locale_for(config.language)
-    css = {name: localize_css(config.find_style(name).read_text(encoding="utf-8"), loc).encode() for name in STYLESHEETS}
+    css = {
+        name: localize_css(config.find_style(name).read_text(encoding="utf-8"), loc).encode() for name in STYLESHEETS
+    }
     hrefs = ["styles/fonts.css"] + [f"styles/{name}" for name in STYLESHEETS]
     docs = _documents(build, parts, pages, the_cover, hrefs)
     embedded = fonts.embed_fonts(
-        _font_texts(build, the_cover, hrefs), [c.decode("utf-8") for c in css.values()], cache, fonts.faces_for(loc.region)
+        _font_texts(build, the_cover, hrefs),
+        [c.decode("utf-8") for c in css.values()],
+        cache,
+        fonts.faces_for(loc.region),
     )
     b = epub.EpubBook()
     b.set_identifier(config.identifier)

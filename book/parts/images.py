@@ -95,8 +95,12 @@ def _env(config: BookConfig | None):
 
 
 def placeholder(img: etree._Element, note: str, host: str = "", config: BookConfig | None = None) -> etree._Element:
-    text = _env(config).get_template("placeholder.html.j2").render(
-        alt=img.get("alt") or "", note=note, host=host, t=template_strings(config.language if config else "zh-Hans")
+    text = (
+        _env(config)
+        .get_template("placeholder.html.j2")
+        .render(
+            alt=img.get("alt") or "", note=note, host=host, t=template_strings(config.language if config else "zh-Hans")
+        )
     )
     return html.fragment_fromstring(text.strip())
 
@@ -135,7 +139,15 @@ def apply(
                     ref = _ref(got.path, got.path.read_bytes(), got.media_type)
                 except FetchError as exc:
                     warn_once(src, f"remote image not embedded ({exc}): {shown}", "a placeholder with its alt text is printed; build online or save the image in the book's folder")  # fmt: skip
-                    _replace(img, placeholder(img, locale_for(config.language if config else "zh-Hans")["image_unfetched"], urlsplit(src).hostname or "", config))
+                    _replace(
+                        img,
+                        placeholder(
+                            img,
+                            locale_for(config.language if config else "zh-Hans")["image_unfetched"],
+                            urlsplit(src).hostname or "",
+                            config,
+                        ),
+                    )
                     continue
             elif scheme == "data":
                 data = decode_data_url(src)
@@ -154,11 +166,15 @@ def apply(
                 ref = _ref(path, data, media_type)
         except (ValueError, FetchError) as exc:
             warn_once(src, f"image refused ({exc}): {shown}", "keep images inside the book's folder, as http(s) URLs or small data: images")  # fmt: skip
-            _replace(img, placeholder(img, locale_for(config.language if config else "zh-Hans")["image_refused"], "", config))
+            _replace(
+                img, placeholder(img, locale_for(config.language if config else "zh-Hans")["image_refused"], "", config)
+            )
             continue
         except FileNotFoundError:
             warn_once(src, f"image not found: {shown}", "check the path (relative to the chapter's file)")
-            _replace(img, placeholder(img, locale_for(config.language if config else "zh-Hans")["image_missing"], "", config))
+            _replace(
+                img, placeholder(img, locale_for(config.language if config else "zh-Hans")["image_missing"], "", config)
+            )
             continue
         found.setdefault(ref.href, ref)
         img.set("src", ref.href)
