@@ -8,57 +8,62 @@ OUT ?= build
 STAMP := $(VENV)/.installed
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: all epub pdf test lint format check clean setup sysdeps manifest tools fuzz preview screenshots editor
+.PHONY: all epub pdf test lint lint-code help format check clean setup sysdeps manifest tools fuzz preview screenshots editor
 
-all: setup
+all: setup ## build/<slug>.epub and build/<slug>.pdf from book.yaml
 	$(BOOK) build --format all --config $(CONFIG) --out $(OUT)
 
-epub: setup
+epub: setup ## the EPUB only (checked by EPUBCheck)
 	$(BOOK) build --format epub --config $(CONFIG) --out $(OUT)
 
-pdf: setup
+pdf: setup ## the print PDF only
 	$(BOOK) build --format pdf --config $(CONFIG) --out $(OUT)
 
 .PHONY: pdf-screen pdf-review
-pdf-screen: setup
+pdf-screen: setup ## build/<slug>-screen.pdf: no bleed, live links, tagged PDF/UA-1
 	$(BOOK) build --format pdf --profile screen --config $(CONFIG) --out $(OUT)
 
-pdf-review: setup
+pdf-review: setup ## build/<slug>-review.pdf: draft watermark and build date on draft parts
 	$(BOOK) build --format pdf --profile review --config $(CONFIG) --out $(OUT)
 
 # The printer's cover spread for the built interior (built first when missing): build/<slug>-cover.pdf.
 .PHONY: cover
-cover: setup
+cover: setup ## the printer's cover spread for the built interior: build/<slug>-cover.pdf
 	$(BOOK) cover --config $(CONFIG) --out $(OUT)
 
-manifest: setup
+manifest: setup ## the validated manifest with measured counts
 	$(BOOK) manifest --config $(CONFIG)
 
 # Every validator on the built files, one line per check; non-zero exit on any failure.
-check: setup
+check: setup ## every validator on the built files, one line each
 	@$(BOOK) check --config $(CONFIG) --out $(OUT)
 
-test: setup preview/node_modules
+test: setup preview/node_modules ## the unit and integration tests
 	$(PY) -m pytest -q
 
 # A longer fuzz campaign over Markdown → EPUB than the one `make test` runs.
-fuzz: setup
+fuzz: setup ## a longer fuzz campaign over Markdown → EPUB
 	BOOK_FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-500} BOOK_FUZZ_EPUBCHECK=$${FUZZ_EPUBCHECK:-10} $(PY) -m pytest -q -s tests/test_fuzz.py
 
-lint: setup
-	$(PY) -m ruff check book tests
-	$(PY) -m ruff format --check book tests
+lint: setup ## the manuscript's problems as file:line: message (book lint)
 	$(BOOK) lint --config $(CONFIG)
 
-format: setup
+lint-code: setup ## ruff check and ruff format --check over the code and tests
+	$(PY) -m ruff check book tests
+	$(PY) -m ruff format --check book tests
+
+# Every target with its `## ` line, from this file.
+help: ## this list
+	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/^([a-zA-Z_-]+):.*## (.*)/\1\t\2/' | expand -t 14
+
+format: setup ## ruff format and ruff check --fix over the code
 	$(PY) -m ruff format book tests
 	$(PY) -m ruff check --fix book tests
 
-clean:
+clean: ## remove build/
 	rm -rf $(OUT)
 
-setup: sysdeps $(STAMP) tools
-
+setup: sysdeps $(STAMP) tools ## the venv, npm tools and Debian packages the build needs
 # DAISY Ace (npm) into the ignored .tools/, from the committed lock file; it drives Debian's chromium.
 ACE_STAMP := .tools/.installed
 tools: $(ACE_STAMP)
@@ -83,16 +88,16 @@ preview/node_modules: preview/package.json preview/package-lock.json
 	touch $@
 
 # `make preview` reads the book in a local e-reader page; `make preview READER=calibre` in calibre.
-preview: setup preview/node_modules
+preview: setup preview/node_modules ## the EPUB in an e-reader page on 127.0.0.1, reloaded on every edit
 	$(BOOK) preview --config $(CONFIG) --out $(OUT) $(if $(PORT),--port $(PORT)) $(if $(READER),--reader $(READER))
 
-screenshots: setup preview/node_modules
+screenshots: setup preview/node_modules ## PNGs of each chapter's first pages per device
 	$(BOOK) screenshots --config $(CONFIG) --out $(OUT)
 
-editor: setup
+editor: setup ## the editor's package: review PDF, DOCX, EPUB, report
 	$(BOOK) editor --config $(CONFIG) --out $(OUT)
 
 # Our builds against plain pandoc → WeasyPrint (BENCH_RUNS=3, BENCH_QUICK=1): build/bench.json, build/bench.png.
 .PHONY: bench
-bench: setup
+bench: setup ## what authors wait for, measured (build/bench.json)
 	$(BOOK) bench --out $(OUT)

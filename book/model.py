@@ -85,7 +85,9 @@ class BookConfig:
     @property
     def pdf_language(self) -> str:
         """The language tag fontconfig understands: zh-Hans picks SC glyphs only via zh-CN."""
-        return {"zh-hans": "zh-CN", "zh": "zh-CN", "zh-hant": "zh-TW"}.get(self.language.lower(), self.language)
+        return {"zh-hans": "zh-CN", "zh": "zh-CN", "zh-hant": "zh-TW", "zh-hant-hk": "zh-HK"}.get(
+            self.language.lower(), self.language
+        )
 
     def find_style(self, name: str) -> Path:
         """A stylesheet from the book's own styles folder first, then the toolchain's; one that a
@@ -158,12 +160,19 @@ class Manifest:
         return [p for p in self.parts if p.kind == "appendix"]
 
     def modified(self) -> str:
-        """The newest date among the parts, for reproducible timestamps."""
+        """The newest date among the parts, for reproducible timestamps; else the book's `date`, else
+        the sources' newest commit date, else today."""
         dates = [
             v for p in self.parts for k, v in p.meta.items()
             if k in ("last_updated", "date", "created_date") and isinstance(v, str)
         ]  # fmt: skip
-        return max(dates) if dates else (self.config.date or "1970-01-01")
+        if dates:
+            return max(dates)
+        if self.config.date:
+            return self.config.date
+        from book.source.dates import fallback_date  # git, only for a book that dates nothing
+
+        return fallback_date(tuple(p.source for p in self.parts))
 
 
 # --- rendered parts ------------------------------------------------------------------------------------

@@ -66,6 +66,20 @@ PRINT: tuple[Option, ...] = (
     Option("icc_profile", "file", None, "CMYK output-intent profile (default: Ghostscript's default CMYK)", ("pdf",)),
     Option("watermark", "boolean", False, "草稿 watermark on draft parts in every profile", ("pdf",)),
     Option(
+        "page_references",
+        "boolean",
+        True,
+        "a link to another chapter is followed by its page (（见第 12 页）)",
+        ("pdf",),
+    ),  # fmt: skip
+    Option(
+        "page_reference_format",
+        "text",
+        None,
+        "the page reference's text, `{page}` standing for the number (default: the language's, 见第/見第)",
+        ("pdf",),
+    ),  # fmt: skip
+    Option(
         "isbn",
         "text",
         None,
@@ -119,6 +133,8 @@ class PrintOptions:
     marks: bool = False
     icc_profile: Path | None = None
     watermark: bool = False
+    page_references: bool = True
+    page_reference_format: str | None = None
     isbn: str | None = None
     output_intent: str | None = None
     paper: str = "70g 胶版纸"

@@ -175,7 +175,7 @@ def prepare(
 
     `meanwhile` runs while the part workers work (e.g. `warm_pdf`, importing WeasyPrint).
     """
-    from book.parts import render, sanitize
+    from book.parts import links, render, sanitize
 
     config = load_config(config_path, diag)
     manifest = build_manifest(config, diag)
@@ -196,6 +196,7 @@ def prepare(
         for k, v in r.fixes.items():
             fixes[k] = fixes.get(k, 0) + v
         deps.update(r.deps)
+    links.resolve(manifest, rendered, diag)
     sanitize.check_links(manifest, rendered, diag)
     diag.raise_if_errors()
     cache.trim("part", keep=KEEP_VERSIONS * len(manifest.parts))

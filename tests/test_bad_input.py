@@ -64,7 +64,6 @@ def one(book: Path) -> str:
         ("---\n- 一\n- 二\n---\n正文\n", "a.md:2", "not a mapping"),
         ("---\n就是一句话\n---\n正文\n", "a.md:2", "not a mapping"),
         ("---\nchapter_number: 1\ntitle: 标题\n\n正文没有结束线\n", "a.md:1", "not closed"),
-        ("正文，没有前言。\n", "a.md:1", "no front matter"),
         ("---\ntitle: 无编号\n---\n正文\n", "a.md:2", "lacks required field 'chapter_number'"),
         ("---\nchapter_number: 1\n---\n正文\n", "a.md:2", "lacks required field 'title'"),
         ("---\nchapter_number: 1\ntitle: ''\n---\n正文\n", "a.md:3", "'title' is empty"),

@@ -6,6 +6,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
+from book.locale import locale_for
 from book.model import CheckResult
 
 
@@ -28,7 +29,10 @@ def pdffonts(path: Path) -> list[dict[str, str]]:
     return rows
 
 
-def check_pdf_fonts(path: Path) -> CheckResult:
+def check_pdf_fonts(path: Path, language: str = "zh-Hans") -> CheckResult:
+    """Every font embedded, none Type 3, and every CJK face the book's own (SC, or TC/HK for zh-Hant)."""
+    region = locale_for(language).region
+    wrong = [r for r in ("SC", "TC", "HK", "JP", "KR") if r != region]
     if not shutil.which("pdffonts"):
         return CheckResult("pdffonts", False, "pdffonts not found: install poppler-utils")
     rows = pdffonts(path)
@@ -38,9 +42,12 @@ def check_pdf_fonts(path: Path) -> CheckResult:
             problems.append(f"{r['name']} is not embedded")
         if r["type"].startswith("Type 3"):
             problems.append(f"{r['name']} is a Type 3 font")
-        if any(tag in r["name"] for tag in ("JP", "KR", "TC", "HK")) and "CJK" in r["name"]:
-            problems.append(f"{r['name']} is not a Simplified Chinese face")
-    summary = f"{len(rows)} fonts, all embedded, no Type 3, SC faces only" if not problems else "; ".join(problems)
+        if any(tag in r["name"] for tag in wrong) and "CJK" in r["name"]:
+            what = "a Simplified Chinese" if region == "SC" else f"the book's ({region})"
+            problems.append(f"{r['name']} is not {what} face")
+    summary = (
+        f"{len(rows)} fonts, all embedded, no Type 3, {region} faces only" if not problems else "; ".join(problems)
+    )
     return CheckResult("pdffonts", not problems, summary, problems)
 
 
@@ -112,7 +119,7 @@ def device_rgb_uses(path: Path) -> list[str]:
     return problems
 
 
-def check_pdf_print(path: Path) -> CheckResult:
+def check_pdf_print(path: Path, language: str = "zh-Hans") -> CheckResult:
     """Print profile: PDF/X output intent with a CMYK profile, TrimBox/BleedBox, no DeviceRGB, real fonts."""
     import pikepdf
 
@@ -132,7 +139,7 @@ def check_pdf_print(path: Path) -> CheckResult:
         trim = [round(float(v), 2) for v in pdf.pages[0].obj.TrimBox] if pages else []
     rgb = device_rgb_uses(path)
     problems += rgb[:5] + ([f"… {len(rgb) - 5} more RGB uses"] if len(rgb) > 5 else [])
-    fonts = check_pdf_fonts(path)
+    fonts = check_pdf_fonts(path, language)
     if not fonts.ok:
         problems += fonts.details
     w, h = (trim[2] - trim[0], trim[3] - trim[1]) if trim else (0, 0)
@@ -144,6 +151,6 @@ def check_pdf_print(path: Path) -> CheckResult:
     return CheckResult("pdf print", not problems, summary, problems)
 
 
-def check_pdf(path: Path) -> list[CheckResult]:
-    """Every validator of the print PDF (`book check` calls this when it exists)."""
-    return [check_pdf_fonts(path), check_pdf_print(path)]
+def check_pdf(path: Path, language: str = "zh-Hans") -> list[CheckResult]:
+    """Every validator of the print PDF (`book check` calls this when it exists), for the book's language."""
+    return [check_pdf_fonts(path, language), check_pdf_print(path, language)]

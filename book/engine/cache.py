@@ -33,7 +33,7 @@ from book.engine import cachekey
 from book.engine.atomic import write_bytes
 
 T = TypeVar("T")
-PACKAGE_DIR = Path(__file__).resolve().parent
+PACKAGE_DIR = Path(__file__).resolve().parent.parent  # the whole `book` package, not only engine/
 MAGIC = b"BOOKCACHE2\n"  # 2: an HMAC instead of a plain checksum
 # The distributions whose behaviour decides the outputs (pypandoc-binary pins the Pandoc binary).
 TOOL_DISTRIBUTIONS = (

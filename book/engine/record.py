@@ -98,14 +98,16 @@ class BuildRecord:
             return None
         return record
 
-    def replay(self) -> bool:
-        """Print what the recorded build printed and return True when nothing needs doing."""
+    def replay(self, started: float | None = None) -> bool:
+        """Print what the recorded build printed and return True when nothing needs doing; the last
+        line says how long that took since `started` (a `time.perf_counter()`, default: now)."""
+        started = time.perf_counter() if started is None else started
         record = self.fresh()
         if record is None:
             return False
         sys.stderr.write(record.get("lines", ""))
         shown = ", ".join(Path(p).name for p in record["outputs"])
-        print(f"up to date: {shown}", file=sys.stderr)
+        print(f"up to date, {time.perf_counter() - started:.1f} s ({shown})", file=sys.stderr)
         return True
 
     @contextlib.contextmanager

@@ -49,6 +49,22 @@ FACES: tuple[FaceSpec, ...] = (
     FaceSpec("LXGW WenKai", "normal", "LXGW WenKai:style=Regular", "LXGWWenKai-Regular"),
 )
 
+
+def faces_for(region: str) -> tuple[FaceSpec, ...]:
+    """FACES for a locale's region (SC, TC, HK): the same collections' Traditional faces for TC/HK."""
+    if region == "SC":
+        return FACES
+    return tuple(
+        FaceSpec(
+            f.family.replace(" SC", f" {region}"),
+            f.weight,
+            f.pattern.replace(" SC:", f" {region}:"),
+            f.name.replace("CJKsc", f"CJK{region.lower()}"),
+        )  # fmt: skip
+        for f in FACES
+    )
+
+
 # fsType bits (OpenType OS/2): 0x0002 restricted licence, 0x0100 no subsetting, 0x0200 bitmap only.
 FSTYPE_RESTRICTED = 0x0002
 FSTYPE_NO_SUBSETTING = 0x0100

@@ -26,6 +26,7 @@ from lxml import etree
 from book.engine.atomic import atomic_path
 from book.engine.cache import Cache
 from book.epub import cover, fonts
+from book.locale import locale_for, localize_css
 from book.model import BookConfig, Build, EpubResult, FontReport, PageMark, RenderedPart
 from book.parts import render
 
@@ -161,13 +162,13 @@ def _documents(
     subtitle = f"——{config.subtitle}" if config.subtitle else ""
     alt = f"封面：{config.title}{subtitle}，{'、'.join(config.authors)} 著"
     docs = [("cover", "cover.xhtml", env.get_template("cover.xhtml.j2").render(
-        cover=the_cover, alt=alt, lang=config.language, stylesheets=hrefs), [])]  # fmt: skip
+        cover=the_cover, alt=alt, lang=config.language, stylesheets=hrefs, t=render.template_strings(config.language)), [])]  # fmt: skip
     ids = _link_map(parts)
     first_body = next((p for p in parts if p.kind == "chapter"), None)
     for part in parts:
         if part.id == "toc":
             content = env.get_template("nav.xhtml.j2").render(
-                toc=part, parts=parts, first_body=first_body, lang=config.language,
+                toc=part, parts=parts, first_body=first_body, lang=config.language, t=render.template_strings(config.language),
                 stylesheets=hrefs, pages=pages, cover="cover.xhtml",
             )  # fmt: skip
             docs.append((part.id, part.filename, content, ["nav"]))
@@ -197,9 +198,10 @@ def prewarm(build: Build) -> None:
 
     try:
         the_cover = cover.make_cover(build.config, Diagnostics(), cache_for(build))
-        css = [build.config.find_style(name).read_text(encoding="utf-8") for name in STYLESHEETS]
+        loc = locale_for(build.config.language)
+        css = [localize_css(build.config.find_style(name).read_text(encoding="utf-8"), loc) for name in STYLESHEETS]
         hrefs = ["styles/fonts.css"] + [f"styles/{name}" for name in STYLESHEETS]
-        fonts.embed_fonts(_font_texts(build, the_cover, hrefs), css, cache_for(build))
+        fonts.embed_fonts(_font_texts(build, the_cover, hrefs), css, cache_for(build), fonts.faces_for(loc.region))
     except (BookError, OSError):
         pass
 
@@ -214,10 +216,18 @@ def package_epub(build: Build, target: Path | None = None, page_map: list[PageMa
     # Gather everything first: cover, page list, every document, then the font subsets of their text.
     the_cover = cover.make_cover(config, build.diag, cache)
     parts, pages = _with_pagebreaks(build, page_map or [])
-    css = {name: config.find_style(name).read_bytes() for name in STYLESHEETS}
+    loc = locale_for(config.language)
+    css = {
+        name: localize_css(config.find_style(name).read_text(encoding="utf-8"), loc).encode() for name in STYLESHEETS
+    }
     hrefs = ["styles/fonts.css"] + [f"styles/{name}" for name in STYLESHEETS]
     docs = _documents(build, parts, pages, the_cover, hrefs)
-    embedded = fonts.embed_fonts(_font_texts(build, the_cover, hrefs), [c.decode("utf-8") for c in css.values()], cache)
+    embedded = fonts.embed_fonts(
+        _font_texts(build, the_cover, hrefs),
+        [c.decode("utf-8") for c in css.values()],
+        cache,
+        fonts.faces_for(loc.region),
+    )
     b = epub.EpubBook()
     b.set_identifier(config.identifier)
     if config.epub.isbn:  # the e-book's own ISBN, beside the unique identifier

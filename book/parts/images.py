@@ -29,8 +29,11 @@ from book.bounds import MAX_IMAGE_BYTES, MAX_PIXELS, FileTooLarge, ImageTooLarge
 from book.engine import pillow_warnings
 from book.engine.atomic import write_bytes
 from book.errors import Diagnostics
+from book.locale import locale_for, template_strings
 from book.model import ImageRef, Part
+from book.parts import links
 from book.parts.fetch import FetchError, FetchPolicy, fetch, sniff
+from book.source.config import SOURCE_SUFFIXES as MANUSCRIPT_SUFFIXES
 
 if TYPE_CHECKING:
     from book.model import BookConfig
@@ -104,7 +107,13 @@ def _env(config: BookConfig | None):
 
 
 def placeholder(img: etree._Element, note: str, host: str = "", config: BookConfig | None = None) -> etree._Element:
-    text = _env(config).get_template("placeholder.html.j2").render(alt=img.get("alt") or "", note=note, host=host)
+    text = (
+        _env(config)
+        .get_template("placeholder.html.j2")
+        .render(
+            alt=img.get("alt") or "", note=note, host=host, t=template_strings(config.language if config else "zh-Hans")
+        )
+    )
     return html.fragment_fromstring(text.strip())
 
 
@@ -146,7 +155,15 @@ def apply(
                     ref = _ref(got.path, got.path.read_bytes(), got.media_type)
                 except FetchError as exc:
                     warn_once(src, f"remote image not embedded ({exc}): {shown}", "a placeholder with its alt text is printed; build online or save the image in the book's folder")  # fmt: skip
-                    _replace(img, placeholder(img, "图片未能获取", urlsplit(src).hostname or "", config))
+                    _replace(
+                        img,
+                        placeholder(
+                            img,
+                            locale_for(config.language if config else "zh-Hans")["image_unfetched"],
+                            urlsplit(src).hostname or "",
+                            config,
+                        ),
+                    )
                     continue
             elif scheme == "data":
                 data = decode_data_url(src)
@@ -171,11 +188,15 @@ def apply(
                 _replace(img, placeholder(img, "图片已拒绝", "", config))
                 continue
             warn_once(src, f"image refused ({exc}): {shown}", "keep images inside the book's folder, as http(s) URLs or small data: images")  # fmt: skip
-            _replace(img, placeholder(img, "图片已拒绝", "", config))
+            _replace(
+                img, placeholder(img, locale_for(config.language if config else "zh-Hans")["image_refused"], "", config)
+            )
             continue
         except FileNotFoundError:
             warn_once(src, f"image not found: {shown}", "check the path (relative to the chapter's file)")
-            _replace(img, placeholder(img, "图片缺失", "", config))
+            _replace(
+                img, placeholder(img, locale_for(config.language if config else "zh-Hans")["image_missing"], "", config)
+            )
             continue
         found.setdefault(ref.href, ref)
         img.set("src", ref.href)
@@ -205,12 +226,19 @@ def check_links(root: etree._Element, part: Part, diag: Diagnostics, root_dir: P
         if scheme in LINK_SCHEMES:
             continue
         why = f"scheme '{scheme}:' is not allowed" if scheme else "links to files are not part of the book"
+        hint = "link to an http(s) address or a heading in the book"
         if not scheme:
             try:
-                resolve_local(href, part, root_dir)
+                target = resolve_local(href, part, root_dir)
+                if target.suffix.lower() in MANUSCRIPT_SUFFIXES:  # another chapter: resolved once all are rendered
+                    a.set("href", links.mark(href, target, root_dir))
+                    a.set("data-written", href)
+                    continue
             except (ValueError, FileNotFoundError) as exc:
                 why = str(exc)
-        diag.warn(part.source, part.line_of(href), f"link refused ({why}): {href[:80]}", "link to an http(s) address or a heading in the book")  # fmt: skip
+                if urlsplit(href).path.lower().endswith(MANUSCRIPT_SUFFIXES):
+                    hint = "link to a chapter's file listed in book.yaml (its path from this file), or remove the link"
+        diag.warn(part.source, part.line_of(href), f"link refused ({why}): {href[:80]}", hint)
         del a.attrib["href"]
         a.tag = "span"
         a.set("class", ((a.get("class") or "") + " refused-link").strip())

@@ -14,6 +14,7 @@ from typing import Any
 import jinja2
 from lxml import etree
 
+from book.locale import locale_for, template_strings
 from book.model import BookConfig, Heading, Manifest, Part, RenderedPart
 from book.parts.htmltree import heading_level, text_of, to_xhtml
 from book.text import chinese_numeral
@@ -63,6 +64,7 @@ def book_context(config: BookConfig) -> dict[str, Any]:
         "rights": config.rights,
         "edition": config.edition,
         "identifier": config.identifier,
+        "t": template_strings(config.language),  # the locale's fixed strings (book.locale)
     }
 
 
@@ -91,10 +93,11 @@ def render_front(config: BookConfig, manifest: Manifest, parts: list[RenderedPar
     env = environment(config)
     ctx = {"book": book_context(config), "parts": parts, "modified": manifest.modified()}
     pages = []
+    t = locale_for(config.language)
     for pid, template, title, landmark in (
         ("titlepage", "titlepage.html.j2", config.title, "titlepage"),
-        ("copyright", "copyright.html.j2", "版权信息", "copyright-page"),
-        ("toc", "toc.html.j2", "目录", "toc"),
+        ("copyright", "copyright.html.j2", t["copyright"], "copyright-page"),
+        ("toc", "toc.html.j2", t["toc"], "toc"),
     ):
         pages.append(
             RenderedPart(

@@ -20,6 +20,7 @@ from lxml import etree, html
 
 from book.errors import Diagnostics
 from book.model import Part
+from book.parts import links
 from book.parts.htmltree import heading_level, text_of, to_xhtml
 from book.parts.references import Reference, parse_entry
 from book.text import chinese_numeral
@@ -310,14 +311,19 @@ def ensure_ids(root: etree._Element, part: Part) -> None:
     """Give every heading a unique ASCII id (`ch08-s3`) so links and the outline survive any title."""
     renamed: dict[str, str] = {}
     n = 0
+    # An id the author wrote (`{#intro}`, prefixed by Pandoc) is kept: other chapters link to it.
+    explicit = {f"{part.id}-{i}" for i in links.explicit_ids(part.body)}
     for el in root.iter():
         if not heading_level(el):
             continue
         n += 1
         target = el.getparent() if el.getparent() is not None and el.getparent().tag == "section" else el
-        new = f"{part.id}-s{n}"
+        kept = next((i for i in (el.get("id"), target.get("id")) if i in explicit), None)
+        while kept is None and f"{part.id}-s{n}" in explicit:
+            n += 1
+        new = kept or f"{part.id}-s{n}"
         for old in (target.get("id"), el.get("id")):
-            if old:
+            if old and old != new:
                 renamed[old] = new
         target.set("id", new)
         if target is not el and el.get("id"):

@@ -15,10 +15,11 @@ from typing import Any
 
 from book import trust
 from book.engine.record import CACHE_DIR
+from book.locale import locale_for, localize_css
 from book.model import BookConfig, Build, RenderedPart
 from book.parts.render import book_context, environment
 from book.parts.structures import footnotes_for_print
-from book.pdf import furniture
+from book.pdf import furniture, pagerefs
 
 PRINT_STYLESHEETS = ("book.css", "components.css", "print.css")
 
@@ -74,9 +75,12 @@ def draft_ids(build: Build, profile: str) -> set[str]:
     return {p.id for p in build.parts if p.status == "draft"} if geo_watermark else set()
 
 
-def _print_body(part: RenderedPart) -> str:
-    """A part's body as the print document wants it: footnotes at their call, heads as data."""
+def _print_body(part: RenderedPart, build: Build | None = None, ref_pages: dict[str, str] | None = None) -> str:
+    """A part's body as the print document wants it: footnotes at their call, heads as data, page
+    references after links to other chapters (book.pdf.pagerefs)."""
     body = footnotes_for_print(part.body)  # footnotes at the page foot, not at the chapter end
+    if build is not None:
+        body = pagerefs.add(build.config, part, body, ref_pages)
     for ref in part.resources:  # images by their file on disk
         body = body.replace(f'src="{ref.href}"', f'src="{ref.path.as_uri()}"')
     if part.kind != "front":
@@ -98,16 +102,18 @@ def print_document(
     drafts: set[str] | frozenset[str] = frozenset(),
     toc_pages: dict[str, str] | None = None,
     targets: frozenset[str] | None = None,
+    ref_pages: dict[str, str] | None = None,
 ) -> str:
     """The book (or some of its parts) as one HTML document, links turned from `file.xhtml#id` into `#id`.
 
     `toc_pages` maps a link target id to its printed page number: the TOC then prints those numbers
     instead of asking the layout (the parallel renderer knows them only after the other parts).
     `targets` are the ids the book links to (`link_targets`), when the caller already knows them.
+    `ref_pages` are the folios page references print (None: the layout counts them, one document).
     """
     config = build.config
     parts = build.parts if parts is None else parts
-    printed = [dataclasses.replace(p, body=_print_body(p)) for p in parts]
+    printed = [dataclasses.replace(p, body=_print_body(p, build, ref_pages)) for p in parts]
     html = (
         environment(config)
         .get_template("print.html.j2")
@@ -160,12 +166,12 @@ def stylesheet_texts(
     fetch_dir = build.out / CACHE_DIR / "images"
     for name in PRINT_STYLESHEETS:
         path = config.find_style(name)
-        text = path.read_text(encoding="utf-8")
+        text = localize_css(path.read_text(encoding="utf-8"), locale_for(config.language))
         trust.vet_stylesheet(path, text, config, build.diag, fetch_dir)
         texts.append(print_css(config, text) if cmyk else text)
     mark = ""
     if draft_ids(build, profile):
-        mark = f"草稿 {build.build_date():%Y-%m-%d}"
+        mark = f"{locale_for(config.language)['draft']} {build.build_date():%Y-%m-%d}"
     ink = K_BLACK if cmyk else "#000"
     texts.append(furniture.page_css(config, geo, furniture=furniture_boxes, ink=ink, watermark_text=mark))
     if cmyk:

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from book.errors import BookError, Problem, display_path
+from book.locale import locale_for, localize_css
 from book.model import BookConfig
 
 MM = 72 / 25.4  # points per millimetre
@@ -191,7 +192,7 @@ def page_css(
     blank = ", ".join(f"@page {n}{d}:blank" if n else "@page :blank" for n in names for d in ("", "-draft"))
     for sel in blank.split(", "):
         lines.append(f"{sel} {{ {_boxes()} background: none; }}")
-    return "\n".join(line for line in lines if line) + "\n"
+    return localize_css("\n".join(line for line in lines if line) + "\n", locale_for(config.language))
 
 
 def _styles(geo: Geometry, ink: str) -> tuple[str, str, str]:
@@ -249,7 +250,7 @@ def furniture_document(config: BookConfig, geo: Geometry, sheets: list[Sheet], i
     ]
     lang = config.pdf_language
     doc = f'<!DOCTYPE html><html lang="{lang}"><head><meta charset="utf-8"/></head><body>{"".join(rows)}</body></html>'
-    return doc, "\n".join(css) + "\n"
+    return doc, localize_css("\n".join(css) + "\n", locale_for(config.language))
 
 
 def watermark_svg(geo: Geometry, text: str) -> str:

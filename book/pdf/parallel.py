@@ -20,7 +20,7 @@ from typing import Any
 from book.engine.memo import memo_map
 from book.engine.workers import pool as process_pool
 from book.model import Build, PageMark, PdfResult, RenderedPart
-from book.pdf import document, furniture, layout
+from book.pdf import document, furniture, layout, pagerefs
 from book.pdf.stitch import Placed, stitch
 from book.pdf.weasy.fonts import deferred_fonts
 
@@ -119,7 +119,12 @@ def write_pdf_parallel(
     toc = [p for p in build.parts if p.id == "toc"]
     bodies = [p for p in build.parts if p.kind != "front"]
     groups = ([front] if front else []) + [[p] for p in bodies]
-    jobs = [(document.print_document(build, g, drafts=drafts, targets=targets), css, base_url, options) for g in groups]
+    # Page references get a placeholder until every part's folios are known (book.pdf.pagerefs).
+    refs = {} if any(pagerefs.has_references(config, p) for p in bodies) else None
+    jobs = [
+        (document.print_document(build, g, drafts=drafts, targets=targets, ref_pages=refs), css, base_url, options)
+        for g in groups
+    ]
 
     own_pool = executor is None
     pool = executor or process_pool(workers)
@@ -137,21 +142,27 @@ def write_pdf_parallel(
         results = run(jobs, "pdf-part", meanwhile)
         front_result = results[0] if front else None
         body_results = results[1:] if front else results
-        # Folios of the body: known as soon as the page counts are (each part padded to even), and
-        # independent of the front matter, whose pages are numbered apart (roman).
-        body_start: list[int] = []
-        n = 0
-        for r in body_results:
-            body_start.append(n)
-            n += r.page_count + r.page_count % 2
+        body_start, folio_of = _folios(body_results)
+        # The parts with page references again, with the folios; again while that moved a folio.
+        referring = [k for k, p in enumerate(bodies) if refs is not None and pagerefs.has_references(config, p)]
+        for _ in range(3):
+            if not referring:
+                break
+            calls = [
+                (document.print_document(build, [bodies[k]], drafts=drafts, targets=targets, ref_pages=folio_of),
+                 css, base_url, options)
+                for k in referring
+            ]  # fmt: skip
+            again = run(calls, "pdf-part-refs")
+            moved = any(r.page_count != body_results[k].page_count for k, r in zip(referring, again, strict=True))
+            for k, r in zip(referring, again, strict=True):
+                body_results[k] = r
+            body_start, folio_of = _folios(body_results)
+            if not moved:
+                break
         page_map = None
         if profile == "print" and not extra_stylesheets:
             page_map = _page_map(bodies, body_start, body_results)
-        folio_of: dict[str, str] = {}
-        for start, r in zip(body_start, body_results, strict=True):
-            for i, names in enumerate(r.anchors):
-                for name, _, _ in names:
-                    folio_of.setdefault(name, str(start + i + 1))
 
         # Furniture: one sheet per book page, rendered per part (each chunk starts on a recto) in
         # the workers together with the table of contents, and cached like the parts.
@@ -192,15 +203,32 @@ def write_pdf_parallel(
             pool.shutdown()
 
     sequence, placed, front_pages = _sequence(front_result, toc_result, bodies, body_results)
+    front_stamp = [(front_furniture, front_sheets, 0)] if front_furniture is not None else []
     # (furniture result, its sheets, the book page its first sheet goes on)
-    stamps: list[tuple[PartLayout, list[furniture.Sheet], int]] = []
-    if front_furniture is not None:
-        stamps.append((front_furniture, front_sheets, 0))
-    for r, sheets, start in zip(body_furniture, body_sheets, body_start, strict=True):
-        stamps.append((r, sheets, front_pages + start))
+    placed_sheets = zip(body_furniture, body_sheets, body_start, strict=True)
+    stamps = front_stamp + [(r, s, front_pages + start) for r, s, start in placed_sheets]
     stitch(build, target, profile, sequence, placed, stamps, front_pages)
     _report(build, target, placed)
     return PdfResult(target, len(sequence), page_map)
+
+
+def _folios(body_results: list[PartLayout]) -> tuple[list[int], dict[str, str]]:
+    """Where each body part starts and the folio of every id in it.
+
+    Known as soon as the page counts are (each part padded to even), and independent of the front
+    matter, whose pages are numbered apart (roman).
+    """
+    body_start: list[int] = []
+    n = 0
+    for r in body_results:
+        body_start.append(n)
+        n += r.page_count + r.page_count % 2
+    folio_of: dict[str, str] = {}
+    for start, r in zip(body_start, body_results, strict=True):
+        for i, names in enumerate(r.anchors):
+            for name, _, _ in names:
+                folio_of.setdefault(name, str(start + i + 1))
+    return body_start, folio_of
 
 
 def _sequence(

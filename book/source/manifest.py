@@ -13,7 +13,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from book.errors import BookError, Diagnostics
+from book.locale import locale_for
 from book.model import BookConfig, Manifest, Meta, Part
+from book.source import infer
 from book.source.read import Source, read_source
 from book.text import XML_INVALID, chinese_numeral, xml_safe
 
@@ -113,13 +115,23 @@ def _check_field(src: Source, key: str, spec: FieldSpec, value: Any, diag: Diagn
     raise AssertionError(spec.type)
 
 
-def validate_meta(src: Source, diag: Diagnostics) -> dict[str, Any]:
+def validate_meta(src: Source, diag: Diagnostics, suggested: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The source's front matter checked against its schema; every problem is reported, none stops.
+
+    A required field that front matter leaves out is an error whose hint is `suggested`'s value
+    for it (computed from the file); a source without front matter gets those values instead.
+    """
     schema = CHAPTER_SCHEMA if src.kind == "chapter" else ARTICLE_SCHEMA
     meta: dict[str, Any] = Meta()
+    suggested = suggested or {}
     for key, spec in schema.items():
         if key not in src.meta or src.meta[key] is None:
-            if spec.required:
-                diag.error(src.path, 2, f"front matter lacks required field '{key}'", f"add '{key}: …'")
+            if not src.front_matter and key in suggested:
+                meta[key] = suggested[key]
+            elif spec.required:
+                value = suggested.get(key, "…")
+                shown = f'"{value}"' if isinstance(value, str) and any(c in value for c in ":#'\"") else value
+                diag.error(src.path, 2, f"front matter lacks required field '{key}'", f"add '{key}: {shown}'")
             continue
         value = _check_field(src, key, spec, src.meta[key], diag)
         if value is not None:
@@ -173,8 +185,19 @@ def build_manifest(config: BookConfig, diag: Diagnostics) -> Manifest:
     chapters: list[Part] = []
     appendices: list[Part] = []
     seen: dict[int, Source] = {}
+    locale = locale_for(config.language)
+    previous = 0  # the number of the chapter before, in book.yaml's order
     for src in sources:
-        meta = validate_meta(src, diag)
+        suggested: dict[str, Any] = {"title": infer.inferred_title(src.body, src.path)}
+        if src.kind == "chapter":
+            # Without front matter a chapter follows the one before it in book.yaml; the hint for
+            # front matter without a number prefers the number its file name gives.
+            after = min(previous + 1, 999)
+            named = infer.number_from_name(src.path)
+            suggested["chapter_number"] = after if not src.front_matter or named is None else named
+        meta = validate_meta(src, diag, suggested)
+        if src.kind == "chapter" and isinstance(meta.get("chapter_number"), int):
+            previous = meta["chapter_number"]
         if "title" not in meta:
             continue
         status = str(meta.get("status") or "final")
@@ -183,11 +206,19 @@ def build_manifest(config: BookConfig, diag: Diagnostics) -> Manifest:
             if number is None:
                 continue
             if number in seen:
-                diag.error(
-                    src.path, src.key_lines.get("chapter_number", 2),
-                    f"chapter_number {number} is also used by {seen[number].shown}",
-                    "give each chapter its own number",
-                )  # fmt: skip
+                if src.front_matter:
+                    diag.error(
+                        src.path, src.key_lines.get("chapter_number", 2),
+                        f"chapter_number {number} is also used by {seen[number].shown}",
+                        "give each chapter its own number",
+                    )  # fmt: skip
+                else:
+                    diag.error(
+                        src.path, 1, f"this chapter follows chapter {number - 1} in book.yaml, so it would be "
+                        f"chapter {number}, the number of {seen[number].shown}",
+                        "reorder 'chapters:' in book.yaml, or start the file with front matter "
+                        "giving its chapter_number",
+                    )  # fmt: skip
                 continue
             seen[number] = src
             chapters.append(
@@ -197,7 +228,7 @@ def build_manifest(config: BookConfig, diag: Diagnostics) -> Manifest:
         else:
             letter = chr(ord("A") + len(appendices)) if len(appendices) < 26 else str(len(appendices) + 1)
             appendices.append(
-                Part(f"app{letter.lower()}", "appendix", src.path, meta["title"], f"附录{letter}", None,
+                Part(f"app{letter.lower()}", "appendix", src.path, meta["title"], locale.appendix(letter), None,
                      meta, src.body, src.body_line, status, key_lines=dict(src.key_lines))
             )  # fmt: skip
     if not config.sources:

@@ -44,6 +44,7 @@ class Source:
     key_lines: dict[str, int] = field(default_factory=dict)
     encoding: str = "utf-8"
     trimmed_lines: int = 0
+    front_matter: bool = True  # False: the file starts with its text (book.source.infer fills the fields)
 
     @property
     def shown(self) -> str:
@@ -144,10 +145,9 @@ def read_source(spec: SourceSpec, diag: Diagnostics) -> Source:
     text, encoding = decode(data, path, diag)
     if not text.strip():
         raise BookError(Problem(shown, 1, "file has no text", "write the part or remove it from book.yaml"))
-    if not re.match(r"---[ \t]*\n", text):
-        raise BookError(
-            Problem(shown, 1, "no front matter", "start the file with a '---' line, then 'title: …' lines, then '---'")
-        )
+    if not re.match(r"---[ \t]*\n", text):  # no front matter: the text is all body
+        body, trimmed = trim_body(text, spec.trim_after) if spec.trim_after else (text, 0)
+        return Source(path, spec.kind, {}, body, 1, encoding=encoding, trimmed_lines=trimmed, front_matter=False)
     m = FENCE.match(text)
     if not m:
         raise BookError(

@@ -21,7 +21,7 @@ from book.errors import Diagnostics
 from book.model import Part
 from book.text import CLOSING, HAN, HAN_RE, OPENING, STOPS, WJ
 from book.typography import coverage as typo_fonts
-from book.typography.text import apply_text_rules, is_protected, local, runs
+from book.typography.text import SIMPLIFIED_QUOTES, apply_text_rules, is_protected, local, runs
 
 OURS = ("cjk-halt", "cjk-dash", "cjk-dot", "cjk-phrase", "cjk-quote")
 QUOTE_RE = re.compile("[“”‘’]")
@@ -191,9 +191,11 @@ def mark_kai_quotes(root: etree._Element) -> int:
     return n
 
 
-def apply(root: etree._Element, part: Part, diag: Diagnostics) -> dict[str, int]:
-    """Apply every rule in place; return how many changes each rule made."""
-    counts = apply_text_rules(root)
+def apply(
+    root: etree._Element, part: Part, diag: Diagnostics, quotes: tuple[str, str, str, str] = SIMPLIFIED_QUOTES
+) -> dict[str, int]:
+    """Apply every rule in place (ASCII quotes become the locale's `quotes`); return how many changes each made."""
+    counts = apply_text_rules(root, quotes)
     unpaired = counts.pop("unpaired_quotes")
     if unpaired:
         diag.warn(part.source, part.body_line, f"{unpaired} unpaired quotation mark(s)", "run `book lint` to find them")

@@ -275,8 +275,12 @@ def _pair(run: Run, quote: str, opening: str, closing: str, positions: list[int]
     return edits
 
 
-def quotes(run: Run) -> tuple[int, int]:
-    """Rule 8: ASCII quotes in Chinese text → paired “ ” and ‘ ’; returns (fixed, unpaired)."""
+SIMPLIFIED_QUOTES = ("“", "”", "‘", "’")
+
+
+def quotes(run: Run, marks: tuple[str, str, str, str] = SIMPLIFIED_QUOTES) -> tuple[int, int]:
+    """Rule 8: ASCII quotes in Chinese text → paired “ ” and ‘ ’ (or the locale's `marks`, 「」『』);
+    returns (fixed, unpaired)."""
     t = run.text
     if not HAN_RE.search(t):
         return 0, 0
@@ -287,7 +291,7 @@ def quotes(run: Run) -> tuple[int, int]:
         if c == "'" and not run.locked(i) and not (re.match(r"[A-Za-z0-9]", prev_char(t, i)) and re.match(r"[A-Za-z]", next_char(t, i + 1)))
     ]  # fmt: skip
     unpaired = len(doubles) % 2 + len(singles) % 2
-    edits = _pair(run, '"', "“", "”", doubles) + _pair(run, "'", "‘", "’", singles)
+    edits = _pair(run, '"', marks[0], marks[1], doubles) + _pair(run, "'", marks[2], marks[3], singles)
     return apply_edits(run, edits), unpaired
 
 
@@ -411,11 +415,11 @@ TEXT_RULES: list[tuple[str, Callable[[Run], int]]] = [
 ]
 
 
-def apply_text_rules(root: etree._Element) -> dict[str, int]:
+def apply_text_rules(root: etree._Element, marks: tuple[str, str, str, str] = SIMPLIFIED_QUOTES) -> dict[str, int]:
     counts = {"quotes": 0, "unpaired_quotes": 0}
     counts.update({name: 0 for name, _ in TEXT_RULES})
     for run in runs(root):
-        fixed, unpaired = quotes(run)
+        fixed, unpaired = quotes(run, marks)
         counts["quotes"] += fixed
         counts["unpaired_quotes"] += unpaired
         # one rule's output can enable another's (`汉.--汉`: the dash made by `dashes` makes the

@@ -1,0 +1,109 @@
+"""Locales: a book's `language` → the fixed strings, quotation marks and CJK faces its outputs use.
+
+Every word the templates and code print on their own (目录, 附录A, 时期…) comes from one table
+here, so a Traditional Chinese book (`zh-Hant`, `zh-TW`, `zh-HK`) reads 目錄 and 附錄A, pairs
+quotes as 「」『』 and is set in the TC (or HK) faces of the same Noto CJK collections. A language
+the table does not know falls back to Simplified Chinese, the toolchain's first language.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Locale:
+    tag: str  # the table's key
+    region: str  # the Noto CJK / Source Han face suffix: SC, TC, HK
+    quotes: tuple[str, str, str, str]  # double open, double close, single open, single close
+    strings: dict[str, str]
+
+    def __getitem__(self, key: str) -> str:
+        return self.strings[key]
+
+    def appendix(self, letter: str) -> str:
+        return self.strings["appendix"].format(letter=letter)
+
+
+HANS = {
+    "toc": "目录",
+    "copyright": "版权信息",
+    "landmarks": "导览",
+    "cover": "封面",
+    "page_list": "页码",
+    "appendix": "附录{letter}",
+    "period": "时期",
+    "key_concepts": "关键概念",
+    "source": "来源",
+    "author": "作者",
+    "book_title": "书名",
+    "publisher": "出版",
+    "edition": "版次",
+    "date": "日期",
+    "identifier": "标识",
+    "by": "著",
+    "image": "图片",
+    "image_unfetched": "图片未能获取",
+    "image_refused": "图片已拒绝",
+    "image_missing": "图片缺失",
+    "draft": "草稿",
+    "page_reference": "（见第 {page} 页）",
+}
+HANT = {
+    "toc": "目錄",
+    "copyright": "版權資訊",
+    "landmarks": "導覽",
+    "cover": "封面",
+    "page_list": "頁碼",
+    "appendix": "附錄{letter}",
+    "period": "時期",
+    "key_concepts": "關鍵概念",
+    "source": "來源",
+    "author": "作者",
+    "book_title": "書名",
+    "publisher": "出版",
+    "edition": "版次",
+    "date": "日期",
+    "identifier": "標識",
+    "by": "著",
+    "image": "圖片",
+    "image_unfetched": "圖片未能取得",
+    "image_refused": "圖片已拒絕",
+    "image_missing": "圖片缺失",
+    "draft": "草稿",
+    "page_reference": "（見第 {page} 頁）",
+}
+LOCALES = {
+    "zh-Hans": Locale("zh-Hans", "SC", ("“", "”", "‘", "’"), HANS),
+    "zh-Hant": Locale("zh-Hant", "TC", ("「", "」", "『", "』"), HANT),
+    "zh-HK": Locale("zh-HK", "HK", ("「", "」", "『", "』"), HANT),
+}
+TRADITIONAL = ("zh-hant", "zh-tw", "zh-mo")
+
+
+def locale_for(language: str) -> Locale:
+    """The locale of a BCP 47 tag: zh-Hant / zh-TW → Traditional, zh-HK (or zh-Hant-HK) → HK faces."""
+    tag = language.lower().replace("_", "-")
+    if tag == "zh-hk" or tag.endswith("-hk"):
+        return LOCALES["zh-HK"]
+    if tag.startswith(TRADITIONAL):
+        return LOCALES["zh-Hant"]
+    return LOCALES["zh-Hans"]
+
+
+# The families the stylesheets name with a region suffix (`"Noto Serif CJK SC"`, `"PingFang SC"`).
+_FAMILY_SC = re.compile(r"((?:Noto (?:Sans|Serif|Sans Mono) CJK|Source Han (?:Sans|Serif)|PingFang)) SC\b")
+
+
+def localize_css(css: str, locale: Locale) -> str:
+    """A stylesheet's Simplified Chinese font families → the locale's (unchanged for zh-Hans)."""
+    if locale.region == "SC":
+        return css
+    return _FAMILY_SC.sub(lambda m: f"{m.group(1)} {locale.region}", css)
+
+
+def template_strings(language: str) -> dict[str, Any]:
+    """What the templates see as `t`: the strings of the book's locale."""
+    return dict(locale_for(language).strings)
