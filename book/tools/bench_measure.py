@@ -73,6 +73,17 @@ def children() -> dict[int, list[int]]:
     return tree
 
 
+def tree_pids(root: int) -> list[int]:
+    """`root` and every process below it, as /proc shows them now."""
+    tree = children()
+    found, todo = [], [root]
+    while todo:
+        pid = todo.pop()
+        found.append(pid)
+        todo.extend(tree.get(pid, []))
+    return found
+
+
 def tree_memory(root: int) -> tuple[int, int]:
     """(RSS, PSS) summed over the process tree under `root`, in bytes.
 
@@ -82,12 +93,8 @@ def tree_memory(root: int) -> tuple[int, int]:
     processes sharing it: the memory the tree really occupies. For one process the two agree
     (up to its shared libraries).
     """
-    tree = children()
     rss = pss = 0
-    todo = [root]
-    while todo:
-        pid = todo.pop()
-        todo.extend(tree.get(pid, []))
+    for pid in tree_pids(root):
         try:
             with open(f"/proc/{pid}/statm", "rb") as f:
                 rss += int(f.read().split()[1]) * PAGE

@@ -22,7 +22,7 @@ from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import urlparse
 
-from book.tools.bench_measure import Run, children, tree_memory
+from book.tools.bench_measure import Run, tree_memory, tree_pids
 
 TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 # Seconds for the first build or one reload, then the session is abandoned. Generous: the preview's
@@ -34,12 +34,8 @@ WATCH_SETTLE = 1.0  # seconds between the watcher's start and the first edit (in
 
 def tree_cpu(root: int) -> float:
     """User + system seconds of the live process tree under `root`, reaped children included."""
-    tree = children()
     total = 0
-    todo = [root]
-    while todo:
-        pid = todo.pop()
-        todo.extend(tree.get(pid, []))
+    for pid in tree_pids(root):
         try:
             with open(f"/proc/{pid}/stat", "rb") as f:
                 fields = f.read().rsplit(b")", 1)[1].split()
