@@ -124,6 +124,14 @@ def test_epubcheck_clean(built: dict) -> None:
 
 
 @pytest.mark.slow
+def test_footnote_warnings(built: dict) -> None:
+    log = built["log"]
+    assert re.search(r"ch2\.md:3: warning: footnote \[\^b\] has no definition", log)
+    assert re.search(r"ch2\.md:7: warning: footnote \[\^c\] is defined but never referenced", log)
+    assert "[^a]" not in log and "[^d]" not in log
+
+
+@pytest.mark.slow
 def test_unknown_key_is_one_line_with_suggestion(tmp_path: Path) -> None:
     config = make_book(tmp_path / "book", CH1 + "\n另一处[@zhang2021]。\n")
     proc = run_cli("build", "--no-check", "--config", str(config), "--out", str(tmp_path / "out"))

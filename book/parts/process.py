@@ -13,7 +13,7 @@ from book.engine.cache import file_sha256
 from book.errors import BookError, Diagnostics
 from book.locale import locale_for
 from book.model import BookConfig, Part, ProcessedPart, RenderedPart
-from book.parts import citations, convert, counts, images, references, render, sanitize, structures
+from book.parts import citations, convert, counts, footnotes, images, references, render, sanitize, structures
 from book.parts.htmltree import parse_fragment
 
 
@@ -24,6 +24,7 @@ def process_part(
 
     `cache_dir` holds fetched remote images (`<out>/.cache/images`); None fetches without keeping them.
     """
+    footnotes.check(part, diag)
     if config.bibliography:
         fragment = citations.markdown_to_html(part.body, part, config)
     else:
