@@ -111,7 +111,9 @@ def test_bibliography_in_gbt7714_form_under_its_heading(built: dict) -> None:
     assert '<span class="box-title-zh">参考文献</span>' in section
     text = _text(section)
     assert f"[1] {JOURNAL}" in text
-    assert "VASWANI A, SHAZEER N, PARMAR N, 等. Attention Is All You Need[Z/OL]. (2017)." in text
+    # More than three Western authors: "et al." (the style alone writes 等), and the entry is English.
+    assert "[2] VASWANI A, SHAZEER N, PARMAR N, et al. Attention Is All You Need[Z/OL]. (2017)." in text
+    assert 'id="ch01-ref-vaswani2017" class="reference csl-entry" lang="en"' in section
     assert f"[3] {WEB}" in text
     flat = built["pdf"].replace("\n", " ")
     assert JOURNAL in flat and "[EB/OL]. (2023)[2024-05-01]." in flat
@@ -161,3 +163,16 @@ def test_csl_option(tmp_path: Path) -> None:
     config_path.write_text(text + "csl: apa\n", encoding="utf-8")
     proc = run_cli("build", "--no-check", "--config", str(config_path), "--out", str(tmp_path / "out"))
     assert proc.returncode != 0 and "book.yaml:" in proc.stderr and "csl: apa" in proc.stderr
+
+
+def test_citation_without_bibliography_warns(tmp_path: Path) -> None:
+    from book.errors import Diagnostics
+    from book.model import Part
+    from book.parts import citations, convert
+    from book.parts.htmltree import parse_fragment
+
+    body = "前文。\n\n引用[@zhang2020]。\n"
+    part = Part("ch01", "chapter", tmp_path / "ch1.md", "引用", "第一章", 1, {}, body, 5)
+    diag = Diagnostics(echo=False)
+    citations.warn_without_bibliography(parse_fragment(convert.markdown_to_html(body, "ch01")), part, diag)
+    assert [(w.line, w.message[:20]) for w in diag.warnings] == [(7, "citation '@zhang2020")]

@@ -18,7 +18,7 @@ from typing import Any
 import jinja2
 from lxml import etree
 
-from book.errors import BookError, Problem, display_path
+from book.errors import BookError, Diagnostics, Problem, display_path
 from book.model import BookConfig, Part
 
 BIB_SUFFIXES = (".bib", ".bibtex", ".json")
@@ -31,6 +31,12 @@ STYLES = {
 }
 
 BIBLIOGRAPHY_TITLE = "参考文献"
+
+HAN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
+# GB/T 7714-2015 §8.1.2: more than three authors end in "et al." in a Western-language entry, "等" in
+# a Chinese one. The style has one layout (its per-language layouts are CSL-M, which Pandoc refuses),
+# so it writes "等" everywhere; an entry with no Han text is given "et al." back.
+ET_AL_ZH = re.compile(r", 等\. ")
 
 NOT_FOUND = re.compile(r"Citeproc: citation (\S+) not found")
 BIBTEX_KEY = re.compile(r"^\s*@(?!comment|string|preamble)\w+\s*[{(]\s*([^,\s]+)\s*,", re.I | re.M)
@@ -92,6 +98,15 @@ def markdown_to_html(body: str, part: Part, config: BookConfig) -> str:
     return done.stdout.decode("utf-8")
 
 
+def warn_without_bibliography(root: etree._Element, part: Part, diag: Diagnostics) -> None:
+    """A `[@key]` in a book with no `bibliography:` prints as written: say so, once per part."""
+    cited = next((el.get("data-cites") for el in root.iter("span") if el.get("data-cites")), None)
+    if cited:
+        key = cited.split()[0]
+        diag.warn(part.source, part.line_of(f"@{key}"), f"citation '@{key}' but book.yaml has no 'bibliography'; it prints as written",
+                  "add 'bibliography: refs.bib' to book.yaml, or write the text without '@'")  # fmt: skip
+
+
 def make_bibliography(root: etree._Element, part: Part, env: jinja2.Environment) -> None:
     """Citeproc's `<div id="…-refs">` → the book's reference list with the heading 参考文献."""
     from book.parts.htmltree import to_xhtml
@@ -112,8 +127,16 @@ def make_bibliography(root: etree._Element, part: Part, env: jinja2.Environment)
             elif "csl-right-inline" in cls or "csl-block" in cls:
                 right = child
         html = to_xhtml(right, inner=True).strip() if right is not None else to_xhtml(entry, inner=True).strip()
+        latin = not HAN.search(ET_AL_ZH.sub("", "".join((right if right is not None else entry).itertext())))
+        if latin:
+            html = ET_AL_ZH.sub(", et al. ", html, count=1)
         entries.append(
-            {"id": entry.get("id") or "", "label": label or "", "html": jinja2.utils.markupsafe.Markup(html)}
+            {
+                "id": entry.get("id") or "",
+                "label": label or "",
+                "html": jinja2.utils.markupsafe.Markup(html),
+                "latin": latin,
+            }
         )
     new = _element(env, "bibliography.html.j2", title=BIBLIOGRAPHY_TITLE, entries=entries)
     new.tail = div.tail

@@ -34,6 +34,8 @@ def process_part(
     found = structures.apply(root, part, diag, config)
     if config.bibliography:
         citations.make_bibliography(root, part, structures._env(config))
+    else:
+        citations.warn_without_bibliography(root, part, diag)
     resources = images.apply(root, part, diag, config.root, config=config, cache_dir=cache_dir)
     structures.number_blocks(root, part)
     part_counts = counts.measure(root, found)  # measured on the author's text, before typesetting
