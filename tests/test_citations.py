@@ -176,3 +176,16 @@ def test_citation_without_bibliography_warns(tmp_path: Path) -> None:
     diag = Diagnostics(echo=False)
     citations.warn_without_bibliography(parse_fragment(convert.markdown_to_html(body, "ch01")), part, diag)
     assert [(w.line, w.message[:20]) for w in diag.warnings] == [(7, "citation '@zhang2020")]
+
+
+@pytest.mark.slow
+def test_note_style_footnotes_keep_the_standard_punctuation(tmp_path: Path) -> None:
+    config = make_book(tmp_path / "book")
+    config.write_text(config.read_text(encoding="utf-8") + "csl: note\n", encoding="utf-8")
+    out = tmp_path / "out"
+    proc = run_cli("build", "--no-check", "--config", str(config), "--out", str(out))
+    assert proc.returncode == 0, proc.stderr
+    with zipfile.ZipFile(out / "book.epub") as z:
+        ch1 = z.read("EPUB/ch01.xhtml").decode()
+    notes = _text("".join(re.findall(r'<aside [^>]*role="doc-footnote".*?</aside>', ch1)))
+    assert "张三, 李四. 深度学习在自然语言处理中的应用[J]. 计算机学报, 2020, 43(5): 801-815" in notes

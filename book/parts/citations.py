@@ -108,10 +108,16 @@ def warn_without_bibliography(root: etree._Element, part: Part, diag: Diagnostic
 
 
 def make_bibliography(root: etree._Element, part: Part, env: jinja2.Environment) -> None:
-    """Citeproc's `<div id="…-refs">` → the book's reference list with the heading 参考文献."""
+    """Citeproc's `<div id="…-refs">` → the book's reference list with the heading 参考文献, and the
+    citations kept as the style set them."""
     from book.parts.htmltree import to_xhtml
     from book.parts.structures import _element
 
+    for el in root.iter("span", "a"):
+        # The style's punctuation is the standard's (half-width ", " and ". " even between Han): the
+        # CJK typography must not make it full-width, in the text, in note-style footnotes or below.
+        if "citation" in (el.get("class") or "").split() or el.get("role") == "doc-biblioref":
+            el.set("data-typography", "off")
     div = next((d for d in root.iter("div") if d.get("id") == f"{part.id}-refs"), None)
     if div is None:
         return
