@@ -73,6 +73,8 @@ class BookConfig:
     isbn: str = ""  # the print edition's ISBN, as written (book.cover.isbn validates it)
     price: str = ""  # 定价, printed on the back cover
     blurb: str = ""  # the back cover's text
+    bibliography: tuple[Path, ...] = ()  # BibTeX/BibLaTeX/CSL-JSON files `[@key]` citations draw on
+    csl: Path | None = None  # the citation style (GB/T 7714-2015 numeric unless `csl:` says otherwise)
 
     @property
     def chapters(self) -> list[SourceSpec]:

@@ -63,7 +63,10 @@ def config_key(config: BookConfig, stage: str = "parts") -> str:
 
 def part_key(config: BookConfig, part: Part) -> str:
     """Everything `process_part` reads: the part (text, front matter, position), config, templates, code."""
-    return digest("part", toolchain_fingerprint(), config_key(config), tree_digest(config.template_dirs), plain(part))
+    cited = [_with_contents([*config.bibliography, config.csl])] if config.bibliography else []  # edits re-render
+    return digest(
+        "part", toolchain_fingerprint(), config_key(config), tree_digest(config.template_dirs), plain(part), *cited
+    )
 
 
 def output_key(build: Build, stage: str, **options: Any) -> str:

@@ -13,7 +13,7 @@ from book.engine.cache import file_sha256
 from book.errors import BookError, Diagnostics
 from book.locale import locale_for
 from book.model import BookConfig, Part, ProcessedPart, RenderedPart
-from book.parts import convert, counts, images, references, render, sanitize, structures
+from book.parts import citations, convert, counts, footnotes, images, references, render, sanitize, structures
 from book.parts.htmltree import parse_fragment
 
 
@@ -24,10 +24,18 @@ def process_part(
 
     `cache_dir` holds fetched remote images (`<out>/.cache/images`); None fetches without keeping them.
     """
-    fragment = convert.markdown_to_html(part.body, part.id, part.source)
+    footnotes.check(part, diag)
+    if config.bibliography:
+        fragment = citations.markdown_to_html(part.body, part, config)
+    else:
+        fragment = convert.markdown_to_html(part.body, part.id, part.source)
     fragment = sanitize.clean(fragment, part, diag)
     root = parse_fragment(fragment)
     found = structures.apply(root, part, diag, config)
+    if config.bibliography:
+        citations.make_bibliography(root, part, structures._env(config))
+    else:
+        citations.warn_without_bibliography(root, part, diag)
     resources = images.apply(root, part, diag, config.root, config=config, cache_dir=cache_dir)
     structures.number_blocks(root, part)
     part_counts = counts.measure(root, found)  # measured on the author's text, before typesetting

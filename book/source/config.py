@@ -28,7 +28,7 @@ SOURCE_SUFFIXES = (".md", ".markdown", ".txt")
 KNOWN_KEYS = {
     "title", "subtitle", "authors", "author", "language", "identifier", "publisher", "date",
     "rights", "edition", "slug", "chapters", "appendices", "templates", "styles", "print", "epub",
-    "allow_private_fetch", "cover", "isbn", "price", "blurb",
+    "allow_private_fetch", "cover", "isbn", "price", "blurb", "bibliography", "csl",
 }  # fmt: skip
 
 
@@ -197,6 +197,7 @@ def load_config(path: str | Path, diag: Diagnostics | None = None) -> BookConfig
         c.err("allow_private_fetch", "'allow_private_fetch' must be true or false")
         allow_private = False
     retail = {key: c.text_value(key) for key in ("isbn", "price", "blurb")}  # the cover's (book.cover)
+    bibliography, csl = _citations(c, root)
     for p in c.problems:
         if p.severity == "warning":
             if diag is not None:
@@ -231,6 +232,8 @@ def load_config(path: str | Path, diag: Diagnostics | None = None) -> BookConfig
         isbn=retail["isbn"].strip(),
         price=retail["price"].strip(),
         blurb=retail["blurb"],
+        bibliography=bibliography,
+        csl=csl,
     )
 
 
@@ -294,6 +297,40 @@ def _sources(c: _Checker, root: Path) -> list[SourceSpec]:
                 listed.add(real)
                 sources.append(SourceSpec(m, kind, opts.get("trim_after")))
     return sources
+
+
+def _citations(c: _Checker, root: Path) -> tuple[tuple[Path, ...], Path | None]:
+    """`bibliography:` (a path or a list) and `csl:` (a built-in style name or a .csl path) → files."""
+    from book.parts.citations import BIB_SUFFIXES, STYLES, builtin_style
+
+    raw = c.data.get("bibliography")
+    entries = [raw] if isinstance(raw, str) else raw if isinstance(raw, list) else []
+    if raw is not None and not (entries and all(isinstance(e, str) and e.strip() for e in entries)):
+        c.err("bibliography", "'bibliography' must be a path or a list of paths", "write 'bibliography: refs.bib'")
+        entries = []
+    files: list[Path] = []
+    for entry in entries:
+        path = root / entry
+        if Path(entry).is_absolute() or not _inside(root, path):
+            c.err(
+                "bibliography", f"'{entry}' leaves the book's folder", "keep the bibliography inside the book's folder"
+            )
+        elif not path.is_file():
+            c.err("bibliography", f"bibliography '{entry}' not found", "check the path (relative to book.yaml)")
+        elif path.suffix.lower() not in BIB_SUFFIXES:
+            c.err("bibliography", f"bibliography '{entry}' is not a .bib or .json file",
+                  "give a BibTeX/BibLaTeX (.bib) or CSL-JSON (.json) file")  # fmt: skip
+        else:
+            files.append(path)
+    style = c.text_value("csl", "numeric").strip() or "numeric"
+    if style in STYLES:
+        return tuple(files), builtin_style(style)
+    path = root / style
+    if not style.endswith(".csl") or Path(style).is_absolute() or not _inside(root, path) or not path.is_file():
+        c.err("csl", f"'csl: {style}' is neither a built-in style nor a .csl file in the book",
+              f"write one of {', '.join(STYLES)}, or the path of a .csl file inside the book")  # fmt: skip
+        return tuple(files), builtin_style("numeric")
+    return tuple(files), path
 
 
 def _folders(c: _Checker, root: Path, key: str) -> tuple[Path, ...]:
