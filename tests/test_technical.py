@@ -12,11 +12,10 @@ import pytest
 from PIL import Image
 
 from book.check.epubcheck import run_epubcheck
+from book.parts.images import caption_of, stored_suffix
 from book.pdf.furniture import geometry
 from book.source.config import load_config
 from tests.conftest import have, run_cli
-
-pytestmark = pytest.mark.slow
 
 LONG = "    result = compute_something(" + ", ".join(f"argument_{i}" for i in range(14)) + ")  # 很长的中文注释"
 TOKEN = "a_very_long_identifier_without_any_break_opportunity_" * 2
@@ -64,12 +63,14 @@ def chapter_xhtml(book: Path) -> str:
         return z.read("EPUB/ch01.xhtml").decode("utf-8")
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not have("java"), reason="EPUBCheck needs Java")
 def test_epubcheck_clean(built: tuple[Path, subprocess.CompletedProcess]) -> None:
     result = run_epubcheck(built[0] / "build" / "book.epub")
     assert result.ok, "\n".join(result.details[:20])
 
 
+@pytest.mark.slow
 def test_listing_is_highlighted_and_the_mono_face_embedded(built: tuple[Path, subprocess.CompletedProcess]) -> None:
     book, _ = built
     xhtml = chapter_xhtml(book)
@@ -81,6 +82,7 @@ def test_listing_is_highlighted_and_the_mono_face_embedded(built: tuple[Path, su
     assert any("Mono" in line and " yes " in line for line in fonts.splitlines()), fonts
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not have("pdftotext"), reason="needs poppler-utils")
 def test_long_code_line_stays_inside_the_type_area(built: tuple[Path, subprocess.CompletedProcess]) -> None:
     book, _ = built
@@ -101,6 +103,7 @@ def test_long_code_line_stays_inside_the_type_area(built: tuple[Path, subprocess
     assert checked >= 14
 
 
+@pytest.mark.slow
 def test_png_named_jpg_is_stored_as_png_with_a_warning(built: tuple[Path, subprocess.CompletedProcess]) -> None:
     book, proc = built
     assert re.search(r"01\.md:\d+: warning: image photo\.jpg is a PNG file named 'photo\.jpg'", proc.stderr)
@@ -109,8 +112,21 @@ def test_png_named_jpg_is_stored_as_png_with_a_warning(built: tuple[Path, subpro
     assert images and all(n.endswith(".png") for n in images), images
 
 
+@pytest.mark.slow
 def test_alt_saying_only_image_is_no_caption(built: tuple[Path, subprocess.CompletedProcess]) -> None:
     xhtml = chapter_xhtml(built[0])
     assert "<figcaption>image</figcaption>" not in xhtml
     assert 'alt="image"' in xhtml  # still the image's alternative text
     assert "<figcaption>一张真正的图</figcaption>" in xhtml
+
+
+def test_caption_rules() -> None:
+    for alt in ("image", "Image", "图片", "img", "photo.jpg", "photo"):
+        assert caption_of(alt, "images/photo.jpg") == "", alt
+    assert caption_of(" 一张真正的图 ", "images/photo.jpg") == "一张真正的图"
+
+
+def test_stored_suffix_follows_the_bytes() -> None:
+    assert stored_suffix(Path("a.jpg"), "image/png", "png") == "png"
+    assert stored_suffix(Path("a.JPEG"), "image/jpeg", "jpg") == "jpeg"
+    assert stored_suffix(Path("a.png"), "image/png", "png") == "png"
