@@ -42,11 +42,13 @@ class FaceSpec:
     name: str  # ASCII file stem inside the EPUB
 
 
-# The faces book.css asks for first; other families (emoji, mono) fall back to the reader's fonts.
+# The faces book.css asks for first; other families (emoji) fall back to the reader's fonts.
 FACES: tuple[FaceSpec, ...] = (
     FaceSpec("Noto Serif CJK SC", "normal", "Noto Serif CJK SC:style=Regular", "NotoSerifCJKsc-Regular"),
     FaceSpec("Noto Sans CJK SC", "bold", "Noto Sans CJK SC:style=Bold", "NotoSansCJKsc-Bold"),
     FaceSpec("LXGW WenKai", "normal", "LXGW WenKai:style=Regular", "LXGWWenKai-Regular"),
+    # Code and identifiers: the listings' monospace face, cut to the characters they use.
+    FaceSpec("Noto Sans Mono CJK SC", "normal", "Noto Sans Mono CJK SC:style=Regular", "NotoSansMonoCJKsc-Regular"),
 )
 
 

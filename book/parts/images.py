@@ -19,7 +19,7 @@ import contextlib
 import hashlib
 import re
 import tempfile
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlsplit
 
@@ -52,8 +52,35 @@ def _empty_src_line(part: Part) -> int | None:
     return part.line_at(m.start()) if m else None
 
 
-def _ref(path: Path, data: bytes, media_type: str) -> ImageRef:
-    ext = path.suffix.lstrip(".") or media_type.split("/")[-1]
+# The suffixes each sniffed type may keep: a JPEG named .jpeg keeps its name, a PNG named .jpg does not.
+SUFFIXES_OF = {"image/jpeg": ("jpg", "jpeg"), "image/png": ("png",), "image/gif": ("gif",), "image/webp": ("webp",)}
+
+
+def stored_suffix(path: Path, media_type: str, sniffed: str) -> str:
+    """The suffix an image is stored under: its own when it names the type its bytes are, else the type's."""
+    own = path.suffix.lstrip(".").lower()
+    return own if own in SUFFIXES_OF.get(media_type, ()) else sniffed
+
+
+# Alt texts that only say "an image": Pandoc would print them as the figure's caption.
+EMPTY_CAPTIONS = frozenset(
+    {"image", "img", "picture", "photo", "figure", "图", "图片", "圖", "圖片", "图像", "圖像", "插图", "插圖"}
+)
+
+
+def caption_of(text: str, src: str) -> str:
+    """The figure's caption from Pandoc's, or "" when it only says "image" or repeats the file's name."""
+    text = text.strip()
+    name = PurePosixPath(unquote(urlsplit(src).path).replace("\\", "/")).name
+    if text.lower().rstrip(".:：") in EMPTY_CAPTIONS or (
+        name and text.lower() in {name.lower(), name.rsplit(".", 1)[0].lower()}
+    ):
+        return ""
+    return text
+
+
+def _ref(path: Path, data: bytes, media_type: str, ext: str = "") -> ImageRef:
+    ext = ext or path.suffix.lstrip(".") or media_type.split("/")[-1]
     return ImageRef(path, f"images/{hashlib.sha256(data).hexdigest()[:16]}.{ext}", media_type)
 
 
@@ -152,7 +179,7 @@ def apply(
                 try:
                     with pillow(src):
                         got = fetch(src, cache_dir, policy)
-                    ref = _ref(got.path, got.path.read_bytes(), got.media_type)
+                    ref = _ref(got.path, got.path.read_bytes(), got.media_type)  # fetch() names it by its bytes
                 except FetchError as exc:
                     warn_once(src, f"remote image not embedded ({exc}): {shown}", "a placeholder with its alt text is printed; build online or save the image in the book's folder")  # fmt: skip
                     _replace(
@@ -180,8 +207,12 @@ def apply(
                 path = resolve_local(src, part, root_dir)
                 data = read_capped(path, MAX_IMAGE_BYTES, "image")  # by size first: a 2 GB file was read whole
                 with pillow(src):
-                    media_type, _ext = sniff(data)
-                ref = _ref(path, data, media_type)
+                    media_type, ext = sniff(data)
+                suffix = stored_suffix(path, media_type, ext)
+                if suffix != path.suffix.lstrip(".").lower():
+                    warn_once(src, f"image {shown} is a {ext.upper()} file named '{path.name}': stored as .{suffix}",
+                              f"rename it to '{path.stem}.{suffix}'")  # fmt: skip
+                ref = _ref(path, data, media_type, suffix)
         except (ValueError, FetchError) as exc:
             if isinstance(exc, (ImageTooLarge, FileTooLarge)) or isinstance(exc.__cause__, ImageTooLarge):
                 warn_once(src, f"image refused ({exc}): {shown}", f"scale it down (at most {MAX_PIXELS // 10**6} Mpx and {MAX_IMAGE_BYTES >> 20} MB)")  # fmt: skip
@@ -203,7 +234,7 @@ def apply(
         parent = img.getparent()
         if parent is not None and parent.tag == "figure" and "figure" not in (parent.get("class") or ""):
             cap = parent.find("figcaption")
-            caption = "".join(cap.itertext()).strip() if cap is not None else ""
+            caption = caption_of("".join(cap.itertext()), src) if cap is not None else ""
             text = (
                 _env(config)
                 .get_template("figure.html.j2")

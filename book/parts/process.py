@@ -13,7 +13,7 @@ from book.engine.cache import file_sha256
 from book.errors import BookError, Diagnostics
 from book.locale import locale_for
 from book.model import BookConfig, Part, ProcessedPart, RenderedPart
-from book.parts import citations, convert, counts, footnotes, images, references, render, sanitize, structures
+from book.parts import citations, code, convert, counts, footnotes, images, references, render, sanitize, structures
 from book.parts.htmltree import parse_fragment
 
 
@@ -38,6 +38,7 @@ def process_part(
         citations.warn_without_bibliography(root, part, diag)
     resources = images.apply(root, part, diag, config.root, config=config, cache_dir=cache_dir)
     structures.number_blocks(root, part)
+    code.apply(root)
     part_counts = counts.measure(root, found)  # measured on the author's text, before typesetting
     fixes = typography.apply(root, part, diag, locale_for(config.language).quotes)
     part = typography.typeset_title(part)  # the opener, TOC and nav print the title and label too

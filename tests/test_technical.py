@@ -1,0 +1,132 @@
+"""Technical content through the CLI: code listings (font, highlighting, wrapping inside the type
+area) and images (type sniffed from the bytes, no caption that only says "image")."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import zipfile
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from book.check.epubcheck import run_epubcheck
+from book.parts.images import caption_of, stored_suffix
+from book.pdf.furniture import geometry
+from book.source.config import load_config
+from tests.conftest import have, run_cli
+
+LONG = "    result = compute_something(" + ", ".join(f"argument_{i}" for i in range(14)) + ")  # 很长的中文注释"
+TOKEN = "a_very_long_identifier_without_any_break_opportunity_" * 2
+CHAPTER = f"""# 第一章 代码
+
+正文一段，介绍下面的代码。
+
+```python
+# 中文注释：计算
+def f(x):
+{LONG}
+    return "abc" + 1
+```
+
+缩进的代码块：
+
+    indented block
+    第二行
+
+行内代码 `{TOKEN}` 应当折行。
+
+![image](photo.jpg)
+
+![一张真正的图](plain.png)
+"""
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, subprocess.CompletedProcess]:
+    book = tmp_path_factory.mktemp("technical")
+    (book / "book.yaml").write_text(
+        "title: 测试之书\nauthors: [作者]\ndate: 2025-01-01\nchapters:\n  - chapters/*.md\n", encoding="utf-8"
+    )
+    (book / "chapters").mkdir()
+    (book / "chapters" / "01.md").write_text(CHAPTER, encoding="utf-8")
+    Image.new("RGB", (60, 40), (200, 30, 30)).save(book / "chapters" / "photo.jpg", format="PNG")
+    Image.new("RGB", (60, 40), (30, 30, 200)).save(book / "chapters" / "plain.png", format="PNG")
+    proc = run_cli("build", "--no-check", "--config", str(book / "book.yaml"), "--out", str(book / "build"))
+    assert proc.returncode == 0, proc.stderr
+    return book, proc
+
+
+def chapter_xhtml(book: Path) -> str:
+    with zipfile.ZipFile(book / "build" / "book.epub") as z:
+        return z.read("EPUB/ch01.xhtml").decode("utf-8")
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not have("java"), reason="EPUBCheck needs Java")
+def test_epubcheck_clean(built: tuple[Path, subprocess.CompletedProcess]) -> None:
+    result = run_epubcheck(built[0] / "build" / "book.epub")
+    assert result.ok, "\n".join(result.details[:20])
+
+
+@pytest.mark.slow
+def test_listing_is_highlighted_and_the_mono_face_embedded(built: tuple[Path, subprocess.CompletedProcess]) -> None:
+    book, _ = built
+    xhtml = chapter_xhtml(book)
+    assert '<span class="kw">def</span>' in xhtml
+    assert 'class="code-line"' in xhtml  # the indented block's lines
+    with zipfile.ZipFile(book / "build" / "book.epub") as z:
+        assert "EPUB/fonts/NotoSansMonoCJKsc-Regular.otf" in z.namelist()
+    fonts = subprocess.run(["pdffonts", str(book / "build" / "book.pdf")], capture_output=True, text=True).stdout
+    assert any("Mono" in line and " yes " in line for line in fonts.splitlines()), fonts
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not have("pdftotext"), reason="needs poppler-utils")
+def test_long_code_line_stays_inside_the_type_area(built: tuple[Path, subprocess.CompletedProcess]) -> None:
+    book, _ = built
+    geo = geometry(load_config(book / "book.yaml"))
+    pdf = book / "build" / "book.pdf"
+    bbox = subprocess.run(["pdftotext", "-bbox", str(pdf), "-"], capture_output=True, text=True).stdout
+    bleed = geo.bleed_mm * 72 / 25.4
+    checked = 0
+    for number, page in enumerate(re.findall(r"<page .*?</page>", bbox, re.S), start=1):
+        if "compute_something" not in page:
+            continue
+        left = geo.inner if number % 2 else geo.outer  # a recto has its gutter on the left
+        words = re.findall(r'<word xMin="([\d.]+)" yMin="[\d.]+" xMax="([\d.]+)" yMax="[\d.]+">([^<]*)</word>', page)
+        code = [(float(a) - bleed, float(b) - bleed, w) for a, b, w in words if "argument_" in w or TOKEN[:10] in w]
+        for x0, x1, w in code:
+            assert left - 0.5 <= x0 and x1 <= left + geo.type_width + 0.5, (w, x0, x1, left, geo.type_width)
+        checked += len(code)
+    assert checked >= 14
+
+
+@pytest.mark.slow
+def test_png_named_jpg_is_stored_as_png_with_a_warning(built: tuple[Path, subprocess.CompletedProcess]) -> None:
+    book, proc = built
+    assert re.search(r"01\.md:\d+: warning: image photo\.jpg is a PNG file named 'photo\.jpg'", proc.stderr)
+    with zipfile.ZipFile(book / "build" / "book.epub") as z:
+        images = [n for n in z.namelist() if n.startswith("EPUB/images/") and "cover" not in n]
+    assert images and all(n.endswith(".png") for n in images), images
+
+
+@pytest.mark.slow
+def test_alt_saying_only_image_is_no_caption(built: tuple[Path, subprocess.CompletedProcess]) -> None:
+    xhtml = chapter_xhtml(built[0])
+    assert "<figcaption>image</figcaption>" not in xhtml
+    assert 'alt="image"' in xhtml  # still the image's alternative text
+    assert "<figcaption>一张真正的图</figcaption>" in xhtml
+
+
+def test_caption_rules() -> None:
+    for alt in ("image", "Image", "图片", "img", "photo.jpg", "photo"):
+        assert caption_of(alt, "images/photo.jpg") == "", alt
+    assert caption_of(" 一张真正的图 ", "images/photo.jpg") == "一张真正的图"
+
+
+def test_stored_suffix_follows_the_bytes() -> None:
+    assert stored_suffix(Path("a.jpg"), "image/png", "png") == "png"
+    assert stored_suffix(Path("a.JPEG"), "image/jpeg", "jpg") == "jpeg"
+    assert stored_suffix(Path("a.png"), "image/png", "png") == "png"
