@@ -13,7 +13,6 @@ import difflib
 import re
 import sys
 from dataclasses import dataclass, field, fields
-from dataclasses import fields as dataclasses_fields  # noqa: F401 (for tests that compare tables)
 from pathlib import Path
 from typing import Any
 

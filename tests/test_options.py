@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -57,7 +58,7 @@ def test_readme_table_is_made_from_the_declarations() -> None:
     table = readme.split("<!-- options:begin -->\n", 1)[1].split("<!-- options:end -->", 1)[0]
     assert table == options.markdown_table(), "regenerate it with `python -m book.options`"
     declared = {o.key for o in options.PRINT} | {"lines"}
-    assert declared == {f.name for f in options.dataclasses_fields(options.PrintOptions)}
+    assert declared == {f.name for f in dataclasses.fields(options.PrintOptions)}
 
 
 def test_a_print_option_does_not_invalidate_the_parts(book_dir: Path, tmp_path: Path) -> None:
