@@ -6,7 +6,9 @@ BOOK := $(PY) -m book
 CONFIG ?= book.yaml
 OUT ?= build
 STAMP := $(VENV)/.installed
-export PYTHONDONTWRITEBYTECODE := 1
+# Bytecode is cached (in the ignored __pycache__/): compiling the package's ~90 modules from source on
+# every run cost 0.3 s of a 0.4 s up-to-date build, and as much in each of the tests' CLI runs.
+unexport PYTHONDONTWRITEBYTECODE
 
 .PHONY: all epub pdf test lint lint-code help format check clean setup sysdeps manifest tools fuzz preview screenshots editor
 
