@@ -40,8 +40,10 @@ manifest: setup ## the validated manifest with measured counts
 check: setup ## every validator on the built files, one line each
 	@$(BOOK) check --config $(CONFIG) --out $(OUT)
 
+# One worker per core: most tests wait on one single-threaded tool (Pandoc, WeasyPrint, the JVM).
+TEST_WORKERS ?= auto
 test: setup preview/node_modules ## the unit and integration tests
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n $(TEST_WORKERS)
 
 # A longer fuzz campaign over Markdown → EPUB than the one `make test` runs.
 fuzz: setup ## a longer fuzz campaign over Markdown → EPUB
