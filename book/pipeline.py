@@ -178,7 +178,7 @@ def prepare(
 
     `meanwhile` runs while the part workers work (e.g. `warm_pdf`, importing WeasyPrint).
     """
-    from book.parts import links, render, sanitize
+    from book.parts import crossref, index, links, render, sanitize
 
     config = load_config(config_path, diag)
     manifest = build_manifest(config, diag)
@@ -200,7 +200,14 @@ def prepare(
             fixes[k] = fixes.get(k, 0) + v
         deps.update(r.deps)
     links.resolve(manifest, rendered, diag)
+    try:
+        crossref.resolve(config, manifest, rendered)
+    except BookError as exc:
+        diag.add(exc)
     sanitize.check_links(manifest, rendered, diag)
+    back = index.build_part(config, rendered)  # the book's last part, made of all the others
+    if back is not None:
+        rendered.append(back)
     diag.raise_if_errors()
     cache.trim("part", keep=KEEP_VERSIONS * len(manifest.parts))
     front = render.render_front(config, manifest, rendered)
