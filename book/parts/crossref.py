@@ -244,16 +244,18 @@ def resolve(config: BookConfig, manifest: Manifest, rendered: list[RenderedPart]
         raise BookError(problems)
 
 
-def lists(config: BookConfig, rendered: list[RenderedPart]) -> dict[str, list[dict[str, Any]]]:
-    """The book's figures and tables in reading order, for the 插图目录 / 表格目录 front matter."""
-    wanted = {"figures": "fig", "tables": "tbl"}
-    out: dict[str, list[dict[str, Any]]] = {}
+def lists(config: BookConfig, rendered: list[RenderedPart]) -> list[dict[str, Any]]:
+    """The book's figures and tables in reading order, for the 插图目录 / 表格目录 after the contents."""
+    t = locale_for(config.language)
+    out: list[dict[str, Any]] = []
     for name in config.crossref_lists:
-        kind = wanted.get(name)
-        out[name] = [
+        kind = {"figures": "fig", "tables": "tbl"}[name]
+        items = [
             {"href": f"{rp.filename}#{lab['id']}", "text": lab["text"], "caption": lab.get("caption", "")}
             for rp in rendered
             for lab in rp.labels
-            if kind and lab["label"].startswith(kind + "-")
+            if lab["label"].startswith(kind + "-")
         ]
+        if items:
+            out.append({"id": f"list-of-{name}", "title": t[f"list_of_{name}"], "entries": items})
     return out
