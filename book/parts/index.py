@@ -65,7 +65,8 @@ def group_of(text: str) -> str:
         return ""
     from pypinyin import Style, lazy_pinyin
 
-    return lazy_pinyin(first, style=Style.FIRST_LETTER)[0][:1].upper()
+    # The whole term, not its first character: 重 reads chóng in 重庆 (pypinyin's phrase table).
+    return lazy_pinyin(text.lstrip(), style=Style.FIRST_LETTER)[0][:1].upper()
 
 
 def merge_pages(pages: list[str]) -> list[tuple[str, str, int]]:
