@@ -178,7 +178,7 @@ def prepare(
 
     `meanwhile` runs while the part workers work (e.g. `warm_pdf`, importing WeasyPrint).
     """
-    from book.parts import crossref, index, links, render, sanitize
+    from book.parts import crossref, glossary, index, links, render, sanitize
 
     config = load_config(config_path, diag)
     manifest = build_manifest(config, diag)
@@ -205,9 +205,12 @@ def prepare(
     except BookError as exc:
         diag.add(exc)
     sanitize.check_links(manifest, rendered, diag)
-    back = index.build_part(config, rendered)  # the book's last part, made of all the others
-    if back is not None:
-        rendered.append(back)
+    try:  # the back matter, made of all the other parts: 术语表, then 索引 last
+        back = [glossary.apply(config, manifest, rendered)]
+        back.append(index.build_part(config, rendered))
+        rendered.extend(p for p in back if p is not None)
+    except BookError as exc:
+        diag.add(exc)
     diag.raise_if_errors()
     cache.trim("part", keep=KEEP_VERSIONS * len(manifest.parts))
     front = render.render_front(config, manifest, rendered)
