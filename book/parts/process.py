@@ -13,7 +13,7 @@ from book.engine.cache import file_sha256
 from book.errors import BookError, Diagnostics
 from book.locale import locale_for
 from book.model import BookConfig, Part, ProcessedPart, RenderedPart
-from book.parts import citations, code, convert, counts, crossref, footnotes, images, index, references, render, sanitize, structures
+from book.parts import citations, code, convert, counts, crossref, footnotes, images, index, references, reflist, render, sanitize, structures
 from book.parts.htmltree import parse_fragment
 
 
@@ -33,6 +33,7 @@ def process_part(
     fragment = sanitize.clean(fragment, part, diag)
     root = parse_fragment(fragment)
     found = structures.apply(root, part, diag, config)
+    reflist.apply(root, found["references"], part, config, structures._env(config))  # 参考文献 in GB/T 7714
     if config.bibliography:
         citations.make_bibliography(root, part, structures._env(config))
     else:
