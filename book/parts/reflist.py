@@ -61,6 +61,7 @@ def format_entries(items: list[dict[str, Any]], part: Part, config: BookConfig) 
     from book.parts.citations import ET_AL_ZH, HAN, builtin_style
     from book.parts.convert import BUNDLED_PANDOC, PANDOC_RTS
     from book.parts.htmltree import parse_fragment, to_xhtml
+    from book.parts.references import url_with_breaks
 
     if not items:
         return {}
@@ -88,6 +89,11 @@ def format_entries(items: list[dict[str, Any]], part: Part, config: BookConfig) 
                 label = "".join(child.itertext()).strip()
             elif "csl-right-inline" in cls or "csl-block" in cls:
                 right = child
+        for a in right.iter("a"):  # a long URL may break after its slashes and before its dots
+            if a.text and a.text == a.get("href") and len(a) == 0:
+                a.text = None
+                a.append(parse_fragment(f"<span>{url_with_breaks(a.get('href') or '')}</span>")[0])
+                a.set("class", "ref-url")
         html = to_xhtml(right, inner=True).strip()
         latin = not HAN.search(ET_AL_ZH.sub("", "".join(right.itertext())))
         if latin:
@@ -107,6 +113,8 @@ def apply(root: etree._Element, refs: list[Reference], part: Part, config: BookC
     for section in [s for s in root.iter("section") if (s.get("class") or "").split() == ["references"]]:
         title_el = section.find(".//span[@class='box-title-zh']")
         title = "".join(title_el.itertext()) if title_el is not None else "参考文献"
+        en = section.find(".//span[@class='box-title-en']")
+        title_en = "".join(en.itertext()) if en is not None else ""
         entries = []
         for n, li in enumerate(section.iter("li"), 1):
             ref = by_id.get(li.get("id") or "")
@@ -115,6 +123,6 @@ def apply(root: etree._Element, refs: list[Reference], part: Part, config: BookC
                 html = jinja2.utils.markupsafe.escape(ref.raw.replace("*", "") if ref else "".join(li.itertext()))
             entries.append({"id": li.get("id") or "", "label": label or f"[{n}]", "latin": latin,
                             "html": jinja2.utils.markupsafe.Markup(html)})  # fmt: skip
-        new = _element(env, "bibliography.html.j2", title=title, entries=entries)
+        new = _element(env, "bibliography.html.j2", title=title, title_en=title_en, entries=entries)
         new.tail = section.tail
         section.getparent().replace(section, new)
