@@ -194,7 +194,7 @@ def test_new_chapter_in_the_same_conventions(book_dir: Path) -> None:
         "轶事深层的故事",
         "本章要点",
         "参考文献",
-        "Smith,J.,&Doe,A.",
+        "SMITHJ,DOEA.",
         "无法解析的一条",
         "脚注内容",
         "列一",

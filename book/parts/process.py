@@ -33,7 +33,6 @@ def process_part(
     fragment = sanitize.clean(fragment, part, diag)
     root = parse_fragment(fragment)
     found = structures.apply(root, part, diag, config)
-    reflist.apply(root, found["references"], part, config, structures._env(config))  # 参考文献 in GB/T 7714
     if config.bibliography:
         citations.make_bibliography(root, part, structures._env(config))
     else:
@@ -44,6 +43,7 @@ def process_part(
     structures.number_blocks(root, part)
     code.apply(root)
     part_counts = counts.measure(root, found)  # measured on the author's text, before typesetting
+    reflist.apply(root, found["references"], part, config)  # the 参考文献 as written, in GB/T 7714
     fixes = typography.apply(root, part, diag, locale_for(config.language).quotes)
     part = typography.typeset_title(part)  # the opener, TOC and nav print the title and label too
     rp = render.render_part(config, part, root)

@@ -13,10 +13,10 @@ source line says "et al." is given a fourth author for the style to cut to "et a
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 from typing import Any
 
-import jinja2
 from lxml import etree
 
 from book.errors import BookError, Problem
@@ -24,6 +24,8 @@ from book.model import BookConfig, Part
 from book.parts.references import Reference
 
 ACCESS_KEYS = ("last_updated", "created_date")
+PADDING = {"family": "Zzpadding", "given": "Z."}
+PADDED = re.compile(r",? ZZPADDING Z")
 
 
 def _accessed(part: Part, config: BookConfig) -> list[int] | None:
@@ -44,7 +46,8 @@ def citeproc_items(refs: list[Reference], part: Part, config: BookConfig) -> lis
         item = ref.csl()
         item.pop("note", None)
         if ref.et_al:
-            item["author"] = [*item["author"], {"family": "Others", "given": "A."}][: max(4, len(item["author"]) + 1)]
+            # Padded past three, so the style cuts the list and writes et al.; the padding never prints.
+            item["author"] = [*item["author"], *[PADDING] * max(1, 4 - len(item["author"]))]
         if item.get("URL") and accessed:
             item["accessed"] = {"date-parts": [accessed]}
         if item["type"] in ("post-weblog", "webpage") or (item.get("URL") and item["type"] == "article"):
@@ -91,38 +94,38 @@ def format_entries(items: list[dict[str, Any]], part: Part, config: BookConfig) 
                 right = child
         for a in right.iter("a"):  # a long URL may break after its slashes and before its dots
             if a.text and a.text == a.get("href") and len(a) == 0:
-                a.text = None
-                a.append(parse_fragment(f"<span>{url_with_breaks(a.get('href') or '')}</span>")[0])
+                broken = parse_fragment(str(url_with_breaks(a.get("href") or "")))
+                a.text = broken.text
+                for piece in list(broken):
+                    a.append(piece)
                 a.set("class", "ref-url")
-        html = to_xhtml(right, inner=True).strip()
-        latin = not HAN.search(ET_AL_ZH.sub("", "".join(right.itertext())))
+        html = PADDED.sub("", to_xhtml(right, inner=True).strip())
+        latin = not HAN.search(ET_AL_ZH.sub("", PADDED.sub("", "".join(right.itertext()))))
         if latin:
             html = ET_AL_ZH.sub(", et al. ", html, count=1)
         out[(entry.get("id") or "").removeprefix("ref-")] = (label, html, latin)
     return out
 
 
-def apply(root: etree._Element, refs: list[Reference], part: Part, config: BookConfig, env: jinja2.Environment) -> None:
-    """Each reference list the structures stage made → the bibliography design with citeproc's entries."""
-    from book.parts.structures import _element
+def apply(root: etree._Element, refs: list[Reference], part: Part, config: BookConfig) -> None:
+    """Each parsed entry of the reference lists the structures stage made → citeproc's entry, its
+    number before it; the list's design, ids and classes stay (an unparsed entry stays as written)."""
+    from book.parts.htmltree import parse_fragment
 
     if not refs:
         return
     formatted = format_entries(citeproc_items(refs, part, config), part, config)
-    by_id = {r.id: r for r in refs}
     for section in [s for s in root.iter("section") if (s.get("class") or "").split() == ["references"]]:
-        title_el = section.find(".//span[@class='box-title-zh']")
-        title = "".join(title_el.itertext()) if title_el is not None else "参考文献"
-        en = section.find(".//span[@class='box-title-en']")
-        title_en = "".join(en.itertext()) if en is not None else ""
-        entries = []
-        for n, li in enumerate(section.iter("li"), 1):
-            ref = by_id.get(li.get("id") or "")
-            label, html, latin = formatted.get(li.get("id") or "", (f"[{n}]", "", ref.is_latin if ref else False))
-            if not html:  # unparsed: as written
-                html = jinja2.utils.markupsafe.escape(ref.raw.replace("*", "") if ref else "".join(li.itertext()))
-            entries.append({"id": li.get("id") or "", "label": label or f"[{n}]", "latin": latin,
-                            "html": jinja2.utils.markupsafe.Markup(html)})  # fmt: skip
-        new = _element(env, "bibliography.html.j2", title=title, title_en=title_en, entries=entries)
-        new.tail = section.tail
-        section.getparent().replace(section, new)
+        for li in section.iter("li"):
+            found = formatted.get(li.get("id") or "")
+            if found is None:
+                continue
+            label, html, latin = found
+            new = parse_fragment(f'<span class="ref-label">{label}</span> {html}')
+            for child in list(li):
+                li.remove(child)
+            li.text = new.text
+            for child in list(new):
+                li.append(child)
+            if not latin and li.get("lang") == "en":
+                del li.attrib["lang"]
