@@ -97,11 +97,12 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> dict:
     book = tmp_path_factory.mktemp("apparatus")
     Image.new("RGB", (1600, 500), (90, 120, 200)).save(book / "cat.png", dpi=(300, 300))
     (book / "refs.bib").write_text(BIB, encoding="utf-8")
+    (book / "glossary.yaml").write_text("公式: 用数学符号写成的等式。\n方法: 做事的办法。\n", encoding="utf-8")
     (book / "one.md").write_text(ONE, encoding="utf-8")
     (book / "two.md").write_text(TWO.replace("@tbl-data 与 ", ""), encoding="utf-8")
     (book / "book.yaml").write_text(
         "title: 学术之书\nauthors: [作者]\ndate: 2025-01-01\nchapters: [one.md, two.md]\n"
-        "bibliography: refs.bib\ncrossref: {page: true, lists: [figures, tables]}\n",
+        "bibliography: refs.bib\ncrossref: {page: true, lists: [figures, tables]}\nglossary: glossary.yaml\n",
         encoding="utf-8",
     )
     out = book / "out"
@@ -180,6 +181,17 @@ def test_bibliography_in_gbt7714(built: dict) -> None:
     assert "张三, 李四. 深度学习在自然语言处理中的应用[J]. 计算机学报, 2020, 43(5): 801-815." in text
     assert "VASWANI A, SHAZEER N, PARMAR N, et al. Attention Is All You Need" in text
     assert "[EB/OL]" in text and "[2024-05-01]" in text
+
+
+@pytest.mark.slow
+def test_glossary_with_first_uses_linked(built: dict) -> None:
+    with zipfile.ZipFile(built["out"] / "book.epub") as z:
+        glossary = z.read("EPUB/back-glossary.xhtml").decode()
+        two = z.read("EPUB/ch02.xhtml").decode()
+        nav = z.read("EPUB/toc.xhtml").decode()
+    assert 'epub:type="glossary"' in glossary and glossary.index("方法") < glossary.index("公式")  # fang < gong
+    assert len(re.findall(r'<a class="glossary-link" epub:type="glossref" href="back-glossary.xhtml#[^"]+">公式</a>', two)) == 1
+    assert 'epub:type="index" href="back-index.xhtml' in nav and 'epub:type="glossary"' in nav
 
 
 # --- unit tests -------------------------------------------------------------------------------------
