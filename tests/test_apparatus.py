@@ -157,11 +157,20 @@ def test_index_sorted_by_pinyin_with_the_pdf_pages(built: dict) -> None:
     ns = {"h": "http://www.w3.org/1999/xhtml"}
     letters = [h.text for h in tree.iterfind(".//h:h2", ns)]
     assert letters == ["西文", "A", "B", "C", "K", "R", "S", "T"]
-    terms = [
-        "".join(s.itertext())
-        for s in tree.iterfind(".//h:span[@class='index-term']", ns)
+    terms = ["".join(s.itertext()) for s in tree.iterfind(".//h:span[@class='index-term']", ns)]
+    assert terms == [
+        "LLaMA",
+        "Meta",
+        "阿里巴巴",
+        "百度",
+        "重庆",
+        "开源",
+        "许可证",
+        "人工智能",
+        "深度学习",
+        "神经网络",
+        "图灵",
     ]
-    assert terms == ["LLaMA", "Meta", "阿里巴巴", "百度", "重庆", "开源", "许可证", "人工智能", "深度学习", "神经网络", "图灵"]
     assert len(set(terms) - {"许可证"}) == 10
     assert b'epub:type="index"' in xhtml and b'epub:type="index-locator"' in xhtml
     last = max((k for k in built["pages"] if k.isdigit()), key=int)
@@ -190,7 +199,10 @@ def test_glossary_with_first_uses_linked(built: dict) -> None:
         two = z.read("EPUB/ch02.xhtml").decode()
         nav = z.read("EPUB/toc.xhtml").decode()
     assert 'epub:type="glossary"' in glossary and glossary.index("方法") < glossary.index("公式")  # fang < gong
-    assert len(re.findall(r'<a class="glossary-link" epub:type="glossref" href="back-glossary.xhtml#[^"]+">公式</a>', two)) == 1
+    assert (
+        len(re.findall(r'<a class="glossary-link" epub:type="glossref" href="back-glossary.xhtml#[^"]+">公式</a>', two))
+        == 1
+    )
     assert 'epub:type="index" href="back-index.xhtml' in nav and 'epub:type="glossary"' in nav
 
 
@@ -202,7 +214,9 @@ def _part(body: str, pid: str = "ch03", kind: str = "chapter", number: int | Non
 
 
 def _config(tmp_path: Path) -> BookConfig:
-    return BookConfig(tmp_path, tmp_path / "book.yaml", "书", "", ("某",), "zh-Hans", "x", "", "", "", "", "s", (), (), ())
+    return BookConfig(
+        tmp_path, tmp_path / "book.yaml", "书", "", ("某",), "zh-Hans", "x", "", "", "", "", "s", (), (), ()
+    )
 
 
 def test_protect_takes_references_from_citeproc() -> None:
@@ -225,7 +239,9 @@ def test_numbering_is_chapter_relative_and_appendix_lettered(tmp_path: Path) -> 
         "fig-a": "图 3-1", "fig-b": "图 3-2", "tbl-c": "表 3-1", "sec-d": "第 3.2 节", "eq-e": "式 (3-1)",
     }  # fmt: skip
     assert "".join(root.find(".//figcaption").itertext()) == "图 3-1 猫"
-    appendix = crossref.number(parse_fragment('<figure id="appa-fig-z"></figure>'), _part("", "appa", "appendix", None), _config(tmp_path))
+    appendix = crossref.number(
+        parse_fragment('<figure id="appa-fig-z"></figure>'), _part("", "appa", "appendix", None), _config(tmp_path)
+    )
     assert appendix[0]["text"] == "图 A-1"
 
 
@@ -233,8 +249,18 @@ def test_unknown_and_twice_defined_labels_are_positioned_errors(tmp_path: Path) 
     config = _config(tmp_path)
     a = _part("![x](x.png){#fig-cat}\n\n文字\n", "ch01", number=1, name="a.md")
     b = _part("![y](y.png){#fig-dog}\n\n见 @fig-cta。\n", "ch02", number=2, name="b.md")
-    ra = RenderedPart("ch01", "chapter", "ch01.xhtml", "", "", "", labels=[{"label": "fig-cat", "id": "ch01-fig-cat", "text": "图 1-1"}])
-    rb = RenderedPart("ch02", "chapter", "ch02.xhtml", "", "", '<p>见 <span class="crossref" data-ref="fig-cta"></span>。</p>')
+    ra = RenderedPart(
+        "ch01",
+        "chapter",
+        "ch01.xhtml",
+        "",
+        "",
+        "",
+        labels=[{"label": "fig-cat", "id": "ch01-fig-cat", "text": "图 1-1"}],
+    )
+    rb = RenderedPart(
+        "ch02", "chapter", "ch02.xhtml", "", "", '<p>见 <span class="crossref" data-ref="fig-cta"></span>。</p>'
+    )
     with pytest.raises(BookError) as exc:
         crossref.resolve(config, Manifest(config, [a, b]), [ra, rb])
     assert str(exc.value.problems[0]) == "b.md:3: error: unknown label @fig-cta — did you mean @fig-cat?"

@@ -70,7 +70,7 @@ def protect(body: str) -> str:
     def fix(text: str) -> str:
         m = EQUATION.match(text)
         if m:
-            return f'::: {{#{m.group(2)} .equation}}\n$${m.group(1)}$$ []{{.eq-number}}\n:::'
+            return f"::: {{#{m.group(2)} .equation}}\n$${m.group(1)}$$ []{{.eq-number}}\n:::"
         return REFERENCE.sub(lambda r: f'[]{{.crossref ref="{r.group(1) or r.group(2)}"}}', text)
 
     return _outside_code(body, fix)

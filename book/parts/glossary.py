@@ -38,9 +38,13 @@ def load(path: Path) -> dict[str, dict[str, Any]]:
     try:
         data, _ = load_yaml(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-        raise BookError(Problem(shown, None, f"glossary cannot be read: {str(exc)[:120]}", "write 'term: definition' lines")) from None
+        raise BookError(
+            Problem(shown, None, f"glossary cannot be read: {str(exc)[:120]}", "write 'term: definition' lines")
+        ) from None
     if not isinstance(data, dict):
-        raise BookError(Problem(shown, None, "the glossary must be a mapping of term → definition", "write '术语: 定义' lines"))
+        raise BookError(
+            Problem(shown, None, "the glossary must be a mapping of term → definition", "write '术语: 定义' lines")
+        )
     out: dict[str, dict[str, Any]] = {}
     for term, value in data.items():
         if isinstance(value, dict):

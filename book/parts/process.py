@@ -13,7 +13,21 @@ from book.engine.cache import file_sha256
 from book.errors import BookError, Diagnostics
 from book.locale import locale_for
 from book.model import BookConfig, Part, ProcessedPart, RenderedPart
-from book.parts import citations, code, convert, counts, crossref, footnotes, images, index, references, reflist, render, sanitize, structures
+from book.parts import (
+    citations,
+    code,
+    convert,
+    counts,
+    crossref,
+    footnotes,
+    images,
+    index,
+    references,
+    reflist,
+    render,
+    sanitize,
+    structures,
+)
 from book.parts.htmltree import parse_fragment
 
 

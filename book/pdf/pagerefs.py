@@ -17,7 +17,10 @@ from book.locale import locale_for
 from book.model import BookConfig, RenderedPart
 
 # A link into another document of the book, as the rendered body has it (before `#id` in print).
-XREF = re.compile(r'(<a\b(?! class="(?:crossref|glossary-link)")(?![^>]*epub:type="index-locator")[^>]*?\shref="[\w.-]+\.xhtml#([^"]+)"[^>]*>.*?</a>)', re.S)
+XREF = re.compile(
+    r'(<a\b(?! class="(?:crossref|glossary-link)")(?![^>]*epub:type="index-locator")[^>]*?\shref="[\w.-]+\.xhtml#([^"]+)"[^>]*>.*?</a>)',
+    re.S,
+)
 # Where a cross-reference asks for its target's page (`crossref: {page: true}`, book.parts.crossref).
 SLOT = re.compile(r'<span class="page-slot" data-target="([^"]+)"></span>')
 PLACEHOLDER = "000"

@@ -1,8 +1,8 @@
 """The apparatus options of `book.yaml` (`crossref:`, `index:`, `glossary:`) → BookConfig fields.
 
-    crossref: {page: true, lists: [figures, tables]}   # 图 1-1（第 12 页）; 插图目录, 表格目录
-    index: {front_matter: true}                         # or false: no 索引; default: one where terms are marked
-    glossary: glossary.yaml                             # term → definition: 术语表
+crossref: {page: true, lists: [figures, tables]}   # 图 1-1（第 12 页）; 插图目录, 表格目录
+index: {front_matter: true}                         # or false: no 索引; default: one where terms are marked
+glossary: glossary.yaml                             # term → definition: 术语表
 """
 
 from __future__ import annotations
@@ -43,15 +43,27 @@ def read(c: Checker, root: Path) -> dict[str, Any]:
     index = c.data.get("index")
     if isinstance(index, bool):
         out["index"] = index
-    elif isinstance(index, dict) and set(index) <= {"front_matter"} and isinstance(index.get("front_matter", False), bool):
+    elif (
+        isinstance(index, dict)
+        and set(index) <= {"front_matter"}
+        and isinstance(index.get("front_matter", False), bool)
+    ):
         out["index_front_matter"] = bool(index.get("front_matter", False))
     elif index is not None:
         c.err("index", "'index' must be true, false or {front_matter: true}", "write 'index: {front_matter: true}'")
     glossary = c.data.get("glossary")
     if glossary is not None:
         path = root / str(glossary)
-        if not isinstance(glossary, str) or Path(glossary).is_absolute() or not path.resolve().is_relative_to(root.resolve()):
-            c.err("glossary", "'glossary' must be the path of a YAML file inside the book", "write 'glossary: glossary.yaml'")
+        if (
+            not isinstance(glossary, str)
+            or Path(glossary).is_absolute()
+            or not path.resolve().is_relative_to(root.resolve())
+        ):
+            c.err(
+                "glossary",
+                "'glossary' must be the path of a YAML file inside the book",
+                "write 'glossary: glossary.yaml'",
+            )
         elif not path.is_file():
             c.err("glossary", f"glossary '{glossary}' not found", "check the path (relative to book.yaml)")
         else:
