@@ -200,7 +200,7 @@ def test_glossary_with_first_uses_linked(built: dict) -> None:
         nav = z.read("EPUB/toc.xhtml").decode()
     assert 'epub:type="glossary"' in glossary and glossary.index("方法") < glossary.index("公式")  # fang < gong
     assert (
-        len(re.findall(r'<a class="glossary-link" epub:type="glossref" href="back-glossary.xhtml#[^"]+">公式</a>', two))
+        len(re.findall(r'<a class="glossary-link" epub:type="glossref" role="doc-glossref" href="back-glossary.xhtml#[^"]+">公式</a>', two))
         == 1
     )
     assert 'epub:type="index" href="back-index.xhtml' in nav and 'epub:type="glossary"' in nav

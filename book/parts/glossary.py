@@ -120,7 +120,7 @@ def apply(config: BookConfig, manifest: Manifest, rendered: list[RenderedPart]) 
         for term in [t for t in pending if t in here]:
 
             def link(term: str) -> etree._Element:
-                return _element(f'<a class="glossary-link" epub:type="glossref" href="{PART_ID}.xhtml#{ids[term]}">'
+                return _element(f'<a class="glossary-link" epub:type="glossref" role="doc-glossref" href="{PART_ID}.xhtml#{ids[term]}">'
                                 f"{html.escape(term)}</a>")  # fmt: skip
 
             if _wrap_first(root, term, link):
@@ -148,8 +148,8 @@ def _part(config: BookConfig, entries: dict[str, dict[str, Any]], ids: dict[str,
     title = t["glossary"]
     items = []
     for term in sorted(entries, key=sort_key):
-        items.append(f'<dt id="{ids[term]}" epub:type="glossterm"><dfn>{html.escape(term)}</dfn></dt>\n'
-                     f'<dd epub:type="glossdef">{html.escape(entries[term]["definition"])}</dd>')  # fmt: skip
+        items.append(f'<dt id="{ids[term]}" epub:type="glossterm" role="term"><dfn>{html.escape(term)}</dfn></dt>\n'
+                     f'<dd epub:type="glossdef" role="definition">{html.escape(entries[term]["definition"])}</dd>')  # fmt: skip
     body = (
         f'<section class="part back glossary" epub:type="glossary" role="doc-glossary" aria-labelledby="{PART_ID}-title">\n'
         f'<header class="opener back-opener" id="{PART_ID}">\n'
