@@ -200,7 +200,12 @@ def test_glossary_with_first_uses_linked(built: dict) -> None:
         nav = z.read("EPUB/toc.xhtml").decode()
     assert 'epub:type="glossary"' in glossary and glossary.index("方法") < glossary.index("公式")  # fang < gong
     assert (
-        len(re.findall(r'<a class="glossary-link" epub:type="glossref" role="doc-glossref" href="back-glossary.xhtml#[^"]+">公式</a>', two))
+        len(
+            re.findall(
+                r'<a class="glossary-link" epub:type="glossref" role="doc-glossref" href="back-glossary.xhtml#[^"]+">公式</a>',
+                two,
+            )
+        )
         == 1
     )
     assert 'epub:type="index" href="back-index.xhtml' in nav and 'epub:type="glossary"' in nav
@@ -288,3 +293,21 @@ def test_page_ranges_merge() -> None:
     body = '<span class="index-locators" data-targets="a b c d"><a href="x">第一章</a></span>'
     printed = index.print_locators(body, {"a": "3", "b": "4", "c": "5", "d": "9"})
     assert printed == '<a href="#a">3–5</a>, <a href="#d">9</a>'
+
+
+def test_glossary_first_use_and_front_matter_index(tmp_path: Path) -> None:
+    import dataclasses
+
+    from book.parts import glossary
+
+    (tmp_path / "g.yaml").write_text("开源:\n  definition: 公开源代码。\n  keys: [open-source]\n", encoding="utf-8")
+    config = dataclasses.replace(_config(tmp_path), glossary=tmp_path / "g.yaml", index_front_matter=True)
+    part = _part("", "ch01", number=1)
+    part.meta = {"technical_concepts": ["open-source"]}
+    body = '<section><h2>开源</h2><p id="ch01-p1">讲开源，再讲开源。</p></section>'
+    rp = RenderedPart("ch01", "chapter", "ch01.xhtml", "", "第一章", body)
+    back = glossary.apply(config, Manifest(config, [part]), [rp])
+    assert back is not None and 'id="back-glossary-g1"' in back.body and "公开源代码。" in back.body
+    assert rp.body.count('class="glossary-link"') == 1 and "<h2>开源</h2>" in rp.body  # not in the heading
+    assert rp.index_terms == [{"term": "开源", "key": "", "sub": "", "id": "ch01-fm1"}]
+    assert 'id="ch01-fm1">开源</span>，再讲' not in rp.body and 'id="ch01-fm1">开源</span>。' in rp.body
