@@ -24,7 +24,7 @@ from typing import Any
 
 from lxml import etree
 
-from book.errors import BookError, Problem
+from book.errors import BookError, Problem, display_path
 from book.locale import locale_for
 from book.model import BookConfig, Manifest, Part, RenderedPart
 from book.parts.htmltree import heading_level
@@ -210,7 +210,7 @@ def resolve(config: BookConfig, manifest: Manifest, rendered: list[RenderedPart]
     for name, places in where.items():
         if len(places) > 1:
             (p1, l1), (p2, l2) = places[0], places[1]
-            problems.append(Problem(str(p2.source), l2, f"label {{#{name}}} is defined twice (also at {p1.source}:{l1})",
+            problems.append(Problem(str(p2.source), l2, f"label {{#{name}}} is defined twice (also at {display_path(p1.source)}:{l1})",
                                     "rename one of them and the references meant for it"))  # fmt: skip
     targets: dict[str, tuple[RenderedPart, dict[str, str]]] = {}
     for rp in rendered:
