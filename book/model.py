@@ -75,6 +75,11 @@ class BookConfig:
     blurb: str = ""  # the back cover's text
     bibliography: tuple[Path, ...] = ()  # BibTeX/BibLaTeX/CSL-JSON files `[@key]` citations draw on
     csl: Path | None = None  # the citation style (GB/T 7714-2015 numeric unless `csl:` says otherwise)
+    crossref_pages: bool = False  # `crossref: {page: true}`: 图 8-1（第 12 页） in print
+    crossref_lists: tuple[str, ...] = ()  # `crossref: {lists: [figures, tables]}`: 插图目录 / 表格目录
+    index: bool = True  # `index: false` prints no 索引 even where terms are marked
+    index_front_matter: bool = False  # `index: {front_matter: true}`: key_organizations / technical_concepts
+    glossary: Path | None = None  # `glossary:` YAML term → definition: 术语表, first uses linked
 
     @property
     def chapters(self) -> list[SourceSpec]:
@@ -201,7 +206,7 @@ class RenderedPart:
     """One part as both outputs print it: the body is the same polyglot XHTML for EPUB and PDF."""
 
     id: str
-    kind: str  # "front" | "chapter" | "appendix"
+    kind: str  # "front" | "chapter" | "appendix" | "back" (索引, 术语表)
     filename: str
     title: str
     label: str
@@ -212,6 +217,8 @@ class RenderedPart:
     status: str = "final"
     resources: list[ImageRef] = field(default_factory=list)  # images the body embeds, by href
     references: list[dict[str, Any]] = field(default_factory=list)  # CSL-JSON items of the part
+    labels: list[dict[str, str]] = field(default_factory=list)  # cross-reference labels (book.parts.crossref)
+    index_terms: list[dict[str, str]] = field(default_factory=list)  # marked index terms (book.parts.index)
 
 
 @dataclass

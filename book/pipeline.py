@@ -178,7 +178,7 @@ def prepare(
 
     `meanwhile` runs while the part workers work (e.g. `warm_pdf`, importing WeasyPrint).
     """
-    from book.parts import links, render, sanitize
+    from book.parts import crossref, glossary, index, links, render, sanitize
 
     config = load_config(config_path, diag)
     manifest = build_manifest(config, diag)
@@ -200,7 +200,17 @@ def prepare(
             fixes[k] = fixes.get(k, 0) + v
         deps.update(r.deps)
     links.resolve(manifest, rendered, diag)
+    try:
+        crossref.resolve(config, manifest, rendered)
+    except BookError as exc:
+        diag.add(exc)
     sanitize.check_links(manifest, rendered, diag)
+    try:  # the back matter, made of all the other parts: 术语表, then 索引 last
+        back = [glossary.apply(config, manifest, rendered)]
+        back.append(index.build_part(config, rendered))
+        rendered.extend(p for p in back if p is not None)
+    except BookError as exc:
+        diag.add(exc)
     diag.raise_if_errors()
     cache.trim("part", keep=KEEP_VERSIONS * len(manifest.parts))
     front = render.render_front(config, manifest, rendered)

@@ -111,7 +111,9 @@ def test_takeaways_box_and_reference_list(book_dir: Path) -> None:
     refs = root.find(".//section[@class='references']")
     assert refs.get("data-typography") == "off" and refs.get("role") == "doc-bibliography"
     items = refs.findall(".//li")
-    assert items[0].get("class") == "reference" and items[0].find("span[@class='ref-authors']") is not None
+    assert items[0].get("class") == "reference" and items[0].find("span[@class='ref-label']").text == "[1]"
+    # GB/T 7714 through citeproc: upper-case surnames, the type code, the access date
+    assert "".join(items[0].itertext()).startswith("[1] HU E J, SHEN Y, et al. LoRA: Low-Rank Adaptation[C/OL]")
     link = items[0].find("a[@class='ref-url']")
     assert link.get("href") == "https://arxiv.org/abs/2106.09685" and link.find("wbr") is not None
     assert "".join(link.itertext()) == "https://arxiv.org/abs/2106.09685"

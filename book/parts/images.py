@@ -241,6 +241,8 @@ def apply(
                 .render(href=ref.href, alt=img.get("alt") or "", caption=caption)
             )
             new = html.fragment_fromstring(text.strip())
+            if parent.get("id"):  # an author's {#fig-x}: cross-references point at it
+                new.set("id", parent.get("id"))
             new.tail = parent.tail
             parent.getparent().replace(parent, new)
     check_links(root, part, diag, root_dir)
@@ -287,5 +289,7 @@ def _replace(img: etree._Element, new: etree._Element) -> None:
             if el is not new:
                 el.tag = "span"
         new.set("class", (new.get("class") or "") + " inline")
+    if target.get("id") and not new.get("id"):
+        new.set("id", target.get("id"))
     new.tail = target.tail
     target.getparent().replace(target, new)

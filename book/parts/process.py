@@ -13,7 +13,21 @@ from book.engine.cache import file_sha256
 from book.errors import BookError, Diagnostics
 from book.locale import locale_for
 from book.model import BookConfig, Part, ProcessedPart, RenderedPart
-from book.parts import citations, code, convert, counts, footnotes, images, references, render, sanitize, structures
+from book.parts import (
+    citations,
+    code,
+    convert,
+    counts,
+    crossref,
+    footnotes,
+    images,
+    index,
+    references,
+    reflist,
+    render,
+    sanitize,
+    structures,
+)
 from book.parts.htmltree import parse_fragment
 
 
@@ -25,10 +39,11 @@ def process_part(
     `cache_dir` holds fetched remote images (`<out>/.cache/images`); None fetches without keeping them.
     """
     footnotes.check(part, diag)
+    body = crossref.protect(part.body)  # `@fig-x` is no citation key
     if config.bibliography:
-        fragment = citations.markdown_to_html(part.body, part, config)
+        fragment = citations.markdown_to_html(body, part, config)
     else:
-        fragment = convert.markdown_to_html(part.body, part.id, part.source)
+        fragment = convert.markdown_to_html(body, part.id, part.source)
     fragment = sanitize.clean(fragment, part, diag)
     root = parse_fragment(fragment)
     found = structures.apply(root, part, diag, config)
@@ -37,14 +52,18 @@ def process_part(
     else:
         citations.warn_without_bibliography(root, part, diag)
     resources = images.apply(root, part, diag, config.root, config=config, cache_dir=cache_dir)
+    labels = crossref.number(root, part, config)
+    terms = index.mark(root, part)
     structures.number_blocks(root, part)
     code.apply(root)
     part_counts = counts.measure(root, found)  # measured on the author's text, before typesetting
+    reflist.apply(root, found["references"], part, config)  # the 参考文献 as written, in GB/T 7714
     fixes = typography.apply(root, part, diag, locale_for(config.language).quotes)
     part = typography.typeset_title(part)  # the opener, TOC and nav print the title and label too
     rp = render.render_part(config, part, root)
     rp.resources, rp.counts = resources, part_counts
     rp.references = references.to_csl_json(found["references"])
+    rp.labels, rp.index_terms = labels, terms
     counts.check_claims(part, rp.counts, diag)
     return rp, fixes
 

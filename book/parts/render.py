@@ -91,7 +91,9 @@ def render_part(config: BookConfig, part: Part, root: etree._Element) -> Rendere
 def render_front(config: BookConfig, manifest: Manifest, parts: list[RenderedPart]) -> list[RenderedPart]:
     """Title page, copyright page and table of contents, in that order."""
     env = environment(config)
-    ctx = {"book": book_context(config), "parts": parts, "modified": manifest.modified()}
+    from book.parts.crossref import lists
+
+    ctx = {"book": book_context(config), "parts": parts, "modified": manifest.modified(), "lists": lists(config, parts)}
     pages = []
     t = locale_for(config.language)
     for pid, template, title, landmark in (

@@ -17,7 +17,12 @@ from book.locale import locale_for
 from book.model import BookConfig, RenderedPart
 
 # A link into another document of the book, as the rendered body has it (before `#id` in print).
-XREF = re.compile(r'(<a\b[^>]*?\shref="[\w.-]+\.xhtml#([^"]+)"[^>]*>.*?</a>)', re.S)
+XREF = re.compile(
+    r'(<a\b(?! class="(?:crossref|glossary-link)")(?![^>]*epub:type="index-locator")[^>]*?\shref="[\w.-]+\.xhtml#([^"]+)"[^>]*>.*?</a>)',
+    re.S,
+)
+# Where a cross-reference asks for its target's page (`crossref: {page: true}`, book.parts.crossref).
+SLOT = re.compile(r'<span class="page-slot" data-target="([^"]+)"></span>')
 PLACEHOLDER = "000"
 
 
@@ -30,7 +35,28 @@ def _format(config: BookConfig) -> tuple[str, str] | None:
 
 
 def has_references(config: BookConfig, part: RenderedPart) -> bool:
-    return part.kind != "front" and _format(config) is not None and XREF.search(part.body) is not None
+    if part.kind == "front":
+        return False
+    apparatus = SLOT.search(part.body) is not None or 'class="index-locators"' in part.body
+    return apparatus or (_format(config) is not None and XREF.search(part.body) is not None)
+
+
+def _apparatus(config: BookConfig, body: str, pages: dict[str, str] | None) -> str:
+    """Cross-references' page slots and the index's locators filled with their pages."""
+    from book.parts.index import print_locators
+
+    before, _, after = locale_for(config.language)["xref_page"].partition("{page}")
+
+    def slot(m: re.Match[str]) -> str:
+        target = m.group(1)
+        if pages is None:
+            number = f'<a class="page-ref-n" href="#{target}"></a>'
+        else:
+            number = html.escape(pages.get(target, PLACEHOLDER))
+        return f'<span class="page-ref">{html.escape(before)}{number}{html.escape(after)}</span>'
+
+    body = SLOT.sub(slot, body)
+    return print_locators(body, pages) if 'class="index-locators"' in body else body
 
 
 def add(config: BookConfig, part: RenderedPart, body: str, pages: dict[str, str] | None) -> str:
@@ -39,7 +65,10 @@ def add(config: BookConfig, part: RenderedPart, body: str, pages: dict[str, str]
     `pages` maps a target id to its folio (a target it lacks gets the placeholder); None asks the
     layout (one document).
     """
-    fmt = _format(config) if part.kind != "front" else None
+    if part.kind == "front":
+        return body
+    body = _apparatus(config, body, pages)
+    fmt = _format(config)
     if fmt is None:
         return body
     before, after = fmt

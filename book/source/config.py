@@ -29,6 +29,7 @@ KNOWN_KEYS = {
     "title", "subtitle", "authors", "author", "language", "identifier", "publisher", "date",
     "rights", "edition", "slug", "chapters", "appendices", "templates", "styles", "print", "epub",
     "allow_private_fetch", "cover", "isbn", "price", "blurb", "bibliography", "csl",
+    "crossref", "index", "glossary",
 }  # fmt: skip
 
 
@@ -198,6 +199,9 @@ def load_config(path: str | Path, diag: Diagnostics | None = None) -> BookConfig
         allow_private = False
     retail = {key: c.text_value(key) for key in ("isbn", "price", "blurb")}  # the cover's (book.cover)
     bibliography, csl = _citations(c, root)
+    from book.source import apparatus
+
+    extra = apparatus.read(c, root)
     for p in c.problems:
         if p.severity == "warning":
             if diag is not None:
@@ -234,6 +238,7 @@ def load_config(path: str | Path, diag: Diagnostics | None = None) -> BookConfig
         blurb=retail["blurb"],
         bibliography=bibliography,
         csl=csl,
+        **extra,
     )
 
 

@@ -41,6 +41,7 @@ CHAPTER_SCHEMA: dict[str, FieldSpec] = {
     "anecdote_count": FieldSpec("int", minimum=0),
     "created_date": FieldSpec("date"),
     "last_updated": FieldSpec("date"),
+    "id": FieldSpec("str"),  # `id: ch-x`: the label `@ch-x` refers to (book.parts.crossref)
 }
 ARTICLE_SCHEMA: dict[str, FieldSpec] = {
     "title": FieldSpec("str", required=True),
@@ -49,6 +50,7 @@ ARTICLE_SCHEMA: dict[str, FieldSpec] = {
     "source": FieldSpec("str"),
     "url": FieldSpec("str"),
     "status": FieldSpec("str"),
+    "id": FieldSpec("str"),  # `id: ch-x`: the label `@ch-x` refers to (book.parts.crossref)
 }
 STATUSES = ("draft", "review", "final", "published")
 
