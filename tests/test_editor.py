@@ -77,7 +77,8 @@ def test_make_editor_twice_with_an_edit_names_exactly_that_paragraph(book_copy: 
     with zipfile.ZipFile(first.path) as z:
         names = sorted(z.namelist())
         assert names == sorted(f"ai-history-2025-10-20/{n}" for n in (
-            "ai-history-review.pdf", "ai-history.docx", "ai-history.epub", "report.html", "report.md"))  # fmt: skip
+            "ai-history-review.pdf", "ai-history.docx", "ai-history.epub", "report.html", "report.md",
+            "review-map.json", "manifest.json"))  # fmt: skip
         z.extractall(book_copy / "unzipped")
     pkg = book_copy / "unzipped" / "ai-history-2025-10-20"
     report = (pkg / "report.md").read_text(encoding="utf-8")

@@ -248,14 +248,34 @@ def test_import_writes_a_patch_git_applies_changing_exactly_those_words(edited: 
     assert [p.name for p in patches] == ["chapters__01-start.md.patch"]
     check = git(book, "apply", "--check", str(patches[0]))
     assert check.returncode == 0, check.stderr
-    removed = [ln[1:] for ln in patches[0].read_text(encoding="utf-8").splitlines() if ln.startswith("-") and not ln.startswith("---")]
-    added = [ln[1:] for ln in patches[0].read_text(encoding="utf-8").splitlines() if ln.startswith("+") and not ln.startswith("+++")]
-    assert removed == ["这是**第一段**，有一个脚注[^1]。", "- 甲项写在这里", "最后一段没有标记，编辑会改这里的词语。", "[^1]: 脚注的文字在这里。"]
-    assert added == ["此乃**第一段**，有一个重要的脚注[^1]。", "- 甲项", "最后一段没有标记，编辑会改这里的句子。", "[^1]: 脚注的说明在这里。"]
+    removed = [
+        ln[1:]
+        for ln in patches[0].read_text(encoding="utf-8").splitlines()
+        if ln.startswith("-") and not ln.startswith("---")
+    ]
+    added = [
+        ln[1:]
+        for ln in patches[0].read_text(encoding="utf-8").splitlines()
+        if ln.startswith("+") and not ln.startswith("+++")
+    ]
+    assert removed == [
+        "这是**第一段**，有一个脚注[^1]。",
+        "- 甲项写在这里",
+        "最后一段没有标记，编辑会改这里的词语。",
+        "[^1]: 脚注的文字在这里。",
+    ]
+    assert added == [
+        "此乃**第一段**，有一个重要的脚注[^1]。",
+        "- 甲项",
+        "最后一段没有标记，编辑会改这里的句子。",
+        "[^1]: 脚注的说明在这里。",
+    ]
     report = (book / "build" / "review" / "returned" / "report.md").read_text(encoding="utf-8")
     assert f"| chapters/01-start.md:22 | replacement “词语” → “句子” | {AUTHOR} | {DATE} | in the patch |" in report
     assert "chapters/01-start.md:8 | replacement “段，有” → “段有”" in report and "crosses Markdown markup" in report
-    assert f"- [ ] chapters/02-next.md:3: 这一段要核实出处。 — {AUTHOR}, {DATE} — on “第二章的正文，只有一段。”" in report
+    assert (
+        f"- [ ] chapters/02-next.md:3: 这一段要核实出处。 — {AUTHOR}, {DATE} — on “第二章的正文，只有一段。”" in report
+    )
 
     # --apply writes what the patch says; a second --apply finds the source changed and refuses.
     before = (book / "chapters" / "01-start.md").read_text(encoding="utf-8")

@@ -1,4 +1,4 @@
-"""DOCX for the editor: the Chinese reference document (styles) and the manuscript → a Word document.
+"""DOCX for the editor: Pandoc's reference document → the Chinese one the editor's DOCX is styled by.
 
 The content is the author's Markdown (book.tools.docxsource), so the editor marks up the text the
 author wrote and the changes can be carried back to it. Pandoc's own reference document is restyled
@@ -14,7 +14,6 @@ import tempfile
 from pathlib import Path
 
 from book.engine.atomic import atomic_path
-from book.model import Build
 
 SERIF, SANS = "宋体", "黑体"  # SimSun, SimHei
 LATIN_SERIF, LATIN_SANS = "Times New Roman", "Arial"
@@ -84,13 +83,4 @@ def reference_docx(target: Path, language: str = "zh-CN") -> Path:
         names["Normal"].font.size = Pt(10.5)
     with atomic_path(target) as tmp_target:
         doc.save(str(tmp_target))
-    return target
-
-
-def write_docx(build: Build, target: Path, package: str = "") -> Path:
-    """The manuscript → DOCX through Pandoc with the Chinese reference document (and its bookmark map
-    discarded: `book.tools.editor` keeps it in the package)."""
-    from book.tools.docxsource import write_source_docx
-
-    write_source_docx(build, target, package)
     return target

@@ -111,7 +111,8 @@ class _Tagger:
             return
         t, c = node.get("t"), node.get("c")
         if t in ("Para", "Plain"):
-            node["c"] = self._tag(c, kind)
+            if any(x.get("t") not in ("Image", "Space", "SoftBreak", "LineBreak") for x in c):
+                node["c"] = self._tag(c, kind)  # an image alone has no text to edit (its caption is tagged)
             self.walk(c, kind)
         elif t == "Header":
             level, attr, inlines = c
@@ -178,16 +179,18 @@ def locate(text: str, body: str, start: int = 0, within: list[tuple[int, int]] |
     if not clean:
         return None
     spans = within if within is not None else [(start, len(body))]
-    size = min(6, len(clean))
     best: tuple[int, int, int] | None = None  # (estimated start, span start, span end)
-    for offset in list(range(0, len(clean) - size + 1, size))[:8]:
-        anchor = clean[offset : offset + size]
-        for lo, hi in spans:
-            at = body.find(anchor, lo, hi)
-            if at >= 0:
-                if best is None or at - offset < best[0]:
-                    best = (max(at - offset, lo), lo, hi)
-                break
+    for size in sorted({min(n, len(clean)) for n in (6, 3, 2)}, reverse=True):  # shorter when markup splits it
+        for offset in list(range(0, len(clean) - size + 1, size))[:8]:
+            anchor = clean[offset : offset + size]
+            for lo, hi in spans:
+                at = body.find(anchor, lo, hi)
+                if at >= 0:
+                    if best is None or at - offset < best[0]:
+                        best = (max(at - offset, lo), lo, hi)
+                    break
+        if best is not None:
+            break
     if best is None:
         return None
     lo = max(best[0] - 80, best[1])
@@ -231,7 +234,11 @@ def source_map(build: Build, tagged: list[tuple[Part, list[tuple[str, str]]]], d
         rel = part.source.relative_to(build.config.root).as_posix()
         for name, kind in blocks:
             text = texts.get(name, "")
-            where = locate(text, body, within=notes or [(0, 0)]) if kind == "note" else locate(text, body, cursor)
+            if kind == "note":
+                where = locate(text, body, within=notes or [(0, 0)])
+            else:  # a short text is looked for near the last one: "图1" is likely elsewhere too
+                near = len(body) if len(text.strip()) >= 12 else cursor + 4000
+                where = locate(text, body, within=[(cursor, min(near, len(body)))])
             if where is None:
                 continue
             if kind != "note":

@@ -120,7 +120,7 @@ def load_package(docx_props: dict[str, str], out: Path, package: Path | None) ->
             data = json.loads(z.read(f"{name}/{MAP_NAME}"))
         except KeyError:
             raise BookError(Problem(display_path(package), None, "the package has no review map (made by an older `book editor`)",
-                                    "make a new package and send its DOCX"))  # fmt: skip
+                                    "make a new package and send its DOCX")) from None  # fmt: skip
     return name, manifest, [Block(**b) for b in data["blocks"]]
 
 
@@ -232,8 +232,13 @@ def plan(para: DocxParagraph, block: Block, source: SourceFile) -> list[Change]:
             c.why = span
             continue
         s, e = span
-        if not inserted and s > 0 and e < len(src) and src[s - 1] in MARKUP_PAIR and src[e] == src[s - 1] and (
-            s < 2 or src[s - 2] != "\\"
+        if (
+            not inserted
+            and s > 0
+            and e < len(src)
+            and src[s - 1] in MARKUP_PAIR
+            and src[e] == src[s - 1]
+            and (s < 2 or src[s - 2] != "\\")
         ):
             c.why = "the deletion empties a marked-up span"
             continue
@@ -321,7 +326,7 @@ def import_review(config_path: str | Path, docx: Path, out: Path, *, package: Pa
         content = read_docx(docx)
     except (OSError, ValueError, zipfile.BadZipFile) as exc:
         raise BookError(Problem(display_path(docx), None, f"cannot read the DOCX: {exc}",
-                                "save it from Word or WPS as .docx"))  # fmt: skip
+                                "save it from Word or WPS as .docx")) from None  # fmt: skip
     name, manifest, blocks = load_package(content.properties, out, package)
     hashes = manifest.get("sources", {})
     by_id = {b.id: b for b in blocks}
