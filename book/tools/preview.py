@@ -1,8 +1,8 @@
 """Preview: the book's sources → a live EPUB shown in a local e-reader page (epub.js), rebuilt on edit.
 
 `book preview` builds the EPUB, serves `preview/index.html` (epub.js and JSZip from the npm packages
-installed into `preview/node_modules`, never a CDN) on 127.0.0.1 and watches the sources, templates
-and styles. Each edit rebuilds the EPUB in-process; the page hears about it through server-sent
+installed into `preview/node_modules`, never a CDN) on 127.0.0.1 and watches everything the build
+reads (sources, images, cover, templates, styles, bibliography: book.tools.preview_inputs). Each edit rebuilds the EPUB in-process; the page hears about it through server-sent
 events and reloads at the location it had. A failed build is printed in the terminal and shown in
 the page, while the last good book stays on screen.
 """
@@ -53,12 +53,17 @@ class BuildResult:
                 "title": self.title, "parts": self.parts, "has_book": self.epub is not None}  # fmt: skip
 
 
-def build_epub(config_path: Path, out: Path) -> tuple[bytes, str, list[dict[str, str]]]:
-    """One EPUB build (no EPUBCheck: the preview favours speed); raises BookError on user errors."""
+def build_epub(config_path: Path, out: Path, read: list[Path] | None = None) -> tuple[bytes, str, list[dict[str, str]]]:
+    """One EPUB build (no EPUBCheck: the preview favours speed); raises BookError on user errors.
+
+    `read`, when given, receives what the build read (book.tools.preview_inputs), for the watcher."""
     from book.pipeline import prepare, write_epub
+    from book.tools.preview_inputs import read_paths
 
     diag = Diagnostics()
     build = prepare(config_path, out, diag)
+    if read is not None:
+        read[:] = read_paths(build.config, build.deps)
     path = write_epub(build).path  # no page map: the preview lays out no PDF
     diag.raise_if_errors()
     parts = [{"id": p.id, "href": p.filename, "title": p.title, "label": p.label, "kind": p.kind}
@@ -76,11 +81,14 @@ class Previewer:
         self.lock = threading.Lock()
         self.changed = threading.Condition()
         self.state = BuildResult(version=0, ok=False, error="not built yet")
+        self.read: list[Path] = []  # what the last build read: the watcher follows it
 
     def rebuild(self) -> BuildResult:
         start = time.perf_counter()
         try:
-            data, title, parts = build_epub(self.config_path, self.out)
+            read: list[Path] = []
+            data, title, parts = build_epub(self.config_path, self.out, read)
+            self.read = read or self.read
         except BookError as exc:
             err = "\n".join(str(p) for p in exc.problems)
             data = None
@@ -102,31 +110,31 @@ class Previewer:
         return new
 
     def watch_paths(self) -> list[Path]:
-        """The book's sources, its config, and every template and style folder in use."""
-        config = load_config(self.config_path)
-        root = config.root
-        dirs = {s.path.parent for s in config.sources} | {d for d in (*config.template_dirs, *config.style_dirs)}
-        # Folders rather than files, since editors often replace a file instead of writing it; but never
-        # the book's root recursively (it holds build/, .venv/, node_modules/): files there are watched alone.
-        watched = {d for d in dirs if d.is_dir() and d != root}
-        watched |= {self.config_path} | {s.path for s in config.sources if s.path.parent == root}
-        return sorted(watched)
+        """Everything the build reads (book.tools.preview_inputs): the last build's list, else the config's."""
+        if self.read:
+            return sorted(self.read)
+        from book.tools.preview_inputs import read_paths
+
+        return read_paths(load_config(self.config_path))
 
     def watch(self, stop: threading.Event) -> None:
         from watchfiles import watch
 
         out = self.out.resolve()
-        watched = self.watch_paths()
-        self.log("preview: watching " + ", ".join(str(p) for p in watched))
 
         def relevant(_change: object, path: str) -> bool:
             p = Path(path)
             return not p.name.startswith(".") and not p.resolve().is_relative_to(out) and "__pycache__" not in p.parts
 
-        for changes in watch(*watched, watch_filter=relevant, stop_event=stop, debounce=200, rust_timeout=500):
-            names = ", ".join(sorted({Path(p).name for _, p in changes}))
-            self.log(f"preview: changed {names}; rebuilding")
-            self.rebuild()
+        while not stop.is_set():
+            watched = self.watch_paths()
+            self.log("preview: watching " + ", ".join(str(p) for p in watched))
+            for changes in watch(*watched, watch_filter=relevant, stop_event=stop, debounce=200, rust_timeout=500):
+                names = ", ".join(sorted({Path(p).name for _, p in changes}))
+                self.log(f"preview: changed {names}; rebuilding")
+                self.rebuild()
+                if self.watch_paths() != watched:  # a new image or file named: watch it too
+                    break
 
 
 def _handler(previewer: Previewer, stop: threading.Event) -> type[BaseHTTPRequestHandler]:
