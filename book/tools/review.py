@@ -285,7 +285,7 @@ def _q(text: str) -> str:
     return "“" + (text if len(text) <= 60 else text[:59] + "…") + "”"
 
 
-def report_text(result: Imported, docx: Path) -> str:
+def report_text(result: Imported, docx: Path, root: Path) -> str:
     done = [c for c in result.changes if c.applied]
     manual = [c for c in result.changes if not c.applied]
     out = [f"# Review import: {docx.name}", "",
@@ -295,7 +295,8 @@ def report_text(result: Imported, docx: Path) -> str:
         out += ["Changed since the package was made (not applied with --apply): "
                 + ", ".join(f"`{p}`" for p in result.changed_sources), ""]  # fmt: skip
     for path, patch in result.patches.items():
-        out.append(f"- `{path}`: `{patch.name}` (`git apply {patch.name}` in the book's folder)")
+        shown = patch.relative_to(root) if patch.is_relative_to(root) else patch
+        out.append(f"- `{path}`: `git apply {shown}` in the book's folder")
     out += ["", "## Tracked changes", "", "| where | change | author | date | status |", "|---|---|---|---|---|"]
     for c in result.changes:
         what = {"insert": f"+ {_q(c.new)}", "delete": f"− {_q(c.old)}", "replace": f"{_q(c.old)} → {_q(c.new)}"}[c.kind]
@@ -378,7 +379,7 @@ def import_review(config_path: str | Path, docx: Path, out: Path, *, package: Pa
         patches[rel], updated[rel] = patch, text
     changed = sorted(rel for rel, s in sources.items() if s.changed)
     result = Imported(name, changes, remarks, patches, folder / "report.md", changed)
-    write_text(result.report, report_text(result, docx))
+    write_text(result.report, report_text(result, docx, config.root))
     if apply:
         stale = sorted(rel for rel, src in sources.items() if src.changed and src.changes)
         if stale:
