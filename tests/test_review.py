@@ -310,3 +310,25 @@ def test_block_prefix_and_diff_without_final_newline(tmp_path: Path) -> None:
     assert subprocess.run(["git", "-C", str(tmp_path), "apply", "p.patch"], capture_output=True).returncode == 0
     assert (tmp_path / "a.md").read_text(encoding="utf-8") == "甲\n丙"
     shutil.rmtree(tmp_path / ".git")
+
+
+def test_tracked_runs_and_a_paragraph_break_are_read_as_word_writes_them() -> None:
+    from book.tools.docxread import read_paragraph
+
+    w = 'xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"'
+    p = etree.fromstring(
+        f'<w:p {w}><w:pPr><w:rPr><w:ins w:id="1" w:author="甲" w:date="d"/></w:rPr></w:pPr>'
+        '<w:bookmarkStart w:id="0" w:name="src_ch01_3"/><w:r><w:t>一</w:t></w:r><w:proofErr w:type="spellStart"/>'
+        '<w:del w:id="2" w:author="甲" w:date="d"><w:r><w:delText>二</w:delText></w:r></w:del>'
+        '<w:ins w:id="3" w:author="甲" w:date="d"><w:r><w:t>贰</w:t></w:r></w:ins><w:r><w:t></w:t></w:r>'
+        "<w:r><w:t>三</w:t></w:r></w:p>"
+    )
+    para = read_paragraph(p)
+    assert (para.bookmark, para.old, para.new, para.inserted_mark, para.mark_author) == (
+        "src_ch01_3",
+        "一二三",
+        "一贰三",
+        True,
+        "甲",
+    )
+    assert [s.kind for s in para.segments] == ["=", "-", "+", "="]

@@ -44,6 +44,8 @@ class DocxParagraph:
     segments: list[Segment]
     comments: list[str] = field(default_factory=list)  # ids of the comments starting in it
     inserted_mark: bool = False  # the paragraph itself was inserted (tracked)
+    mark_author: str = ""
+    mark_date: str = ""
 
     @property
     def old(self) -> str:
@@ -110,7 +112,10 @@ def read_paragraph(p: etree._Element) -> DocxParagraph:
         else:
             segments.append(Segment(kind, text, author, date))
     mark = p.find(f"{q('pPr')}/{q('rPr')}/{q('ins')}")
-    return DocxParagraph(bookmark, segments, comments, inserted_mark=mark is not None)
+    para = DocxParagraph(bookmark, segments, comments, inserted_mark=mark is not None)
+    if mark is not None:
+        para.mark_author, para.mark_date = mark.get(q("author")) or "", mark.get(q("date")) or ""
+    return para
 
 
 @dataclass

@@ -207,7 +207,7 @@ def plan(para: DocxParagraph, block: Block, source: SourceFile) -> list[Change]:
     elif lines_hash(lines[block.line - 1 : block.end]) != block.hash:
         why = "the source's lines changed since the package was made"
     elif old != block.text:
-        why = "the paragraph was also changed without tracking"
+        why = "the paragraph was also changed without tracking (or split)"
     if why:
         for c in changes:
             c.why = why
@@ -347,6 +347,10 @@ def import_review(config_path: str | Path, docx: Path, out: Path, *, package: Pa
         for cid in para.comments:
             if last is not None:
                 where_of[cid] = last
+        if para.inserted_mark:  # Enter pressed with tracking on: a paragraph split or added
+            path, line = (last.path, last.end) if last else ("", None)
+            changes.append(Change("insert", "", "¶", para.mark_author, para.mark_date, path, line,
+                                  why="a paragraph break was inserted: split the paragraph by hand"))  # fmt: skip
         if not para.changed:
             continue
         if block is None:
