@@ -160,7 +160,7 @@ def cmd_preview(args: argparse.Namespace) -> int:
         from book.pipeline import prepare, write_epub
 
         return preview.open_in_calibre(write_epub(prepare(args.config, _out(args), Diagnostics())).path)
-    return preview.run(args.config, _out(args), port=args.port, open_browser=not args.no_open)
+    return preview.run(args.config, _out(args), port=args.port, open_browser=not args.no_open, pdf=args.pdf)
 
 
 def cmd_screenshots(args: argparse.Namespace) -> int:
@@ -268,6 +268,7 @@ def parser() -> argparse.ArgumentParser:
     pv.add_argument("--port", type=int, default=8000, help="port on 127.0.0.1 (a free one if taken; 0: any)")
     pv.add_argument("--no-open", action="store_true", help="do not open a web browser")
     pv.add_argument("--reader", choices=("browser", "calibre"), default="browser", help="calibre: ebook-viewer")
+    pv.add_argument("--pdf", action="store_true", help="also show the print pages of the chapter being edited")
     pv.set_defaults(func=cmd_preview)
     sh = sub.add_parser("screenshots", help="PNGs of each part's first pages per device in build/preview/")
     _common(sh)

@@ -17,13 +17,14 @@ import threading
 import time
 import traceback
 import webbrowser
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 from book.errors import BookError, Diagnostics
-from book.model import PROJECT_ROOT
+from book.model import PROJECT_ROOT, Build
 from book.source.config import load_config
 from book.tools.localserver import LocalHandler, LocalHTTPServer
 
@@ -53,18 +54,20 @@ class BuildResult:
                 "title": self.title, "parts": self.parts, "has_book": self.epub is not None}  # fmt: skip
 
 
-def build_epub(config_path: Path, out: Path, read: list[Path] | None = None) -> tuple[bytes, str, list[dict[str, str]]]:
+def build_epub(
+    config_path: Path, out: Path, seen: Callable[[Build], None] | None = None
+) -> tuple[bytes, str, list[dict[str, str]]]:
     """One EPUB build (no EPUBCheck: the preview favours speed); raises BookError on user errors.
 
-    `read`, when given, receives what the build read (book.tools.preview_inputs), for the watcher."""
+    `seen`, when given, is shown the prepared build (what it read, for the watcher; its parts, for
+    the print pages)."""
     from book.pipeline import prepare, write_epub
-    from book.tools.preview_inputs import read_paths
 
     diag = Diagnostics()
     build = prepare(config_path, out, diag)
-    if read is not None:
-        read[:] = read_paths(build.config, build.deps)
     path = write_epub(build).path  # no page map: the preview lays out no PDF
+    if seen is not None:
+        seen(build)
     diag.raise_if_errors()
     parts = [{"id": p.id, "href": p.filename, "title": p.title, "label": p.label, "kind": p.kind}
              for p in build.parts]  # fmt: skip
@@ -74,7 +77,7 @@ def build_epub(config_path: Path, out: Path, read: list[Path] | None = None) -> 
 class Previewer:
     """Holds the current build, rebuilds on demand and tells the listening pages."""
 
-    def __init__(self, config_path: str | Path, out: str | Path, *, log=print) -> None:
+    def __init__(self, config_path: str | Path, out: str | Path, *, log=print, pdf: bool = False) -> None:
         self.config_path = Path(config_path).resolve()
         self.out = Path(out)
         self.log = log
@@ -82,13 +85,39 @@ class Previewer:
         self.changed = threading.Condition()
         self.state = BuildResult(version=0, ok=False, error="not built yet")
         self.read: list[Path] = []  # what the last build read: the watcher follows it
+        self.print_pages = None  # `--pdf`: the edited part's print pages (book.tools.preview_pdf)
+        if pdf:
+            from book.tools.preview_pdf import PrintPages
+
+            self.print_pages = PrintPages(on_ready=self._notify, log=log)
+        self._bodies: dict[str, str] = {}
+        self._edited = ""
+
+    def _notify(self) -> None:
+        with self.changed:
+            self.changed.notify_all()
+
+    def _seen(self, build: Build) -> None:
+        from book.tools.preview_inputs import read_paths
+
+        self.read = read_paths(build.config, build.deps)
+        if self.print_pages is not None:
+            from book.tools.preview_pdf import edited_part
+
+            self._edited, self._bodies = edited_part(build, self._bodies, self._edited)
+            if self._edited:
+                self.print_pages.request(build, self._edited)
+
+    def status(self) -> dict:
+        """The last build's status, with the print pages' when `--pdf` made some."""
+        status = self.state.status()
+        status["pdf"] = self.print_pages.status() if self.print_pages is not None else None
+        return status
 
     def rebuild(self) -> BuildResult:
         start = time.perf_counter()
         try:
-            read: list[Path] = []
-            data, title, parts = build_epub(self.config_path, self.out, read)
-            self.read = read or self.read
+            data, title, parts = build_epub(self.config_path, self.out, self._seen)
         except BookError as exc:
             err = "\n".join(str(p) for p in exc.problems)
             data = None
@@ -105,8 +134,7 @@ class Previewer:
                 new = BuildResult(prev.version + 1, False, prev.epub, err, elapsed, prev.title, prev.parts)
                 self.log(f"preview: build failed, keeping the last good book:\n{err}")
             self.state = new
-        with self.changed:
-            self.changed.notify_all()
+        self._notify()
         return new
 
     def watch_paths(self) -> list[Path]:
@@ -162,7 +190,12 @@ def _handler(previewer: Previewer, stop: threading.Event) -> type[BaseHTTPReques
                     return self._send(msg, "text/plain; charset=utf-8", HTTPStatus.NOT_FOUND)
                 return self._file(target)
             if path == "/status":
-                return self._send(json.dumps(previewer.state.status()).encode(), "application/json")
+                return self._send(json.dumps(previewer.status()).encode(), "application/json")
+            if path == "/pdf/current.pdf":
+                pages = previewer.print_pages
+                if pages is None or pages.pdf is None:
+                    return self._send(b"no print pages yet", "text/plain", HTTPStatus.NOT_FOUND)
+                return self._send(pages.pdf, "application/pdf")
             if path.startswith("/book/") and path.endswith(".epub"):
                 epub = previewer.state.epub
                 if epub is None:
@@ -186,14 +219,19 @@ def _handler(previewer: Previewer, stop: threading.Event) -> type[BaseHTTPReques
             self.send_header("Connection", "close")
             self.end_headers()
             self.close_connection = True
-            seen = -1
+            seen, seen_pdf = -1, 0
             try:
                 while not stop.is_set():
                     state = previewer.state
+                    pdf = previewer.print_pages.version if previewer.print_pages is not None else 0
+                    sent = False
                     if state.version != seen:
-                        seen = state.version
-                        self.wfile.write(f"event: build\ndata: {json.dumps(state.status())}\n\n".encode())
-                    else:
+                        seen, sent = state.version, True
+                        self.wfile.write(f"event: build\ndata: {json.dumps(previewer.status())}\n\n".encode())
+                    if pdf != seen_pdf:
+                        seen_pdf, sent = pdf, True
+                        self.wfile.write(f"event: pdf\ndata: {json.dumps(previewer.status())}\n\n".encode())
+                    if not sent:
                         self.wfile.write(b": keep-alive\n\n")
                     self.wfile.flush()
                     with previewer.changed:
@@ -269,12 +307,14 @@ def open_in_calibre(epub: Path) -> int:
     return subprocess.call([viewer, str(epub)])
 
 
-def run(config_path: str | Path, out: str | Path, *, port: int = 8000, open_browser: bool = True) -> int:
-    """`book preview`: build, serve and watch until Ctrl-C."""
+def run(
+    config_path: str | Path, out: str | Path, *, port: int = 8000, open_browser: bool = True, pdf: bool = False
+) -> int:
+    """`book preview`: build, serve and watch until Ctrl-C (`pdf`: with the edited part's print pages)."""
     if not all(p.is_file() for p in VENDOR.values()):
         print("preview/node_modules is missing — run `make preview/node_modules` (npm ci in preview/)", file=sys.stderr)
         return 1
-    previewer = Previewer(config_path, out, log=lambda m: print(m, file=sys.stderr, flush=True))
+    previewer = Previewer(config_path, out, log=lambda m: print(m, file=sys.stderr, flush=True), pdf=pdf)
     previewer.rebuild()
     with PreviewServer(previewer, port) as server:
         # The one line on stdout: scripts and tests read the URL from it.
