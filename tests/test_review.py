@@ -239,6 +239,36 @@ def test_docx_is_the_authors_text_with_word_structures(package: Path, book: Path
     assert len(d.tables) >= 1 and d.tables[0].cell(1, 0).text == "天空"
 
 
+def test_cells_headings_whole_items_and_an_ending_come_back_too(package: Path, book: Path) -> None:
+    with zipfile.ZipFile(package) as z:
+        source = z.read(f"{package.stem}/review-book.docx")
+    sent, target = book / "build" / "sent2.docx", book / "build" / "returned2.docx"
+    sent.write_bytes(source)
+    with zipfile.ZipFile(sent) as z_in, zipfile.ZipFile(target, "w") as z_out:
+        doc = etree.fromstring(z_in.read("word/document.xml"))
+        track(paragraph(doc, bookmark_of(package, "大地")), "大地", "海洋", 10)  # a table cell
+        track(paragraph(doc, bookmark_of(package, "第一节")), "第一节", "第一小节", 20)  # a heading
+        track(paragraph(doc, bookmark_of(package, "乙项")), "乙项写在这里", "", 30)  # a whole list item
+        runs = _plain_runs(paragraph(doc, bookmark_of(package, "第二章的正文")))
+        runs[-1][0].addnext(_wrap("ins", _run("补一句。"), 40))  # typed at the paragraph's end
+        for item in z_in.infolist():
+            data = z_in.read(item.filename)
+            if item.filename == "word/document.xml":
+                data = etree.tostring(doc, xml_declaration=True, encoding="UTF-8", standalone=True)
+            z_out.writestr(item, data)
+    proc = run_cli("review", "import", str(target), "--config", str(book / "book.yaml"), "--out",
+                   str(book / "build"), cwd=book)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert "4 tracked changes" in proc.stderr and "4 in the patches" in proc.stderr
+    patches = sorted(Path(line) for line in proc.stdout.split() if line.endswith(".patch"))
+    assert [p.name for p in patches] == ["chapters__01-start.md.patch", "chapters__02-next.md.patch"]
+    for patch in patches:
+        assert git(book, "apply", "--check", str(patch)).returncode == 0
+    one = patches[0].read_text(encoding="utf-8")
+    assert "-## 第一节\n+## 第一小节\n" in one and "-- 乙项写在这里\n" in one and "+| 天空 | 海洋 |\n" in one
+    assert "+第二章的正文，只有一段。补一句。\n" in patches[1].read_text(encoding="utf-8")
+
+
 def test_import_writes_a_patch_git_applies_changing_exactly_those_words(edited: Path, book: Path) -> None:
     proc = run_cli("review", "import", str(edited), "--config", str(book / "book.yaml"), "--out",
                    str(book / "build"), cwd=book)  # fmt: skip
