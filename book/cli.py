@@ -160,7 +160,7 @@ def cmd_preview(args: argparse.Namespace) -> int:
         from book.pipeline import prepare, write_epub
 
         return preview.open_in_calibre(write_epub(prepare(args.config, _out(args), Diagnostics())).path)
-    return preview.run(args.config, _out(args), port=args.port, open_browser=not args.no_open)
+    return preview.run(args.config, _out(args), port=args.port, open_browser=not args.no_open, pdf=args.pdf)
 
 
 def cmd_screenshots(args: argparse.Namespace) -> int:
@@ -200,6 +200,23 @@ def cmd_send(args: argparse.Namespace) -> int:
         raise BookError(Problem(str(args.package or _out(args) / "editor"), None, "no editor package to send",
                                 "run `book editor` (make editor) first, or pass --package PATH"))  # fmt: skip
     return send_package(package, args.to, config_path=args.config, dry_run=args.dry_run)
+
+
+def cmd_review(args: argparse.Namespace) -> int:
+    """`book review import FILE.docx`: the editor's tracked changes → patches and a report (book.tools.review)."""
+    from book.tools.review import import_review
+
+    result = import_review(args.config, Path(args.docx), _out(args), package=Path(args.package) if args.package else None,
+                           apply=args.apply)  # fmt: skip
+    done = sum(c.applied for c in result.changes)
+    print(f"{len(result.changes)} tracked changes from {result.package}.zip: {done} in the patches,"
+          f" {len(result.changes) - done} for a manual edit; {len(result.remarks)} comments", file=sys.stderr)  # fmt: skip
+    for path in result.patches.values():
+        print(path)
+    print(result.report)
+    for rel in result.applied:
+        print(f"applied to {rel}", file=sys.stderr)
+    return 0
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
@@ -251,6 +268,7 @@ def parser() -> argparse.ArgumentParser:
     pv.add_argument("--port", type=int, default=8000, help="port on 127.0.0.1 (a free one if taken; 0: any)")
     pv.add_argument("--no-open", action="store_true", help="do not open a web browser")
     pv.add_argument("--reader", choices=("browser", "calibre"), default="browser", help="calibre: ebook-viewer")
+    pv.add_argument("--pdf", action="store_true", help="also show the print pages of the chapter being edited")
     pv.set_defaults(func=cmd_preview)
     sh = sub.add_parser("screenshots", help="PNGs of each part's first pages per device in build/preview/")
     _common(sh)
@@ -267,6 +285,14 @@ def parser() -> argparse.ArgumentParser:
     se.add_argument("--package", help="the zip to send (default: the newest in build/editor/)")
     se.add_argument("--dry-run", action="store_true", default=None, help="write the .eml instead of sending")
     se.set_defaults(func=cmd_send)
+    rv = sub.add_parser("review", help="carry the editor's DOCX back: `review import FILE.docx` → patches, report")
+    rv_sub = rv.add_subparsers(dest="review_command", required=True)
+    ri = rv_sub.add_parser("import", help="tracked changes and comments of an editor's DOCX → patches and report.md")
+    _common(ri)
+    ri.add_argument("docx", help="the DOCX the editor returned")
+    ri.add_argument("--package", help="the package the DOCX came from (default: the one the DOCX names)")
+    ri.add_argument("--apply", action="store_true", help="write the changes into the sources (never a changed one)")
+    ri.set_defaults(func=cmd_review)
     bench = sub.add_parser("bench", help="time our builds against plain pandoc → WeasyPrint (build/bench.json)")
     bench.add_argument("--out", default="build", help="where bench.json and bench.png go (default: build)")
     bench.set_defaults(func=cmd_bench)

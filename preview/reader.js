@@ -159,10 +159,23 @@ function toggleToc() {
   $("toc-toggle").setAttribute("aria-expanded", String(!toc.hidden));
 }
 
+// `book preview --pdf`: the print pages of the part being edited, laid out after the EPUB.
+function showPrint(status) {
+  const pdf = status && status.pdf;
+  if (!pdf) return;
+  const url = "/pdf/current.pdf?v=" + pdf.version;
+  $("print-pane").hidden = false;
+  $("print-link").href = url;
+  $("print-link").textContent = "印刷页 · " + (chapterTitle(pdf.part + ".xhtml") || pdf.part) + " · " + pdf.pages + " 页";
+  if ($("print-frame").getAttribute("src") !== url) $("print-frame").setAttribute("src", url);
+}
+
 function listen() {
   const events = new EventSource("/events");
+  events.addEventListener("pdf", (e) => showPrint(JSON.parse(e.data)));
   events.addEventListener("build", (e) => {
     const status = JSON.parse(e.data);
+    showPrint(status);
     $("build-info").textContent = status.ok ? "构建 #" + status.version + " · " + status.seconds + " s" : "构建失败";
     if (!status.ok) {
       console.error(status.error);
@@ -191,6 +204,7 @@ async function main() {
   const status = await (await fetch("/status")).json();
   if (!status.ok) showError(status.error);
   if (status.has_book) await openBook(status);
+  showPrint(status);
   listen();
 }
 

@@ -1,4 +1,4 @@
-"""DOCX: the rendered bodies through Pandoc, with a Chinese reference document (python-docx reads it)."""
+"""DOCX: the manuscript through Pandoc, with a Chinese reference document (python-docx reads it)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ from docx.oxml.ns import qn
 
 from book.errors import Diagnostics
 from book.pipeline import prepare
-from book.tools.docx import SANS, SERIF, reference_docx, write_docx
+from book.tools.docx import SANS, SERIF, reference_docx
+from book.tools.docxsource import write_source_docx
 from tests.conftest import ROOT
 
 
@@ -24,7 +25,8 @@ def east_asian_font(style) -> str | None:
 def sample(tmp_path_factory: pytest.TempPathFactory):
     out = tmp_path_factory.mktemp("docx")
     build = prepare(ROOT / "book.yaml", out, Diagnostics(echo=False))
-    return build, write_docx(build, out / "book.docx")
+    write_source_docx(build, out / "book.docx")
+    return build, out / "book.docx"
 
 
 def test_chapter_headings_are_word_headings(sample) -> None:
@@ -32,7 +34,9 @@ def test_chapter_headings_are_word_headings(sample) -> None:
     doc = docx.Document(str(path))
     headings = [(p.style.name, p.text) for p in doc.paragraphs if p.style.name.startswith("Heading")]
     ch08 = next(p for p in build.parts if p.id == "ch08")
-    assert ("Heading 1", ch08.title) in headings
+    source = next(p for p in build.manifest.parts if p.id == "ch08")
+    # The author's heading as written (`# Chapter 8: …`), not the opener the book makes of it.
+    assert ("Heading 1", f"Chapter 8: {source.title}") in headings
     level2 = [h.title for h in ch08.headings if h.level == 2]
     found = [text for style, text in headings if style == "Heading 2"]
     assert len(level2) >= 5
@@ -40,14 +44,14 @@ def test_chapter_headings_are_word_headings(sample) -> None:
     # An anecdote section renders as a callout whose heading is "💡轶事 <title>" while its nav
     # title is "轶事：<title>" (structures); compare the titles without that label.
     def bare(text: str) -> str:
-        return re.sub(r"^\s*(?:💡\ufe0f?\s*)?轶事\s*[:：]?\s*", "", text)
+        # (and the typeset title's spaces and paired quotes, which the author did not type)
+        return re.sub(r"[\s\"“”]", "", re.sub(r"^\s*(?:💡\ufe0f?\s*)?轶事\s*[:：]?\s*", "", text))
 
     for title in level2:
         assert any(bare(text).startswith(bare(title)) for text in found), title
-    # The same content as the EPUB: the chapter's first paragraph is there, verbatim
+    # The author's text, not the typeset one: no spaces between Han and digits, no word joiners.
     body = "\n".join(p.text for p in doc.paragraphs)
-    # (typeset: the typography stage spaces Han and digits, "2023 年 2 月 24 日")
-    assert "2023 年 2 月 24 日" in body
+    assert "2023年2月24日，星期五" in body and "\u2060" not in body
 
 
 def test_styles_use_chinese_fonts(sample) -> None:

@@ -77,7 +77,8 @@ def test_make_editor_twice_with_an_edit_names_exactly_that_paragraph(book_copy: 
     with zipfile.ZipFile(first.path) as z:
         names = sorted(z.namelist())
         assert names == sorted(f"ai-history-2025-10-20/{n}" for n in (
-            "ai-history-review.pdf", "ai-history.docx", "ai-history.epub", "report.html", "report.md"))  # fmt: skip
+            "ai-history-review.pdf", "ai-history.docx", "ai-history.epub", "report.html", "report.md",
+            "review-map.json", "manifest.json"))  # fmt: skip
         z.extractall(book_copy / "unzipped")
     pkg = book_copy / "unzipped" / "ai-history-2025-10-20"
     report = (pkg / "report.md").read_text(encoding="utf-8")
@@ -118,9 +119,10 @@ def test_make_editor_twice_with_an_edit_names_exactly_that_paragraph(book_copy: 
     assert changed.id == "ch08" and changed.status == "changed"
     (para,) = changed.paragraphs
     assert (para.kind, para.id, para.old, para.new) == ("changed", pid, old_text, new_text)
+    assert second.path.name == "ai-history-2025-10-20-2.zip" and first.path.is_file()  # never overwritten
     with zipfile.ZipFile(second.path) as z:
-        md_report = z.read("ai-history-2025-10-20/report.md").decode()
-        html_report = z.read("ai-history-2025-10-20/report.html").decode()
+        md_report = z.read("ai-history-2025-10-20-2/report.md").decode()
+        html_report = z.read("ai-history-2025-10-20-2/report.html").decode()
     assert f"第八章 第{n}段" in md_report and "{+（编辑测试）+}" in md_report
     assert md_report.count("段**（`") == 1  # exactly one paragraph listed
     assert f'id="change-{pid}"' in html_report and "<ins>（编辑测试）</ins>" in html_report

@@ -53,3 +53,17 @@ def markdown_to_html(body: str, id_prefix: str, source: Path | str = "") -> str:
         raise BookError(
             Problem(str(source), None, f"Pandoc could not convert the text: {str(exc).strip()[:200]}")
         ) from None
+
+
+def markdown_to_ast(body: str, source: Path | str = "") -> dict:
+    """Pandoc's JSON AST of `body`, read exactly as `markdown_to_html` reads it (for the editor's DOCX)."""
+    import json
+
+    try:
+        return json.loads(
+            pypandoc.convert_text(body, "json", format=READER, extra_args=["--wrap=none", *PANDOC_RTS], sandbox=True)
+        )
+    except RuntimeError as exc:
+        raise BookError(
+            Problem(str(source), None, f"Pandoc could not convert the text: {str(exc).strip()[:200]}")
+        ) from None

@@ -1,9 +1,10 @@
-"""DOCX for the editor: rendered part bodies (HTML) → a Word document via Pandoc, in Chinese styles.
+"""DOCX for the editor: Pandoc's reference document → the Chinese one the editor's DOCX is styled by.
 
-The content is the same rendered bodies the EPUB and the PDF use (Pandoc reads them as HTML), so the
-editor marks up exactly what is published. Pandoc's own reference document is restyled with
-python-docx: body in Noto Serif CJK SC, headings in Noto Sans CJK SC (the `w:eastAsia` font slot,
-which Word and WPS use for Chinese), Chinese language and a two-character first-line indent.
+The content is the author's Markdown (book.tools.docxsource), so the editor marks up the text the
+author wrote and the changes can be carried back to it. Pandoc's own reference document is restyled
+with python-docx: body in 宋体, headings in 黑体 (the `w:eastAsia` font slot, which Word and WPS use
+for Chinese, with faces every Chinese Windows and WPS has), Chinese language and a two-character
+first-line indent.
 """
 
 from __future__ import annotations
@@ -13,10 +14,9 @@ import tempfile
 from pathlib import Path
 
 from book.engine.atomic import atomic_path
-from book.model import Build
 
-SERIF, SANS = "Noto Serif CJK SC", "Noto Sans CJK SC"
-LATIN_SERIF, LATIN_SANS = "Noto Serif", "Noto Sans"
+SERIF, SANS = "宋体", "黑体"  # SimSun, SimHei
+LATIN_SERIF, LATIN_SANS = "Times New Roman", "Arial"
 BODY_STYLES = ("Normal", "Body Text", "First Paragraph", "Compact", "Block Text", "Footnote Text", "Caption",
                "Table Caption", "Image Caption", "Definition", "Definition Term")  # fmt: skip
 HEADING_STYLES = ("Title", "Subtitle", *(f"Heading {n}" for n in range(1, 7)))
@@ -83,32 +83,4 @@ def reference_docx(target: Path, language: str = "zh-CN") -> Path:
         names["Normal"].font.size = Pt(10.5)
     with atomic_path(target) as tmp_target:
         doc.save(str(tmp_target))
-    return target
-
-
-def editor_html(build: Build) -> str:
-    """The chapters and appendices as one HTML document (front pages left out: Word makes its own)."""
-    bodies = "\n".join(p.body for p in build.parts if p.kind != "front")
-    # `引言<span class="heading-en">Introduction</span>`: a space, or Word runs the two titles together.
-    bodies = bodies.replace('<span class="heading-en"', ' <span class="heading-en"')
-    lang = build.config.pdf_language
-    title = build.config.title.replace("&", "&amp;").replace("<", "&lt;")
-    return f'<!DOCTYPE html>\n<html lang="{lang}"><head><meta charset="utf-8"/><title>{title}</title></head>\n<body>\n{bodies}\n</body></html>\n'
-
-
-def write_docx(build: Build, target: Path, reference: Path | None = None) -> Path:
-    """Rendered bodies → DOCX through Pandoc (html → docx) with the Chinese reference document."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=target.parent) as tmp:
-        ref = reference or reference_docx(Path(tmp) / "reference.docx", build.config.pdf_language)
-        html_path = Path(tmp) / "book.html"
-        html_path.write_text(editor_html(build), encoding="utf-8")
-        meta = [f"--metadata=title:{build.config.title}", f"--metadata=lang:{build.config.pdf_language}"]
-        if build.config.authors:
-            meta.append(f"--metadata=author:{'、'.join(build.config.authors)}")
-        with atomic_path(target) as out:
-            subprocess.run(
-                [pandoc(), "--from=html", "--to=docx", f"--reference-doc={ref}", *meta, "-o", str(out), str(html_path)],
-                check=True, capture_output=True, cwd=build.config.root,
-            )  # fmt: skip
     return target

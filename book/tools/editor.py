@@ -1,8 +1,10 @@
 """Editor package: the book → `build/editor/<slug>-<date>.zip` (review PDF, DOCX, EPUB, report).
 
 The review PDF is A4 with a wide margin for notes and numbered paragraphs (the n of the paragraph
-ids `{part}-p{n}` the structures stage gives every paragraph), so an editor can write "第八章 第12段". The DOCX comes from the same
-rendered bodies through Pandoc, for tracked changes in Word or WPS. The report lists the manifest,
+ids `{part}-p{n}` the structures stage gives every paragraph), so an editor can write "第八章 第12段". The DOCX comes from the
+manuscript itself (book.tools.docxsource), for tracked changes in Word or WPS that `book review import`
+carries back: the package holds its bookmark map and the sources' hashes (`manifest.json`). A
+package is never overwritten: a second one on the same day is `<slug>-<date>-2.zip`. The report lists the manifest,
 lint findings and the build's warnings, and what changed since the last package: the per-paragraph
 text of every package is kept in `build/editor/snapshot.json`, and the next package is compared
 with it paragraph by paragraph (difflib), so the editor reads only what is new.
@@ -220,15 +222,16 @@ def make_package(
     """Build everything, write the zip and then the snapshot the next package is compared with."""
     from book.pdf.single import write_one_document
     from book.pipeline import write_epub
-    from book.tools.docx import write_docx
+    from book.tools.docxsource import map_json, source_hashes, write_source_docx
+    from book.tools.review import MANIFEST_NAME
 
     diag = Diagnostics()
     build = prepare(config_path, out, diag)
     config = build.config
     day = day or dt.datetime.now(dt.UTC).date()
-    name = f"{config.slug}-{day.isoformat()}"
     folder = Path(out) / "editor"
     folder.mkdir(parents=True, exist_ok=True)
+    name = package_name(folder, config.slug, day)
     snap_path = folder / SNAPSHOT
     previous = json.loads(snap_path.read_text(encoding="utf-8")) if snap_path.is_file() else None
     current = snapshot(build, f"{name}.zip")
@@ -257,7 +260,11 @@ def make_package(
             extra_stylesheets=(config.find_style("review.css"),),
         )  # fmt: skip
         review = review_pdf.path
-        docx = write_docx(build, staging / f"{config.slug}.docx")
+        docx = staging / f"{config.slug}.docx"
+        blocks = write_source_docx(build, docx, package=name)
+        (staging / "review-map.json").write_text(map_json(blocks), encoding="utf-8")
+        made = {"package": name, "day": day.isoformat(), "docx": docx.name, "sources": source_hashes(build)}
+        (staging / MANIFEST_NAME).write_text(json.dumps(made, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
         lint = _lint_findings(build)
         files = {p.name: p.stat().st_size for p in (review, docx, epub)}
         warnings = [str(w) for w in diag.warnings]
@@ -272,6 +279,8 @@ def make_package(
             text = env.get_template(template).render(**ctx)
             (staging / filename).write_text(text, encoding="utf-8")
             files[filename] = len(text.encode("utf-8"))
+        for filename in ("review-map.json", MANIFEST_NAME):  # what `book review import` reads back
+            files[filename] = (staging / filename).stat().st_size
         target = folder / f"{name}.zip"
         with atomic_path(target) as zpath, zipfile.ZipFile(zpath, "w", zipfile.ZIP_DEFLATED) as z:
             for filename in files:
@@ -279,6 +288,16 @@ def make_package(
     # Only a package that was written becomes the base of the next comparison.
     write_text(snap_path, json.dumps(current, ensure_ascii=False, indent=1) + "\n")
     return Package(target, files, changes, warnings)
+
+
+def package_name(folder: Path, slug: str, day: dt.date) -> str:
+    """`<slug>-<date>`, or `-2`, `-3`… after it: a package is never overwritten."""
+    base = f"{slug}-{day.isoformat()}"
+    name, n = base, 1
+    while (folder / f"{name}.zip").exists():
+        n += 1
+        name = f"{base}-{n}"
+    return name
 
 
 def latest_package(out: str | Path) -> Path | None:

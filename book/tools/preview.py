@@ -1,8 +1,8 @@
 """Preview: the book's sources → a live EPUB shown in a local e-reader page (epub.js), rebuilt on edit.
 
 `book preview` builds the EPUB, serves `preview/index.html` (epub.js and JSZip from the npm packages
-installed into `preview/node_modules`, never a CDN) on 127.0.0.1 and watches the sources, templates
-and styles. Each edit rebuilds the EPUB in-process; the page hears about it through server-sent
+installed into `preview/node_modules`, never a CDN) on 127.0.0.1 and watches everything the build
+reads (sources, images, cover, templates, styles, bibliography: book.tools.preview_inputs). Each edit rebuilds the EPUB in-process; the page hears about it through server-sent
 events and reloads at the location it had. A failed build is printed in the terminal and shown in
 the page, while the last good book stays on screen.
 """
@@ -17,13 +17,14 @@ import threading
 import time
 import traceback
 import webbrowser
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 from book.errors import BookError, Diagnostics
-from book.model import PROJECT_ROOT
+from book.model import PROJECT_ROOT, Build
 from book.source.config import load_config
 from book.tools.localserver import LocalHandler, LocalHTTPServer
 
@@ -53,13 +54,20 @@ class BuildResult:
                 "title": self.title, "parts": self.parts, "has_book": self.epub is not None}  # fmt: skip
 
 
-def build_epub(config_path: Path, out: Path) -> tuple[bytes, str, list[dict[str, str]]]:
-    """One EPUB build (no EPUBCheck: the preview favours speed); raises BookError on user errors."""
+def build_epub(
+    config_path: Path, out: Path, seen: Callable[[Build], None] | None = None
+) -> tuple[bytes, str, list[dict[str, str]]]:
+    """One EPUB build (no EPUBCheck: the preview favours speed); raises BookError on user errors.
+
+    `seen`, when given, is shown the prepared build (what it read, for the watcher; its parts, for
+    the print pages)."""
     from book.pipeline import prepare, write_epub
 
     diag = Diagnostics()
     build = prepare(config_path, out, diag)
     path = write_epub(build).path  # no page map: the preview lays out no PDF
+    if seen is not None:
+        seen(build)
     diag.raise_if_errors()
     parts = [{"id": p.id, "href": p.filename, "title": p.title, "label": p.label, "kind": p.kind}
              for p in build.parts]  # fmt: skip
@@ -69,18 +77,47 @@ def build_epub(config_path: Path, out: Path) -> tuple[bytes, str, list[dict[str,
 class Previewer:
     """Holds the current build, rebuilds on demand and tells the listening pages."""
 
-    def __init__(self, config_path: str | Path, out: str | Path, *, log=print) -> None:
+    def __init__(self, config_path: str | Path, out: str | Path, *, log=print, pdf: bool = False) -> None:
         self.config_path = Path(config_path).resolve()
         self.out = Path(out)
         self.log = log
         self.lock = threading.Lock()
         self.changed = threading.Condition()
         self.state = BuildResult(version=0, ok=False, error="not built yet")
+        self.read: list[Path] = []  # what the last build read: the watcher follows it
+        self.print_pages = None  # `--pdf`: the edited part's print pages (book.tools.preview_pdf)
+        if pdf:
+            from book.tools.preview_pdf import PrintPages
+
+            self.print_pages = PrintPages(on_ready=self._notify, log=log)
+        self._bodies: dict[str, str] = {}
+        self._edited = ""
+
+    def _notify(self) -> None:
+        with self.changed:
+            self.changed.notify_all()
+
+    def _seen(self, build: Build) -> None:
+        from book.tools.preview_inputs import read_paths
+
+        self.read = read_paths(build.config, build.deps)
+        if self.print_pages is not None:
+            from book.tools.preview_pdf import edited_part
+
+            self._edited, self._bodies = edited_part(build, self._bodies, self._edited)
+            if self._edited:
+                self.print_pages.request(build, self._edited)
+
+    def status(self) -> dict:
+        """The last build's status, with the print pages' when `--pdf` made some."""
+        status = self.state.status()
+        status["pdf"] = self.print_pages.status() if self.print_pages is not None else None
+        return status
 
     def rebuild(self) -> BuildResult:
         start = time.perf_counter()
         try:
-            data, title, parts = build_epub(self.config_path, self.out)
+            data, title, parts = build_epub(self.config_path, self.out, self._seen)
         except BookError as exc:
             err = "\n".join(str(p) for p in exc.problems)
             data = None
@@ -97,36 +134,35 @@ class Previewer:
                 new = BuildResult(prev.version + 1, False, prev.epub, err, elapsed, prev.title, prev.parts)
                 self.log(f"preview: build failed, keeping the last good book:\n{err}")
             self.state = new
-        with self.changed:
-            self.changed.notify_all()
+        self._notify()
         return new
 
     def watch_paths(self) -> list[Path]:
-        """The book's sources, its config, and every template and style folder in use."""
-        config = load_config(self.config_path)
-        root = config.root
-        dirs = {s.path.parent for s in config.sources} | {d for d in (*config.template_dirs, *config.style_dirs)}
-        # Folders rather than files, since editors often replace a file instead of writing it; but never
-        # the book's root recursively (it holds build/, .venv/, node_modules/): files there are watched alone.
-        watched = {d for d in dirs if d.is_dir() and d != root}
-        watched |= {self.config_path} | {s.path for s in config.sources if s.path.parent == root}
-        return sorted(watched)
+        """Everything the build reads (book.tools.preview_inputs): the last build's list, else the config's."""
+        if self.read:
+            return sorted(self.read)
+        from book.tools.preview_inputs import read_paths
+
+        return read_paths(load_config(self.config_path))
 
     def watch(self, stop: threading.Event) -> None:
         from watchfiles import watch
 
         out = self.out.resolve()
-        watched = self.watch_paths()
-        self.log("preview: watching " + ", ".join(str(p) for p in watched))
 
         def relevant(_change: object, path: str) -> bool:
             p = Path(path)
             return not p.name.startswith(".") and not p.resolve().is_relative_to(out) and "__pycache__" not in p.parts
 
-        for changes in watch(*watched, watch_filter=relevant, stop_event=stop, debounce=200, rust_timeout=500):
-            names = ", ".join(sorted({Path(p).name for _, p in changes}))
-            self.log(f"preview: changed {names}; rebuilding")
-            self.rebuild()
+        while not stop.is_set():
+            watched = self.watch_paths()
+            self.log("preview: watching " + ", ".join(str(p) for p in watched))
+            for changes in watch(*watched, watch_filter=relevant, stop_event=stop, debounce=200, rust_timeout=500):
+                names = ", ".join(sorted({Path(p).name for _, p in changes}))
+                self.log(f"preview: changed {names}; rebuilding")
+                self.rebuild()
+                if self.watch_paths() != watched:  # a new image or file named: watch it too
+                    break
 
 
 def _handler(previewer: Previewer, stop: threading.Event) -> type[BaseHTTPRequestHandler]:
@@ -154,7 +190,12 @@ def _handler(previewer: Previewer, stop: threading.Event) -> type[BaseHTTPReques
                     return self._send(msg, "text/plain; charset=utf-8", HTTPStatus.NOT_FOUND)
                 return self._file(target)
             if path == "/status":
-                return self._send(json.dumps(previewer.state.status()).encode(), "application/json")
+                return self._send(json.dumps(previewer.status()).encode(), "application/json")
+            if path == "/pdf/current.pdf":
+                pages = previewer.print_pages
+                if pages is None or pages.pdf is None:
+                    return self._send(b"no print pages yet", "text/plain", HTTPStatus.NOT_FOUND)
+                return self._send(pages.pdf, "application/pdf")
             if path.startswith("/book/") and path.endswith(".epub"):
                 epub = previewer.state.epub
                 if epub is None:
@@ -178,14 +219,19 @@ def _handler(previewer: Previewer, stop: threading.Event) -> type[BaseHTTPReques
             self.send_header("Connection", "close")
             self.end_headers()
             self.close_connection = True
-            seen = -1
+            seen, seen_pdf = -1, 0
             try:
                 while not stop.is_set():
                     state = previewer.state
+                    pdf = previewer.print_pages.version if previewer.print_pages is not None else 0
+                    sent = False
                     if state.version != seen:
-                        seen = state.version
-                        self.wfile.write(f"event: build\ndata: {json.dumps(state.status())}\n\n".encode())
-                    else:
+                        seen, sent = state.version, True
+                        self.wfile.write(f"event: build\ndata: {json.dumps(previewer.status())}\n\n".encode())
+                    if pdf != seen_pdf:
+                        seen_pdf, sent = pdf, True
+                        self.wfile.write(f"event: pdf\ndata: {json.dumps(previewer.status())}\n\n".encode())
+                    if not sent:
                         self.wfile.write(b": keep-alive\n\n")
                     self.wfile.flush()
                     with previewer.changed:
@@ -261,12 +307,14 @@ def open_in_calibre(epub: Path) -> int:
     return subprocess.call([viewer, str(epub)])
 
 
-def run(config_path: str | Path, out: str | Path, *, port: int = 8000, open_browser: bool = True) -> int:
-    """`book preview`: build, serve and watch until Ctrl-C."""
+def run(
+    config_path: str | Path, out: str | Path, *, port: int = 8000, open_browser: bool = True, pdf: bool = False
+) -> int:
+    """`book preview`: build, serve and watch until Ctrl-C (`pdf`: with the edited part's print pages)."""
     if not all(p.is_file() for p in VENDOR.values()):
         print("preview/node_modules is missing — run `make preview/node_modules` (npm ci in preview/)", file=sys.stderr)
         return 1
-    previewer = Previewer(config_path, out, log=lambda m: print(m, file=sys.stderr, flush=True))
+    previewer = Previewer(config_path, out, log=lambda m: print(m, file=sys.stderr, flush=True), pdf=pdf)
     previewer.rebuild()
     with PreviewServer(previewer, port) as server:
         # The one line on stdout: scripts and tests read the URL from it.
