@@ -14,6 +14,7 @@ from book.errors import BookError, Diagnostics
 from book.locale import locale_for
 from book.model import BookConfig, Part, ProcessedPart, RenderedPart
 from book.parts import citations, code, convert, counts, footnotes, images, references, render, sanitize, structures
+from book.parts.formulas import apply as set_formulas
 from book.parts.htmltree import parse_fragment
 
 
@@ -32,6 +33,7 @@ def process_part(
     fragment = sanitize.clean(fragment, part, diag)
     root = parse_fragment(fragment)
     found = structures.apply(root, part, diag, config)
+    set_formulas(root, part, diag)  # before the images: a display formula may become its own block
     if config.bibliography:
         citations.make_bibliography(root, part, structures._env(config))
     else:

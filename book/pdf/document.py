@@ -19,9 +19,9 @@ from book.locale import locale_for, localize_css
 from book.model import BookConfig, Build, RenderedPart
 from book.parts.render import book_context, environment
 from book.parts.structures import footnotes_for_print
-from book.pdf import furniture, pagerefs
+from book.pdf import furniture, mathsvg, pagerefs
 
-PRINT_STYLESHEETS = ("book.css", "components.css", "print.css")
+PRINT_STYLESHEETS = ("book.css", "components.css", "print.css", "technical.css")
 
 
 K_BLACK = "device-cmyk(0 0 0 1)"
@@ -81,6 +81,8 @@ def _print_body(part: RenderedPart, build: Build | None = None, ref_pages: dict[
     body = footnotes_for_print(part.body)  # footnotes at the page foot, not at the chapter end
     if build is not None:
         body = pagerefs.add(build.config, part, body, ref_pages)
+    # Formulas as outlined SVG (WeasyPrint has no MathML), K-only in every profile: black is black.
+    body = mathsvg.swap(body, K_BLACK, build.out / CACHE_DIR / "math" if build is not None else None)
     for ref in part.resources:  # images by their file on disk
         body = body.replace(f'src="{ref.href}"', f'src="{ref.path.as_uri()}"')
     if part.kind != "front":
