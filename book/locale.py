@@ -50,6 +50,7 @@ HANS = {
     "image_missing": "图片缺失",
     "draft": "草稿",
     "page_reference": "（见第 {page} 页）",
+    "diagram": "图示",
 }
 HANT = {
     "toc": "目錄",
@@ -74,6 +75,7 @@ HANT = {
     "image_missing": "圖片缺失",
     "draft": "草稿",
     "page_reference": "（見第 {page} 頁）",
+    "diagram": "圖示",
 }
 LOCALES = {
     "zh-Hans": Locale("zh-Hans", "SC", ("“", "”", "‘", "’"), HANS),

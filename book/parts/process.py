@@ -14,6 +14,7 @@ from book.errors import BookError, Diagnostics
 from book.locale import locale_for
 from book.model import BookConfig, Part, ProcessedPart, RenderedPart
 from book.parts import citations, code, convert, counts, footnotes, images, references, render, sanitize, structures
+from book.parts.diagrams import apply as set_diagrams
 from book.parts.formulas import apply as set_formulas
 from book.parts.htmltree import parse_fragment
 
@@ -39,6 +40,7 @@ def process_part(
     else:
         citations.warn_without_bibliography(root, part, diag)
     resources = images.apply(root, part, diag, config.root, config=config, cache_dir=cache_dir)
+    resources += set_diagrams(root, part, diag, cache_dir, config.language)  # before the listings: a fence drawn
     structures.number_blocks(root, part)
     code.apply(root)
     part_counts = counts.measure(root, found)  # measured on the author's text, before typesetting

@@ -19,7 +19,7 @@ from book.locale import locale_for, localize_css
 from book.model import BookConfig, Build, RenderedPart
 from book.parts.render import book_context, environment
 from book.parts.structures import footnotes_for_print
-from book.pdf import furniture, mathsvg, pagerefs
+from book.pdf import furniture, mathsvg, pagerefs, svgink
 
 PRINT_STYLESHEETS = ("book.css", "components.css", "print.css", "technical.css")
 
@@ -84,7 +84,10 @@ def _print_body(part: RenderedPart, build: Build | None = None, ref_pages: dict[
     # Formulas as outlined SVG (WeasyPrint has no MathML), K-only in every profile: black is black.
     body = mathsvg.swap(body, K_BLACK, build.out / CACHE_DIR / "math" if build is not None else None)
     for ref in part.resources:  # images by their file on disk
-        body = body.replace(f'src="{ref.href}"', f'src="{ref.path.as_uri()}"')
+        path = ref.path
+        if ref.media_type == "image/svg+xml" and build is not None:  # a diagram's colours in CMYK, as the text's
+            path = svgink.print_file(path, to_cmyk, build.out / CACHE_DIR / "print-svg")
+        body = body.replace(f'src="{ref.href}"', f'src="{path.as_uri()}"')
     if part.kind != "front":
         head = furniture.running_head(part.label, part.title)
         label = f"{part.label} {part.title}".strip()
