@@ -99,6 +99,9 @@ def cmd_check(args: argparse.Namespace) -> int:
     if epub_path.exists():
         for r in check_epub(epub_path):
             report(r)
+        from book.check.placeholders import check_epub_placeholders  # a final part printed with a placeholder
+
+        report(check_epub_placeholders(epub_path))
     else:
         report(CheckResult("epub", False, f"{epub_path} not found: run `make` first"))
     if pdf_path.exists():

@@ -403,6 +403,20 @@ def record_for(request: BuildRequest) -> BuildRecord:
     return BuildRecord(request.out, request.record_options(), inputs)
 
 
+def final_images(build: Build, diag: Diagnostics) -> None:
+    """The print profile stops on a final part that would print an image placeholder (book.check.placeholders)."""
+    from book.check.placeholders import final_placeholders
+
+    for where in final_placeholders(p.body for p in build.parts):
+        path, _, line = where.rpartition(":")
+        if not line.isdigit():
+            path, line = where, ""
+        diag.error(build.config.root / path if path else where, int(line) if line.isdigit() else None,
+                   "a final part would print an image placeholder (missing, refused or unfetched image)",
+                   "embed the image, or set the part's status to review")  # fmt: skip
+    diag.raise_if_errors()
+
+
 def build(request: BuildRequest) -> BuildOutcome:
     """One whole build on the schedule above; raises BookError (the previous outputs are kept)."""
     from book.check.epubcheck import EpubCheckRun
@@ -430,6 +444,8 @@ def build(request: BuildRequest) -> BuildOutcome:
 
             if "pdf" in formats:
                 want_epub = "epub" in formats
+                if request.profile == "print":
+                    final_images(build, diag)
 
                 def prewarm_epub() -> None:  # the cover and font subsets, while the PDF workers work
                     from book.epub.package import prewarm

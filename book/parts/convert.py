@@ -48,7 +48,7 @@ def markdown_to_html(body: str, id_prefix: str, source: Path | str = "") -> str:
             body,
             "html5",
             format=READER,
-            extra_args=["--section-divs", "--wrap=none", "--mathjax", f"--id-prefix={id_prefix}-", *PANDOC_RTS],
+            extra_args=["--section-divs", "--wrap=none", "--mathjax", "--columns=100000", f"--id-prefix={id_prefix}-", *PANDOC_RTS],
             sandbox=True,
         )
     except RuntimeError as exc:

@@ -181,6 +181,7 @@ def stylesheet_texts(
     texts.append(furniture.page_css(config, geo, furniture=furniture_boxes, ink=ink, watermark_text=mark))
     if cmyk:
         texts.append(colour_css(geo, profile))
+    texts.append(image_fit_css(geo))
     for sheet in extra:
         p = Path(sheet)
         text = p.read_text(encoding="utf-8") if p.suffix == ".css" and p.exists() else str(sheet)
@@ -223,3 +224,12 @@ def render_options(profile: str) -> dict[str, Any]:
     if profile == "screen":
         return {"pdf_variant": "pdf/ua-1", "pdf_tags": True}
     return {}
+
+
+def image_fit_css(geo: furniture.Geometry) -> str:
+    """Every image no wider than the type area and no taller than it, less room for a caption line."""
+    tall = geo.height - geo.top - geo.bottom - 3 * geo.font_size
+    return (
+        f".content img:not(.math-svg) {{ max-width: 100%; max-height: {tall:.1f}pt; object-fit: contain; }}\n"
+        f".content img.math-svg.display {{ max-width: {geo.type_width:.1f}pt; }}\n"
+    )
