@@ -17,6 +17,7 @@ from book.parts import citations, code, convert, counts, footnotes, images, refe
 from book.parts.diagrams import apply as set_diagrams
 from book.parts.formulas import apply as set_formulas
 from book.parts.htmltree import parse_fragment
+from book.parts.tables import apply as set_tables
 
 
 def process_part(
@@ -43,6 +44,7 @@ def process_part(
     resources += set_diagrams(root, part, diag, cache_dir, config.language)  # before the listings: a fence drawn
     structures.number_blocks(root, part)
     code.apply(root)
+    set_tables(root)
     part_counts = counts.measure(root, found)  # measured on the author's text, before typesetting
     fixes = typography.apply(root, part, diag, locale_for(config.language).quotes)
     part = typography.typeset_title(part)  # the opener, TOC and nav print the title and label too
