@@ -107,6 +107,9 @@ def cmd_check(args: argparse.Namespace) -> int:
     if pdf_path.exists():
         for r in check_pdf(pdf_path, config.language):
             report(r)
+        from book.check.layout import check_layout  # nothing beyond the type area or the trim
+
+        report(check_layout(pdf_path, config))
     else:
         report(CheckResult("pdf", False, f"{pdf_path} not found: run `make` first"))
     from book.check.retail import check_retail  # the stores' and the printer's: cover size, ISBN, spine

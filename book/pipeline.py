@@ -325,10 +325,35 @@ def write_pdf(
 
             return write_one_document(build, t, profile, extra_stylesheets)
 
+    def produce_measured(t: Path) -> PdfResult:  # the print PDF measured once written (and its findings cached)
+        result = produce(t)
+        if profile == "print":
+            layout_warnings(build, t)
+        return result
+
     target = target or build.pdf_target(profile)
     return cached_output(
-        build, "pdf", target, produce, parallel=parallel, profile=profile, extra_stylesheets=extra_stylesheets
+        build, "pdf", target, produce_measured, parallel=parallel, profile=profile, extra_stylesheets=extra_stylesheets
     )
+
+
+LAYOUT_WARNINGS = 20  # past these, one line counts the rest
+
+
+def layout_warnings(build: Build, pdf: Path) -> None:
+    """What the print PDF sets beyond the type area or the trim, a warning each (book.check.layout)."""
+    from book.check.layout import measure, source_of
+    from book.pdf.furniture import geometry
+
+    found = measure(pdf, geometry(build.config, "print"))
+    for o in found[:LAYOUT_WARNINGS]:
+        where = source_of(o, build.manifest.parts)
+        hint = ("break the long word, URL or table row, or shorten it" if o.kind == "text"
+                else "give the image a smaller width")  # fmt: skip
+        build.diag.warn(where[0] if where else pdf, where[1] if where else None, o.describe(), hint)
+    if len(found) > LAYOUT_WARNINGS:
+        build.diag.warn(pdf, None, f"{len(found) - LAYOUT_WARNINGS} more things beyond the type area",
+                        "run `book check` for the list")  # fmt: skip
 
 
 def print_page_map(build: Build, jobs: int | None = None) -> list[PageMark] | None:
