@@ -328,32 +328,15 @@ def write_pdf(
     def produce_measured(t: Path) -> PdfResult:  # the print PDF measured once written (and its findings cached)
         result = produce(t)
         if profile == "print":
-            layout_warnings(build, t)
+            from book.check.layout import warn_layout
+
+            warn_layout(build, t)
         return result
 
     target = target or build.pdf_target(profile)
     return cached_output(
         build, "pdf", target, produce_measured, parallel=parallel, profile=profile, extra_stylesheets=extra_stylesheets
     )
-
-
-LAYOUT_WARNINGS = 20  # past these, one line counts the rest
-
-
-def layout_warnings(build: Build, pdf: Path) -> None:
-    """What the print PDF sets beyond the type area or the trim, a warning each (book.check.layout)."""
-    from book.check.layout import measure, source_of
-    from book.pdf.furniture import geometry
-
-    found = measure(pdf, geometry(build.config, "print"))
-    for o in found[:LAYOUT_WARNINGS]:
-        where = source_of(o, build.manifest.parts)
-        hint = ("break the long word, URL or table row, or shorten it" if o.kind == "text"
-                else "give the image a smaller width")  # fmt: skip
-        build.diag.warn(where[0] if where else pdf, where[1] if where else None, o.describe(), hint)
-    if len(found) > LAYOUT_WARNINGS:
-        build.diag.warn(pdf, None, f"{len(found) - LAYOUT_WARNINGS} more things beyond the type area",
-                        "run `book check` for the list")  # fmt: skip
 
 
 def print_page_map(build: Build, jobs: int | None = None) -> list[PageMark] | None:
@@ -428,20 +411,6 @@ def record_for(request: BuildRequest) -> BuildRecord:
     return BuildRecord(request.out, request.record_options(), inputs)
 
 
-def final_images(build: Build, diag: Diagnostics) -> None:
-    """The print profile stops on a final part that would print an image placeholder (book.check.placeholders)."""
-    from book.check.placeholders import final_placeholders
-
-    for where in final_placeholders(p.body for p in build.parts):
-        path, _, line = where.rpartition(":")
-        if not line.isdigit():
-            path, line = where, ""
-        diag.error(build.config.root / path if path else where, int(line) if line.isdigit() else None,
-                   "a final part would print an image placeholder (missing, refused or unfetched image)",
-                   "embed the image, or set the part's status to review")  # fmt: skip
-    diag.raise_if_errors()
-
-
 def build(request: BuildRequest) -> BuildOutcome:
     """One whole build on the schedule above; raises BookError (the previous outputs are kept)."""
     from book.check.epubcheck import EpubCheckRun
@@ -470,7 +439,9 @@ def build(request: BuildRequest) -> BuildOutcome:
             if "pdf" in formats:
                 want_epub = "epub" in formats
                 if request.profile == "print":
-                    final_images(build, diag)
+                    from book.check.placeholders import stop_on_final_placeholders
+
+                    stop_on_final_placeholders(build, diag)
 
                 def prewarm_epub() -> None:  # the cover and font subsets, while the PDF workers work
                     from book.epub.package import prewarm

@@ -17,7 +17,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from book.model import BookConfig, CheckResult, Part
+from book.model import BookConfig, Build, CheckResult, Part
 from book.pdf.furniture import Geometry, geometry
 
 TOLERANCE = 1.0  # pt: rounding in the layout and a glyph's side bearing
@@ -181,3 +181,19 @@ def check_layout(pdf_path: Path, config: BookConfig) -> CheckResult:
     trim = sum(1 for o in found if o.beyond == "trim")
     summary = f"{len(found)} beyond the type area ({trim} beyond the trim)"
     return CheckResult("pdf layout", False, summary, [o.describe() for o in found[:50]])
+
+
+LAYOUT_WARNINGS = 20  # past these, one line counts the rest
+
+
+def warn_layout(build: Build, pdf: Path) -> None:
+    """The build's warnings for what its print PDF sets beyond the type area or the trim."""
+    found = measure(pdf, geometry(build.config, "print"))
+    for o in found[:LAYOUT_WARNINGS]:
+        where = source_of(o, build.manifest.parts)
+        hint = ("break the long word, URL or table row, or shorten it" if o.kind == "text"
+                else "give the image a smaller width")  # fmt: skip
+        build.diag.warn(where[0] if where else pdf, where[1] if where else None, o.describe(), hint)
+    if len(found) > LAYOUT_WARNINGS:
+        build.diag.warn(pdf, None, f"{len(found) - LAYOUT_WARNINGS} more things beyond the type area",
+                        "run `book check` for the list")  # fmt: skip

@@ -14,7 +14,8 @@ import zipfile
 from collections.abc import Iterable
 from pathlib import Path
 
-from book.model import CheckResult
+from book.errors import Diagnostics
+from book.model import Build, CheckResult
 
 PLACEHOLDER = re.compile(r"<(?:figure|span)\b[^>]*\bimage-placeholder\b[^>]*>")
 SOURCE = re.compile(r'\sdata-source="([^"]*)"')
@@ -41,3 +42,15 @@ def check_epub_placeholders(epub: Path) -> CheckResult:
     details = [f"{w}: image placeholder in a final part — embed the image or set the part's status to review"
                for w in found]  # fmt: skip
     return CheckResult("final images", False, f"{len(found)} placeholder(s) in final parts", details)
+
+
+def stop_on_final_placeholders(build: Build, diag: Diagnostics) -> None:
+    """The print profile stops on a final part that would print an image placeholder, naming each."""
+    for where in final_placeholders(p.body for p in build.parts):
+        path, _, line = where.rpartition(":")
+        if not line.isdigit():
+            path, line = where, ""
+        diag.error(build.config.root / path, int(line) if line else None,
+                   "a final part would print an image placeholder (missing, refused or unfetched image)",
+                   "embed the image, or set the part's status to review")  # fmt: skip
+    diag.raise_if_errors()

@@ -178,10 +178,7 @@ def apply(
     def pillow(src: str) -> contextlib.AbstractContextManager[None]:  # what Pillow says, at the image's line
         return pillow_warnings.reported(diag, part.source, part.line_of(src), f"image {src[:80]}")
 
-    try:  # the book's own path of the part, the same from any working folder
-        shown_path = Path(part.source).resolve().relative_to(root_dir.resolve()).as_posix()
-    except (ValueError, OSError):
-        shown_path = Path(part.source).name
+    shown_path = _book_path(part, root_dir)
     final = part.meta.get("status") == "final"
 
     def where(src: str) -> str:  # the placeholder's source line, which `book check` and print name
@@ -260,25 +257,11 @@ def apply(
         img.set("src", ref.href)
         img.attrib.pop("data-source", None)
         img.attrib.pop("data-final", None)
-        if img.get("width") and img.get("height"):  # scaled to the page by width: the height follows the image
-            del img.attrib["height"]
-        if (
-            (parent := img.getparent()) is not None
-            and parent.tag == "p"
-            and len(parent) == 1
-            and not (parent.text or "").strip()
-            and not (img.tail or "").strip()
-        ):  # an HTML <img> on its own: a block, not an indented glyph
-            parent.set("class", ((parent.get("class") or "") + " image-alone").strip())
+        _fit(img)
         parent = img.getparent()
         if parent is not None and parent.tag == "figure" and "figure" not in (parent.get("class") or ""):
             cap = parent.find("figcaption")
-            caption = caption_of("".join(cap.itertext()), src) if cap is not None else ""
-            if caption and written_below(parent, caption):
-                caption = ""  # the author's own caption line is printed, not a second one
-                parent.getnext().set(
-                    "class", ((parent.getnext().get("class") or "") + " figure-caption-written").strip()
-                )
+            caption = _unwritten(parent, caption_of("".join(cap.itertext()), src) if cap is not None else "")
             text = (
                 _env(config)
                 .get_template("figure.html.j2")
@@ -289,6 +272,38 @@ def apply(
             parent.getparent().replace(parent, new)
     check_links(root, part, diag, root_dir)
     return list(found.values())
+
+
+def _book_path(part: Part, root_dir: Path) -> str:
+    """The part's path inside the book, the same from any working folder."""
+    try:
+        return Path(part.source).resolve().relative_to(root_dir.resolve()).as_posix()
+    except (ValueError, OSError):
+        return Path(part.source).name
+
+
+def _fit(img: etree._Element) -> None:
+    """An embedded image's markup for the page: scaled by its width, a block when alone."""
+    if img.get("width") and img.get("height"):  # scaled to the page by width: the height follows the image
+        del img.attrib["height"]
+    parent = img.getparent()
+    if (
+        parent is not None
+        and parent.tag == "p"
+        and len(parent) == 1
+        and not (parent.text or "").strip()
+        and not (img.tail or "").strip()
+    ):  # an HTML <img> on its own: a block, not an indented glyph
+        parent.set("class", ((parent.get("class") or "") + " image-alone").strip())
+
+
+def _unwritten(figure: etree._Element, caption: str) -> str:
+    """The caption to print: none when the author wrote it right below the image (that line is marked)."""
+    if caption and written_below(figure, caption):
+        below = figure.getnext()
+        below.set("class", ((below.get("class") or "") + " figure-caption-written").strip())
+        return ""
+    return caption
 
 
 def check_links(root: etree._Element, part: Part, diag: Diagnostics, root_dir: Path) -> None:
