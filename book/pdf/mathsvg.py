@@ -38,9 +38,15 @@ def draw(mathml: str, ink: str) -> str:
     """One formula's SVG, its glyphs as paths in `ink`."""
     import ziamath
 
-    logging.getLogger().setLevel(max(logging.getLogger().level, logging.ERROR))  # its "Undefined element"
     ziamath.config.svg2 = False  # plain paths: WeasyPrint's SVG has no <symbol> viewBox
-    svg = ziamath.Math(_plain_mathml(mathml), size=DRAW_SIZE, margin=0).svg()
+    # ziamath logs through the root logger (`logging.warning`), which with no handler there sets up
+    # logging.basicConfig for the whole process: WeasyPrint's collected messages then print too.
+    root, null = logging.getLogger(), logging.NullHandler()
+    root.addHandler(null)
+    try:
+        svg = ziamath.Math(_plain_mathml(mathml), size=DRAW_SIZE, margin=0).svg()
+    finally:
+        root.removeHandler(null)
     return svg.replace("<svg ", f'<svg fill="{ink}" ', 1).replace('fill="black"', f'fill="{ink}"')
 
 
