@@ -85,7 +85,7 @@ def test_tables_keep_short_headers_and_set_numbers_right() -> None:
 
 
 def test_numbers() -> None:
-    for v in ("1.5B", "12,288", "85.02%", "¥300", "-3", "40GB", "3万", "2019"):
+    for v in ("1.5B", "12,288", "85.02%", "¥300", "-3", "40GB", "3万", "2019", "3e-4", "1.5E+3"):
         assert tables.is_number(v), v
     for v in ("OpenAI", "v1.2.3", "A100", "1-2"):
         assert not tables.is_number(v), v

@@ -20,7 +20,9 @@ SHORT_HEADER = 4
 WIDE_COLUMNS = 7
 VERY_WIDE_COLUMNS = 10
 LONG_ROWS = 20
-NUMBER = re.compile(r"^[+\-−±~≈<>≤≥]?\s*[$¥€£]?\s*\d[\d,，]*(?:\.\d+)?\s*(?:%|‰|[A-Za-z]{1,3}|[万亿千百]|倍|x|×)?$")
+NUMBER = re.compile(
+    r"^[+\-−±~≈<>≤≥]?\s*[$¥€£]?\s*\d[\d,，]*(?:\.\d+)?(?:[eE][+\-−]?\d+)?\s*(?:%|‰|[A-Za-z]{1,3}|[万亿千百]|倍|x|×)?$"
+)
 
 
 def _add(el: etree._Element, cls: str) -> None:
