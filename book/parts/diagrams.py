@@ -33,6 +33,10 @@ MMDC = Path(
     os.environ.get("BOOK_MERMAID_CLI") or PROJECT_ROOT / ".tools" / "mermaid" / "node_modules" / ".bin" / "mmdc"
 )
 CJK_FONT = "Noto Sans CJK SC"
+# Labels in the book's sans face at about the body's size (Graphviz's 14 pt read large beside 10.5 pt
+# text); a graph's own fontname/fontsize still win.
+GRAPHVIZ_OPTIONS = (f"-Gfontname={CJK_FONT}", f"-Nfontname={CJK_FONT}", f"-Efontname={CJK_FONT}",
+                    "-Nfontsize=10", "-Efontsize=9", "-Gfontsize=10")  # fmt: skip
 SVG_NS = "http://www.w3.org/2000/svg"
 XLINK = "{http://www.w3.org/1999/xlink}href"
 # What an SVG image may hold: drawing, text and their definitions. Everything else is dropped.
@@ -69,8 +73,7 @@ def graphviz(source: str) -> bytes:
         # an empty folder (an `image=` or `shapefile=` attribute reads nothing of the machine).
         env = {"PATH": os.environ.get("PATH", ""), "SERVER_NAME": "book", "GV_FILE_PATH": empty,
                "HOME": empty, "LANG": "C.UTF-8"}  # fmt: skip
-        args = [exe, "-Tsvg", f"-Gfontname={CJK_FONT}", f"-Nfontname={CJK_FONT}", f"-Efontname={CJK_FONT}"]
-        return _run(args, source, env)
+        return _run([exe, "-Tsvg", *GRAPHVIZ_OPTIONS], source, env)
 
 
 def mermaid(source: str) -> bytes:
@@ -131,7 +134,7 @@ def clean_svg(data: bytes) -> bytes:
 
 def draw(tool: str, source: str, cache_dir: Path) -> Path:
     """The cached SVG of one diagram, drawn if it is not there yet."""
-    key = hashlib.sha256(f"{tool}\0{CJK_FONT}\0{source}".encode()).hexdigest()[:24]
+    key = hashlib.sha256(f"{tool}\0{GRAPHVIZ_OPTIONS}\0{source}".encode()).hexdigest()[:24]
     path = cache_dir / f"diagram-{key}.svg"
     if not path.is_file():
         svg = graphviz(source) if tool == "graphviz" else mermaid(source)
