@@ -64,9 +64,12 @@ def config_key(config: BookConfig, stage: str = "parts") -> str:
 def part_key(config: BookConfig, part: Part) -> str:
     """Everything `process_part` reads: the part (text, front matter, position), config, templates, code."""
     cited = [_with_contents([*config.bibliography, config.csl])] if config.bibliography else []  # edits re-render
+    from book.parts.diagrams import tools_present  # a fence left as code is drawn once its tool is installed
+
     return digest(
-        "part", toolchain_fingerprint(), config_key(config), tree_digest(config.template_dirs), plain(part), *cited
-    )
+        "part", toolchain_fingerprint(), config_key(config), tree_digest(config.template_dirs), plain(part), *cited,
+        tools_present() if "```" in part.body or "~~~" in part.body else "",
+    )  # fmt: skip
 
 
 def output_key(build: Build, stage: str, **options: Any) -> str:

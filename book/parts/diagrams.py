@@ -98,6 +98,11 @@ def mermaid(source: str) -> bytes:
         return out.read_bytes()
 
 
+def tools_present() -> str:
+    """Which drawing tools this machine has, for the part cache's key."""
+    return f"dot={bool(shutil.which('dot'))} mmdc={MMDC.exists()}"
+
+
 def _run(args: list[str], source: str, env: dict[str, str]) -> bytes:
     try:
         done = subprocess.run(args, input=source.encode("utf-8"), capture_output=True, timeout=TIMEOUT, env=env)
