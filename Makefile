@@ -75,6 +75,13 @@ $(ACE_STAMP): scripts/ace/package.json scripts/ace/package-lock.json
 	mkdir -p .tools && cp scripts/ace/package.json scripts/ace/package-lock.json .tools/
 	cd .tools && PUPPETEER_SKIP_DOWNLOAD=true npm ci --no-audit --no-fund --loglevel=error
 	touch $@
+# Mermaid's CLI (npm) into .tools/mermaid, from its own lock file: ```mermaid fences drawn by Debian's chromium.
+MERMAID_STAMP := .tools/mermaid/.installed
+tools: $(MERMAID_STAMP)
+$(MERMAID_STAMP): scripts/mermaid/package.json scripts/mermaid/package-lock.json
+	mkdir -p .tools/mermaid && cp scripts/mermaid/package.json scripts/mermaid/package-lock.json .tools/mermaid/
+	cd .tools/mermaid && PUPPETEER_SKIP_DOWNLOAD=true npm ci --no-audit --no-fund --loglevel=error
+	touch $@
 
 sysdeps:
 	@bash scripts/sysdeps.sh

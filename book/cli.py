@@ -99,11 +99,17 @@ def cmd_check(args: argparse.Namespace) -> int:
     if epub_path.exists():
         for r in check_epub(epub_path):
             report(r)
+        from book.check.placeholders import check_epub_placeholders  # a final part printed with a placeholder
+
+        report(check_epub_placeholders(epub_path))
     else:
         report(CheckResult("epub", False, f"{epub_path} not found: run `make` first"))
     if pdf_path.exists():
         for r in check_pdf(pdf_path, config.language):
             report(r)
+        from book.check.layout import check_layout  # nothing beyond the type area or the trim
+
+        report(check_layout(pdf_path, config))
     else:
         report(CheckResult("pdf", False, f"{pdf_path} not found: run `make` first"))
     from book.check.retail import check_retail  # the stores' and the printer's: cover size, ISBN, spine

@@ -61,6 +61,7 @@ HANS = {
     "index": "索引",
     "index_latin": "西文",
     "glossary": "术语表",
+    "diagram": "图示",
 }
 HANT = {
     "toc": "目錄",
@@ -96,6 +97,7 @@ HANT = {
     "index": "索引",
     "index_latin": "西文",
     "glossary": "術語表",
+    "diagram": "圖示",
 }
 LOCALES = {
     "zh-Hans": Locale("zh-Hans", "SC", ("“", "”", "‘", "’"), HANS),

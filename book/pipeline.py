@@ -64,9 +64,12 @@ def config_key(config: BookConfig, stage: str = "parts") -> str:
 def part_key(config: BookConfig, part: Part) -> str:
     """Everything `process_part` reads: the part (text, front matter, position), config, templates, code."""
     cited = [_with_contents([*config.bibliography, config.csl])] if config.bibliography else []  # edits re-render
+    from book.parts.diagrams import tools_present  # a fence left as code is drawn once its tool is installed
+
     return digest(
-        "part", toolchain_fingerprint(), config_key(config), tree_digest(config.template_dirs), plain(part), *cited
-    )
+        "part", toolchain_fingerprint(), config_key(config), tree_digest(config.template_dirs), plain(part), *cited,
+        tools_present() if "```" in part.body or "~~~" in part.body else "",
+    )  # fmt: skip
 
 
 def output_key(build: Build, stage: str, **options: Any) -> str:
@@ -335,9 +338,17 @@ def write_pdf(
 
             return write_one_document(build, t, profile, extra_stylesheets)
 
+    def produce_measured(t: Path) -> PdfResult:  # the print PDF measured once written (and its findings cached)
+        result = produce(t)
+        if profile == "print":
+            from book.check.layout import warn_layout
+
+            warn_layout(build, t)
+        return result
+
     target = target or build.pdf_target(profile)
     return cached_output(
-        build, "pdf", target, produce, parallel=parallel, profile=profile, extra_stylesheets=extra_stylesheets
+        build, "pdf", target, produce_measured, parallel=parallel, profile=profile, extra_stylesheets=extra_stylesheets
     )
 
 
@@ -440,6 +451,10 @@ def build(request: BuildRequest) -> BuildOutcome:
 
             if "pdf" in formats:
                 want_epub = "epub" in formats
+                if request.profile == "print":
+                    from book.check.placeholders import stop_on_final_placeholders
+
+                    stop_on_final_placeholders(build, diag)
 
                 def prewarm_epub() -> None:  # the cover and font subsets, while the PDF workers work
                     from book.epub.package import prewarm

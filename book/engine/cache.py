@@ -38,6 +38,7 @@ MAGIC = b"BOOKCACHE2\n"  # 2: an HMAC instead of a plain checksum
 # The distributions whose behaviour decides the outputs (pypandoc-binary pins the Pandoc binary).
 TOOL_DISTRIBUTIONS = (
     "weasyprint", "pypandoc-binary", "ebooklib", "lxml", "jinja2", "fonttools", "pydyf", "tinycss2", "uharfbuzz", "pikepdf",
+    "ziamath", "ziafont",
 )  # fmt: skip
 
 

@@ -30,7 +30,7 @@ from book.locale import locale_for, localize_css
 from book.model import BookConfig, Build, EpubResult, FontReport, PageMark, RenderedPart
 from book.parts import render
 
-STYLESHEETS = ("book.css", "components.css", "epub.css")
+STYLESHEETS = ("book.css", "components.css", "epub.css", "technical.css")
 
 
 def _link_map(parts: list[RenderedPart]) -> dict[str, str]:
@@ -174,7 +174,9 @@ def _documents(
             docs.append((part.id, part.filename, content, ["nav"]))
         else:
             fixed = replace(part, body=_fix_links(part.body, part.filename, ids))
-            docs.append((part.id, part.filename, render.document(config, fixed, hrefs), []))
+            # EPUB 3: a content document with MathML declares it (EPUBCheck OPF-014 otherwise).
+            properties = ["mathml"] if "<math" in fixed.body else []
+            docs.append((part.id, part.filename, render.document(config, fixed, hrefs), properties))
     return docs
 
 

@@ -70,7 +70,7 @@ def markdown_to_html(body: str, part: Part, config: BookConfig) -> str:
     from book.parts.convert import BUNDLED_PANDOC, PANDOC_RTS, READER
 
     args = [
-        str(BUNDLED_PANDOC), f"--from={READER}", "--to=html5", "--section-divs", "--wrap=none",
+        str(BUNDLED_PANDOC), f"--from={READER}", "--to=html5", "--section-divs", "--wrap=none", "--mathjax", "--columns=100000",
         f"--id-prefix={part.id}-", "--sandbox", "--citeproc", f"--csl={config.csl}",
         *(f"--bibliography={p}" for p in config.bibliography),
         "--metadata=link-citations=true", "--verbose", *PANDOC_RTS,

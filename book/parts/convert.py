@@ -2,8 +2,10 @@
 
 The reader is Pandoc Markdown tuned for Chinese manuscripts: lists may follow a paragraph line
 directly, a newline between Han characters is not a space, smart quotes are off (its heuristics
-mis-pair quotes next to Han; the typography stage pairs them), and `$`/`~` stay literal because
-prices and ranges are common in prose.
+mis-pair quotes next to Han; the typography stage pairs them), and `~` stays literal because
+ranges are common in prose. `$…$` and `$$…$$` are formulas (Pandoc's rule: no space inside the
+dollars, no digit after the closing one, so `$5 和 $10` stays text); they are written as TeX
+(`--mathjax`) for the formulas stage (book.parts.formulas).
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ READER = (
     "+lists_without_preceding_blankline"
     "+east_asian_line_breaks"
     "-smart"
-    "-tex_math_dollars"
+    "+tex_math_dollars"
     "-raw_tex"
     "-subscript"
     "-superscript"
@@ -46,7 +48,7 @@ def markdown_to_html(body: str, id_prefix: str, source: Path | str = "") -> str:
             body,
             "html5",
             format=READER,
-            extra_args=["--section-divs", "--wrap=none", f"--id-prefix={id_prefix}-", *PANDOC_RTS],
+            extra_args=["--section-divs", "--wrap=none", "--mathjax", "--columns=100000", f"--id-prefix={id_prefix}-", *PANDOC_RTS],
             sandbox=True,
         )
     except RuntimeError as exc:

@@ -79,6 +79,21 @@ def caption_of(text: str, src: str) -> str:
     return text
 
 
+def _plain(text: str) -> str:
+    return re.sub(r"[\s*_:：.。、,，]+", "", text).lower()
+
+
+def written_below(figure: etree._Element, caption: str) -> bool:
+    """Whether the paragraph right after a figure already says its caption (`图 1-2 模型结构` under
+    `![模型结构](a.png)`): the one holds the other, and the shorter has at least 4 characters."""
+    after = figure.getnext()
+    if after is None or after.tag != "p" or (figure.tail or "").strip():
+        return False
+    below, cap = _plain("".join(after.itertext())), _plain(caption)
+    short, long = sorted((below, cap), key=len)
+    return len(short) >= 4 and short in long and len(long) <= 2 * len(short) + 8
+
+
 def _ref(path: Path, data: bytes, media_type: str, ext: str = "") -> ImageRef:
     ext = ext or path.suffix.lstrip(".") or media_type.split("/")[-1]
     return ImageRef(path, f"images/{hashlib.sha256(data).hexdigest()[:16]}.{ext}", media_type)
@@ -163,6 +178,12 @@ def apply(
     def pillow(src: str) -> contextlib.AbstractContextManager[None]:  # what Pillow says, at the image's line
         return pillow_warnings.reported(diag, part.source, part.line_of(src), f"image {src[:80]}")
 
+    shown_path = _book_path(part, root_dir)
+    final = part.meta.get("status") == "final"
+
+    def where(src: str) -> str:  # the placeholder's source line, which `book check` and print name
+        return f"{shown_path}:{(part.line_of(src) if src else _empty_src_line(part)) or ''}".rstrip(":")
+
     for img in [el for el in root.iter() if el.tag in MEDIA_TAGS]:
         if img.tag != "img" or img.get("alt") is None:  # Pandoc writes <embed> for unknown extensions
             if not img.get("alt"):
@@ -172,6 +193,9 @@ def apply(
             img.tag = "img"
         src = (img.get("src") or img.get("data") or "").strip()
         shown = src[:80] + ("…" if len(src) > 80 else "") or "an image with no path"
+        img.set("data-source", where(src))  # kept by a placeholder (_replace), dropped once embedded
+        if final:
+            img.set("data-final", "true")
         scheme = urlsplit(src).scheme.lower() if not re.match(r"^[A-Za-z]:[\\/]", src) else ""
         ref: ImageRef | None = None
         try:
@@ -231,10 +255,13 @@ def apply(
             continue
         found.setdefault(ref.href, ref)
         img.set("src", ref.href)
+        img.attrib.pop("data-source", None)
+        img.attrib.pop("data-final", None)
+        _fit(img)
         parent = img.getparent()
         if parent is not None and parent.tag == "figure" and "figure" not in (parent.get("class") or ""):
             cap = parent.find("figcaption")
-            caption = caption_of("".join(cap.itertext()), src) if cap is not None else ""
+            caption = _unwritten(parent, caption_of("".join(cap.itertext()), src) if cap is not None else "")
             text = (
                 _env(config)
                 .get_template("figure.html.j2")
@@ -247,6 +274,38 @@ def apply(
             parent.getparent().replace(parent, new)
     check_links(root, part, diag, root_dir)
     return list(found.values())
+
+
+def _book_path(part: Part, root_dir: Path) -> str:
+    """The part's path inside the book, the same from any working folder."""
+    try:
+        return Path(part.source).resolve().relative_to(root_dir.resolve()).as_posix()
+    except (ValueError, OSError):
+        return Path(part.source).name
+
+
+def _fit(img: etree._Element) -> None:
+    """An embedded image's markup for the page: scaled by its width, a block when alone."""
+    if img.get("width") and img.get("height"):  # scaled to the page by width: the height follows the image
+        del img.attrib["height"]
+    parent = img.getparent()
+    if (
+        parent is not None
+        and parent.tag == "p"
+        and len(parent) == 1
+        and not (parent.text or "").strip()
+        and not (img.tail or "").strip()
+    ):  # an HTML <img> on its own: a block, not an indented glyph
+        parent.set("class", ((parent.get("class") or "") + " image-alone").strip())
+
+
+def _unwritten(figure: etree._Element, caption: str) -> str:
+    """The caption to print: none when the author wrote it right below the image (that line is marked)."""
+    if caption and written_below(figure, caption):
+        below = figure.getnext()
+        below.set("class", ((below.get("class") or "") + " figure-caption-written").strip())
+        return ""
+    return caption
 
 
 def check_links(root: etree._Element, part: Part, diag: Diagnostics, root_dir: Path) -> None:
@@ -278,6 +337,10 @@ def check_links(root: etree._Element, part: Part, diag: Diagnostics, root_dir: P
 
 
 def _replace(img: etree._Element, new: etree._Element) -> None:
+    if img.get("data-source"):  # where the author wrote it: a final part may not print it (book.check.placeholders)
+        new.set("data-source", img.get("data-source"))
+        if img.get("data-final"):
+            new.set("data-final", "true")
     parent = img.getparent()
     # Pandoc wraps a lone image in <figure><img/><figcaption/></figure>; replace the whole figure.
     if parent is not None and parent.tag == "figure":

@@ -28,7 +28,10 @@ from book.parts import (
     sanitize,
     structures,
 )
+from book.parts.diagrams import apply as set_diagrams
+from book.parts.formulas import apply as set_formulas
 from book.parts.htmltree import parse_fragment
+from book.parts.tables import apply as set_tables
 
 
 def process_part(
@@ -47,15 +50,18 @@ def process_part(
     fragment = sanitize.clean(fragment, part, diag)
     root = parse_fragment(fragment)
     found = structures.apply(root, part, diag, config)
+    set_formulas(root, part, diag)  # before the images: a display formula may become its own block
     if config.bibliography:
         citations.make_bibliography(root, part, structures._env(config))
     else:
         citations.warn_without_bibliography(root, part, diag)
     resources = images.apply(root, part, diag, config.root, config=config, cache_dir=cache_dir)
+    resources += set_diagrams(root, part, diag, cache_dir, config.language)  # before the listings: a fence drawn
     labels = crossref.number(root, part, config)
     terms = index.mark(root, part)
     structures.number_blocks(root, part)
     code.apply(root)
+    set_tables(root)
     part_counts = counts.measure(root, found)  # measured on the author's text, before typesetting
     reflist.apply(root, found["references"], part, config)  # the 参考文献 as written, in GB/T 7714
     fixes = typography.apply(root, part, diag, locale_for(config.language).quotes)

@@ -19,9 +19,9 @@ from book.locale import locale_for, localize_css
 from book.model import BookConfig, Build, RenderedPart
 from book.parts.render import book_context, environment
 from book.parts.structures import footnotes_for_print
-from book.pdf import furniture, pagerefs
+from book.pdf import furniture, mathsvg, pagerefs, svgink
 
-PRINT_STYLESHEETS = ("book.css", "components.css", "print.css")
+PRINT_STYLESHEETS = ("book.css", "components.css", "print.css", "technical.css")
 
 
 K_BLACK = "device-cmyk(0 0 0 1)"
@@ -81,8 +81,13 @@ def _print_body(part: RenderedPart, build: Build | None = None, ref_pages: dict[
     body = footnotes_for_print(part.body)  # footnotes at the page foot, not at the chapter end
     if build is not None:
         body = pagerefs.add(build.config, part, body, ref_pages)
+    # Formulas as outlined SVG (WeasyPrint has no MathML), K-only in every profile: black is black.
+    body = mathsvg.swap(body, K_BLACK, build.out / CACHE_DIR / "math" if build is not None else None)
     for ref in part.resources:  # images by their file on disk
-        body = body.replace(f'src="{ref.href}"', f'src="{ref.path.as_uri()}"')
+        path = ref.path
+        if ref.media_type == "image/svg+xml" and build is not None:  # a diagram's colours in CMYK, as the text's
+            path = svgink.print_file(path, to_cmyk, build.out / CACHE_DIR / "print-svg")
+        body = body.replace(f'src="{ref.href}"', f'src="{path.as_uri()}"')
     if part.kind != "front":
         head = furniture.running_head(part.label, part.title)
         label = f"{part.label} {part.title}".strip()
@@ -176,6 +181,7 @@ def stylesheet_texts(
     texts.append(furniture.page_css(config, geo, furniture=furniture_boxes, ink=ink, watermark_text=mark))
     if cmyk:
         texts.append(colour_css(geo, profile))
+    texts.append(image_fit_css(geo))
     for sheet in extra:
         p = Path(sheet)
         text = p.read_text(encoding="utf-8") if p.suffix == ".css" and p.exists() else str(sheet)
@@ -218,3 +224,12 @@ def render_options(profile: str) -> dict[str, Any]:
     if profile == "screen":
         return {"pdf_variant": "pdf/ua-1", "pdf_tags": True}
     return {}
+
+
+def image_fit_css(geo: furniture.Geometry) -> str:
+    """Every image no wider than the type area and no taller than it, less room for a caption line."""
+    tall = geo.height - geo.top - geo.bottom - 3 * geo.font_size
+    return (
+        f".content img:not(.math-svg) {{ max-width: 100%; max-height: {tall:.1f}pt; object-fit: contain; }}\n"
+        f".content img.math-svg.display {{ max-width: {geo.type_width:.1f}pt; }}\n"
+    )

@@ -1,0 +1,199 @@
+"""Layout check: a built print PDF (and the book's page geometry) → what is set beyond the type area or the trim.
+
+The PDF is measured, not the layout's intentions: the words' boxes come from poppler's
+`pdftotext -bbox`, the images' from their placement in the content streams (pikepdf, the current
+transformation matrix followed through `q`/`Q`/`cm` and into forms). A word is beyond the type area
+when it reaches past its left or right edge (running heads and folios sit above and below it, in
+the margins, so only the trim bounds text vertically); an image when any side passes the type area.
+Each finding names its page and, where the overflowing word is found in a source, the line.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+from book.model import BookConfig, Build, CheckResult, Part
+from book.pdf.furniture import Geometry, geometry
+
+TOLERANCE = 1.0  # pt: rounding in the layout and a glyph's side bearing
+WORD = re.compile(r'<word xMin="([-\d.]+)" yMin="([-\d.]+)" xMax="([-\d.]+)" yMax="([-\d.]+)">([^<]*)</word>')
+PAGE = re.compile(r'<page width="([\d.]+)" height="([\d.]+)">(.*?)</page>', re.S)
+
+
+@dataclass(frozen=True)
+class Overflow:
+    """One thing set beyond where it may be, on a 1-based page, by `by` points."""
+
+    page: int
+    kind: str  # "text" | "image"
+    beyond: str  # "type area" | "trim"
+    by: float
+    text: str = ""
+
+    def describe(self) -> str:
+        what = f"text '{self.text[:40]}'" if self.kind == "text" else "an image"
+        return f"page {self.page}: {what} runs {self.by:.1f} pt past the {self.beyond}"
+
+
+@dataclass(frozen=True)
+class Box:
+    x0: float
+    y0: float
+    x1: float
+    y1: float
+
+
+def page_boxes(pdf_path: Path) -> list[tuple[Box, Box]]:
+    """Per page: (trim box, media box) in PDF points, origin bottom-left."""
+    import pikepdf
+
+    boxes = []
+    with pikepdf.open(pdf_path) as pdf:
+        for page in pdf.pages:
+            media = [float(v) for v in page.obj.MediaBox]
+            trim = [float(v) for v in page.obj.get("/TrimBox", page.obj.MediaBox)]
+            boxes.append((Box(*trim), Box(*media)))
+    return boxes
+
+
+def type_area(trim: Box, geo: Geometry, number: int) -> Box:
+    """The type area of page `number` (1 = a recto, its gutter on the left)."""
+    left = geo.inner if number % 2 else geo.outer
+    x0 = trim.x0 + left
+    return Box(x0, trim.y0 + geo.bottom, x0 + geo.type_width, trim.y1 - geo.top)
+
+
+def _mul(a: tuple[float, ...], b: tuple[float, ...]) -> tuple[float, ...]:
+    """The PDF matrix product a × b (a applied first)."""
+    a0, a1, a2, a3, a4, a5 = a
+    b0, b1, b2, b3, b4, b5 = b
+    return (a0 * b0 + a1 * b2, a0 * b1 + a1 * b3, a2 * b0 + a3 * b2, a2 * b1 + a3 * b3,
+            a4 * b0 + a5 * b2 + b4, a4 * b1 + a5 * b3 + b5)  # fmt: skip
+
+
+def image_boxes(pdf_path: Path) -> list[list[Box]]:
+    """Per page: the box of every image drawn on it (images inside forms included)."""
+    import pikepdf
+
+    found: list[list[Box]] = []
+    with pikepdf.open(pdf_path) as pdf:
+        for page in pdf.pages:
+            boxes: list[Box] = []
+            _walk(page.obj, page.obj.get("/Resources"), (1.0, 0.0, 0.0, 1.0, 0.0, 0.0), boxes, 0)
+            found.append(boxes)
+    return found
+
+
+def _walk(stream: object, resources: object, ctm: tuple[float, ...], boxes: list[Box], depth: int) -> None:
+    import pikepdf
+
+    if depth > 8:
+        return
+    stack: list[tuple[float, ...]] = []
+    xobjects = resources.get("/XObject", {}) if isinstance(resources, pikepdf.Dictionary) else {}
+    for operands, operator in pikepdf.parse_content_stream(stream, "q Q cm Do"):
+        op = str(operator)
+        if op == "q":
+            stack.append(ctm)
+        elif op == "Q":
+            ctm = stack.pop() if stack else ctm
+        elif op == "cm":
+            ctm = _mul(tuple(float(v) for v in operands), ctm)
+        elif op == "Do" and operands:
+            xo = xobjects.get(str(operands[0])) if xobjects else None
+            if xo is None:
+                continue
+            if xo.get("/Subtype") == "/Image":
+                corners = [(x * ctm[0] + y * ctm[2] + ctm[4], x * ctm[1] + y * ctm[3] + ctm[5])
+                           for x, y in ((0, 0), (1, 0), (0, 1), (1, 1))]  # fmt: skip
+                xs, ys = [c[0] for c in corners], [c[1] for c in corners]
+                boxes.append(Box(min(xs), min(ys), max(xs), max(ys)))
+            elif xo.get("/Subtype") == "/Form":
+                matrix = tuple(float(v) for v in xo.get("/Matrix", [1, 0, 0, 1, 0, 0]))
+                _walk(xo, xo.get("/Resources", resources), _mul(matrix, ctm), boxes, depth + 1)
+
+
+def words(pdf_path: Path) -> list[list[tuple[Box, str]]]:
+    """Per page: every word's box (PDF points, origin bottom-left) and text, from pdftotext."""
+    out = subprocess.run(["pdftotext", "-bbox", str(pdf_path), "-"], capture_output=True, text=True, check=True).stdout
+    pages = []
+    for m in PAGE.finditer(out):
+        height = float(m.group(2))
+        found = []
+        for w in WORD.finditer(m.group(3)):
+            x0, y0, x1, y1 = (float(w.group(i)) for i in range(1, 5))
+            # pdftotext measures from the media box's top-left corner; `measure` moves it to PDF space
+            found.append((Box(x0, height - y1, x1, height - y0), html.unescape(w.group(5))))
+        pages.append(found)
+    return pages
+
+
+def measure(pdf_path: Path, geo: Geometry) -> list[Overflow]:
+    """Everything set beyond the type area or the trim, page by page."""
+    boxes = page_boxes(pdf_path)
+    found: list[Overflow] = []
+    text = words(pdf_path) if shutil.which("pdftotext") else [[] for _ in boxes]
+    images = image_boxes(pdf_path)
+    for number, ((trim, media), page_words, page_images) in enumerate(zip(boxes, text, images, strict=False), 1):
+        area = type_area(trim, geo, number)
+        for raw, word in page_words:
+            box = Box(raw.x0 + media.x0, raw.y0 + media.y0, raw.x1 + media.x0, raw.y1 + media.y0)
+            past_trim = max(trim.x0 - box.x0, box.x1 - trim.x1, trim.y0 - box.y0, box.y1 - trim.y1)
+            if past_trim > TOLERANCE:
+                found.append(Overflow(number, "text", "trim", past_trim, word))
+                continue
+            past = max(area.x0 - box.x0, box.x1 - area.x1)
+            if past > TOLERANCE:
+                found.append(Overflow(number, "text", "type area", past, word))
+        for box in page_images:
+            past_trim = max(trim.x0 - box.x0, box.x1 - trim.x1, trim.y0 - box.y0, box.y1 - trim.y1)
+            past = max(area.x0 - box.x0, box.x1 - area.x1, area.y0 - box.y0, box.y1 - area.y1)
+            if past_trim > TOLERANCE:
+                found.append(Overflow(number, "image", "trim", past_trim))
+            elif past > TOLERANCE:
+                found.append(Overflow(number, "image", "type area", past))
+    return found
+
+
+def source_of(overflow: Overflow, parts: list[Part]) -> tuple[Path, int] | None:
+    """The part and line where an overflowing word is written, when it is found in one source."""
+    needle = overflow.text.strip()
+    if len(needle) < 3:
+        return None
+    for part in parts:
+        if needle in part.body:
+            line = part.line_of(needle)
+            if line:
+                return part.source, line
+    return None
+
+
+def check_layout(pdf_path: Path, config: BookConfig) -> CheckResult:
+    """`book check`: nothing in the print PDF beyond the type area or the trim."""
+    found = measure(pdf_path, geometry(config, "print"))
+    if not found:
+        return CheckResult("pdf layout", True, "nothing beyond the type area or the trim")
+    trim = sum(1 for o in found if o.beyond == "trim")
+    summary = f"{len(found)} beyond the type area ({trim} beyond the trim)"
+    return CheckResult("pdf layout", False, summary, [o.describe() for o in found[:50]])
+
+
+LAYOUT_WARNINGS = 20  # past these, one line counts the rest
+
+
+def warn_layout(build: Build, pdf: Path) -> None:
+    """The build's warnings for what its print PDF sets beyond the type area or the trim."""
+    found = measure(pdf, geometry(build.config, "print"))
+    for o in found[:LAYOUT_WARNINGS]:
+        where = source_of(o, build.manifest.parts)
+        hint = ("break the long word, URL or table row, or shorten it" if o.kind == "text"
+                else "give the image a smaller width")  # fmt: skip
+        build.diag.warn(where[0] if where else pdf, where[1] if where else None, o.describe(), hint)
+    if len(found) > LAYOUT_WARNINGS:
+        build.diag.warn(pdf, None, f"{len(found) - LAYOUT_WARNINGS} more things beyond the type area",
+                        "run `book check` for the list")  # fmt: skip
