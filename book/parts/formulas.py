@@ -131,6 +131,10 @@ def apply(root: etree._Element, part: Part, diag: Diagnostics) -> int:
 
 def _wrap_display(span: etree._Element, part: Part, label: str | None) -> None:
     """The display formula in its `.equation` wrapper with the number's slot (and the label's id)."""
+    outer = next((a for a in span.iterancestors() if "equation" in (a.get("class") or "").split()), None)
+    if outer is not None:  # a labelled `$$…$$ {#eq-x}` came wrapped (and numbered) by the cross-references
+        _into_wrapper(span, outer)
+        return
     parent = span.getparent()
     alone = (
         parent is not None
@@ -154,3 +158,18 @@ def _wrap_display(span: etree._Element, part: Part, label: str | None) -> None:
         span.extend([math, number])
     if label:
         wrapper.set("id", f"{part.id}-{label}")
+
+
+def _into_wrapper(span: etree._Element, outer: etree._Element) -> None:
+    """The formula straight in the wrapper that is already there: one wrapper, one number's slot."""
+    math = span[0]
+    math.tail = span.tail
+    span.getparent().replace(span, math)
+    para = math.getparent()
+    if para is not outer and para.tag == "p" and para.getparent() is outer:
+        at = outer.index(para)
+        for child in reversed(list(para)):
+            outer.insert(at, child)
+        outer.remove(para)
+    if not any("eq-number" in (s.get("class") or "").split() for s in outer.iter("span")):
+        outer.append(etree.Element("span", {"class": "eq-number"}))
