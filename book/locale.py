@@ -50,6 +50,8 @@ HANS = {
     "image_missing": "图片缺失",
     "draft": "草稿",
     "page_reference": "（见第 {page} 页）",
+    "chapter": "第{n}章",
+    "part": "第{n}部分",
 }
 HANT = {
     "toc": "目錄",
@@ -74,6 +76,8 @@ HANT = {
     "image_missing": "圖片缺失",
     "draft": "草稿",
     "page_reference": "（見第 {page} 頁）",
+    "chapter": "第{n}章",
+    "part": "第{n}部分",
 }
 LOCALES = {
     "zh-Hans": Locale("zh-Hans", "SC", ("“", "”", "‘", "’"), HANS),

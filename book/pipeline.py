@@ -178,7 +178,7 @@ def prepare(
 
     `meanwhile` runs while the part workers work (e.g. `warm_pdf`, importing WeasyPrint).
     """
-    from book.parts import links, render, sanitize
+    from book.parts import divisions, links, render, sanitize
 
     config = load_config(config_path, diag)
     manifest = build_manifest(config, diag)
@@ -203,8 +203,10 @@ def prepare(
     sanitize.check_links(manifest, rendered, diag)
     diag.raise_if_errors()
     cache.trim("part", keep=KEEP_VERSIONS * len(manifest.parts))
+    rendered = divisions.with_divisions(config, manifest, rendered)
     front = render.render_front(config, manifest, rendered)
-    return Build(config, manifest, front + rendered, diag, out_dir, fixes, cache=cache, deps=deps)
+    parts = divisions.reading_order(front, rendered)
+    return Build(config, manifest, parts, diag, out_dir, fixes, cache=cache, deps=deps)
 
 
 def write_reports(build: Build, place: Callable[[Path], Path] = lambda p: p) -> list[Path]:
@@ -389,7 +391,7 @@ def record_for(request: BuildRequest) -> BuildRecord:
             config = load_config(request.config)
         except BookError:
             return None  # the full build reports it
-        files = [config.config_path] + [s.path for s in config.sources]
+        files = [config.config_path] + [f for s in config.sources for f in (s.files or (s.path,))]
         with contextlib.suppress(OSError):
             if any(s.path.stat().st_size > MAX_SOURCE_BYTES for s in config.sources):
                 return None  # refused by the read stage: not worth hashing (2 GB took 8 s)

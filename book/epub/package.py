@@ -281,12 +281,13 @@ def package_epub(build: Build, target: Path | None = None, page_map: list[PageMa
         b.add_item(item)
         spine.append(item)
     b.add_item(epub.EpubNcx())
-    b.toc = [
-        (epub.Section(p.title, f"{p.filename}#{p.id}"),
-         [epub.Link(f"{p.filename}#{h.id}", h.title, h.id) for h in p.headings if h.level == 2])
-        if any(h.level == 2 for h in p.headings) else epub.Link(f"{p.filename}#{p.id}", p.title, p.id)
-        for p in parts if p.kind != "front"
-    ]  # fmt: skip
+    def entry(p: RenderedPart) -> Any:
+        inner = [entry(c) for c in parts if p.kind == "division" and c.division == p.id]
+        inner += [epub.Link(f"{p.filename}#{h.id}", h.title, h.id) for h in p.headings if h.level == 2]
+        return (epub.Section(p.title, f"{p.filename}#{p.id}"), inner) if inner else epub.Link(
+            f"{p.filename}#{p.id}", p.title, p.id)  # fmt: skip
+
+    b.toc = [entry(p) for p in parts if p.kind != "front" and not p.division]
     b.spine = spine
     target.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=target.parent) as tmp, atomic_path(target) as final:

@@ -62,7 +62,18 @@ def run_part(config: BookConfig, part: Part, strict: bool, cache_dir: Path | Non
         path = Path(ref.path)
         if path.is_file():
             deps[str(path)] = file_sha256(path)
-    return ProcessedPart(rendered, fixes, diag.export(), deps)
+    return ProcessedPart(rendered, fixes, _at_origin(part, diag.export()), deps)
+
+
+def _at_origin(part: Part, problems: list[dict]) -> list[dict]:
+    """A multi-file chapter's problems at the file and line each was written in."""
+    if not part.segments:
+        return problems
+    own = Path(part.source).resolve()
+    for d in problems:
+        if d.get("line") and Path(d["path"]).resolve() == own:
+            d["path"], d["line"] = part.origin(d["line"])
+    return problems
 
 
 def deps_current(result: ProcessedPart) -> bool:

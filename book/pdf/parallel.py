@@ -19,7 +19,7 @@ from typing import Any
 
 from book.engine.memo import memo_map
 from book.engine.workers import pool as process_pool
-from book.model import Build, PageMark, PdfResult, RenderedPart
+from book.model import FRONT_KINDS, Build, PageMark, PdfResult, RenderedPart
 from book.pdf import document, furniture, layout, pagerefs
 from book.pdf.stitch import Placed, stitch
 from book.pdf.weasy.fonts import deferred_fonts
@@ -117,8 +117,9 @@ def write_pdf_parallel(
     }
     front = [p for p in build.parts if p.kind == "front" and p.id != "toc"]
     toc = [p for p in build.parts if p.id == "toc"]
-    bodies = [p for p in build.parts if p.kind != "front"]
-    groups = ([front] if front else []) + [[p] for p in bodies]
+    matter = [p for p in build.parts if p.kind == "frontmatter"]  # 序, 前言…: roman folios, before the TOC
+    bodies = [p for p in build.parts if p.kind not in FRONT_KINDS]
+    groups = ([front] if front else []) + [[p] for p in matter] + [[p] for p in bodies]
     # Page references get a placeholder until every part's folios are known (book.pdf.pagerefs).
     refs = {} if any(pagerefs.has_references(config, p) for p in bodies) else None
     jobs = [
@@ -141,8 +142,10 @@ def write_pdf_parallel(
     try:
         results = run(jobs, "pdf-part", meanwhile)
         front_result = results[0] if front else None
-        body_results = results[1:] if front else results
+        matter_results = results[1 : 1 + len(matter)] if front else results[: len(matter)]
+        body_results = results[len(results) - len(bodies) :]
         body_start, folio_of = _folios(body_results)
+        folio_of.update(_matter_folios(front_result, matter_results))
         # The parts with page references again, with the folios; again while that moved a folio.
         referring = [k for k, p in enumerate(bodies) if refs is not None and pagerefs.has_references(config, p)]
         for _ in range(3):
@@ -158,6 +161,7 @@ def write_pdf_parallel(
             for k, r in zip(referring, again, strict=True):
                 body_results[k] = r
             body_start, folio_of = _folios(body_results)
+            folio_of.update(_matter_folios(front_result, matter_results))
             if not moved:
                 break
         page_map = None
@@ -179,7 +183,11 @@ def write_pdf_parallel(
         # The front matter's furniture is drawn with the rest, for a generous guess of the TOC's
         # length: a page's roman folio does not depend on how long the TOC is.
         entries = sum(p.body.count("<li") for p in toc)
-        guess = _front_sheets(front_result, 2 + entries // 12 if toc else 0, cover_pages) if (front or toc) else []
+        guess = (
+            _front_sheets(front_result, 2 + entries // 12 if toc else 0, cover_pages, matter_results)
+            if (front or toc or matter)
+            else []
+        )
         later = [chunk(sheets) for sheets in body_sheets]
         if guess:
             later.insert(0, chunk(guess))
@@ -192,7 +200,9 @@ def write_pdf_parallel(
         front_furniture = rendered.pop(0) if guess else None
         body_furniture = rendered
 
-        front_sheets = _front_sheets(front_result, toc_result.page_count if toc_result else 0, cover_pages)
+        front_sheets = _front_sheets(
+            front_result, toc_result.page_count if toc_result else 0, cover_pages, matter_results
+        )
         fits = len(front_sheets) <= len(guess) and all(
             s.kind == "none" or s == guess[i] for i, s in enumerate(front_sheets)
         )
@@ -202,7 +212,9 @@ def write_pdf_parallel(
         if own_pool:
             pool.shutdown()
 
-    sequence, placed, front_pages = _sequence(front_result, toc_result, bodies, body_results)
+    sequence, placed, front_pages = _sequence(
+        front_result, toc_result, bodies, body_results, list(zip(matter, matter_results, strict=True))
+    )
     front_stamp = [(front_furniture, front_sheets, 0)] if front_furniture is not None else []
     # (furniture result, its sheets, the book page its first sheet goes on)
     placed_sheets = zip(body_furniture, body_sheets, body_start, strict=True)
@@ -231,8 +243,25 @@ def _folios(body_results: list[PartLayout]) -> tuple[list[int], dict[str, str]]:
     return body_start, folio_of
 
 
+def _matter_folios(front: PartLayout | None, matter: list[PartLayout]) -> dict[str, str]:
+    """The roman folio of every id in the author's front matter, which follows the title and
+    copyright pages (each part padded to an even count) and precedes the table of contents."""
+    n = front.page_count + front.page_count % 2 if front is not None else 0
+    found: dict[str, str] = {}
+    for r in matter:
+        for i, names in enumerate(r.anchors):
+            for name, _, _ in names:
+                found.setdefault(name, layout.roman(n + i + 1))
+        n += r.page_count + r.page_count % 2
+    return found
+
+
 def _sequence(
-    front: PartLayout | None, toc: PartLayout | None, bodies: list[RenderedPart], results: list[PartLayout]
+    front: PartLayout | None,
+    toc: PartLayout | None,
+    bodies: list[RenderedPart],
+    results: list[PartLayout],
+    matter: list[tuple[RenderedPart, PartLayout]] = (),  # type: ignore[assignment]
 ) -> tuple[list[tuple[str, PartLayout | None, int]], list[Placed], int]:
     """The book's page order: (part id or "", layout, page index within it), "" marking a blank
     verso; each part at its place; and how many pages the front matter takes."""
@@ -247,6 +276,8 @@ def _sequence(
 
     if front:
         place("front", front, True)
+    for p, r in matter:
+        place(p.id, r, True)
     if toc:
         place("toc", toc, True)
     front_pages = len(sequence)
@@ -277,7 +308,7 @@ def _body_sheets(
         sheets = []
         for i in range(pages):
             folio = str(body_start[k] + i + 1)
-            if i >= r.page_count:
+            if i >= r.page_count or p.kind == "division":  # a part's title page: no folio
                 sheets.append(furniture.Sheet("none"))
             elif i == 0:
                 sheets.append(furniture.Sheet("opener", folio=folio))
@@ -288,7 +319,9 @@ def _body_sheets(
     return all_sheets
 
 
-def _front_sheets(front: PartLayout | None, toc_pages: int, unfoliated: int) -> list[furniture.Sheet]:
+def _front_sheets(
+    front: PartLayout | None, toc_pages: int, unfoliated: int, matter: list[PartLayout] = ()  # type: ignore[assignment]
+) -> list[furniture.Sheet]:
     """The front matter's sheets: roman folios, none on the title page and blank versos."""
     sheets: list[furniture.Sheet] = []
 
@@ -301,6 +334,8 @@ def _front_sheets(front: PartLayout | None, toc_pages: int, unfoliated: int) -> 
 
     if front is not None:
         add(front.page_count, unfoliated)
+    for r in matter:
+        add(r.page_count, 0)
     if toc_pages:
         add(toc_pages, 0)
     return sheets
