@@ -208,6 +208,16 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return bench_main(["--out", args.out])
 
 
+def cmd_init(args: argparse.Namespace) -> int:
+    from book.tools.init import init
+
+    written = init(Path(args.dir), Path(args.source) if args.source else None)
+    for path in written:
+        print(f"wrote {display_path(path)}", file=sys.stderr)
+    print(f"next: cd {display_path(args.dir)} && make   (the EPUB and PDF go to build/)", file=sys.stderr)
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="book", description="Build a Chinese book as EPUB 3 and print PDF.")
     ap.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
@@ -270,6 +280,11 @@ def parser() -> argparse.ArgumentParser:
     bench = sub.add_parser("bench", help="time our builds against plain pandoc → WeasyPrint (build/bench.json)")
     bench.add_argument("--out", default="build", help="where bench.json and bench.png go (default: build)")
     bench.set_defaults(func=cmd_bench)
+    it = sub.add_parser("init", help="start a book in DIR (book.yaml, two chapters, an image, a Makefile), "
+                        "or import a SUMMARY.md / _quarto.yml as its book.yaml")  # fmt: skip
+    it.add_argument("dir", help="the book's folder (created if missing)")
+    it.add_argument("--from", dest="source", help="an mdBook/GitBook SUMMARY.md or a Quarto _quarto.yml to import")
+    it.set_defaults(func=cmd_init)
     return ap
 
 

@@ -11,6 +11,9 @@ reported at the file and line the author wrote (`Part.origin`).
 from __future__ import annotations
 
 import dataclasses
+import os
+import re
+from pathlib import Path
 
 from book.errors import Diagnostics
 from book.model import SourceSpec
@@ -41,6 +44,25 @@ def demote(body: str) -> str:
     return "\n".join(lines)
 
 
+# A relative target of an inline link or image, a reference definition or an HTML src/href.
+TARGET = re.compile(r"(\]\(\s*<?|^\s{0,3}\[[^\]]+\]:\s*<?|\b(?:src|href)=[\"'])([^\s)>\"'#][^\s)>\"']*)", re.M)
+ABSOLUTE = re.compile(r"^(?:[a-zA-Z][\w+.-]*:|/|#)")
+
+
+def rebase_links(body: str, written_in: Path, read_from: Path) -> str:
+    """Relative link and image targets of a section file in another folder, made relative to the
+    chapter's first file (the part is converted as if it were there)."""
+
+    def one(m: re.Match[str]) -> str:
+        target = m.group(2)
+        if ABSOLUTE.match(target):
+            return m.group(0)
+        moved = os.path.relpath(os.path.normpath(written_in / target), read_from)
+        return m.group(1) + Path(moved).as_posix()
+
+    return TARGET.sub(one, body)
+
+
 def read_combined(spec: SourceSpec, diag: Diagnostics) -> Source:
     """The section files of `spec.files` read one by one and put together as one chapter's source."""
     first = read_source(dataclasses.replace(spec, path=spec.files[0], files=()), diag)
@@ -52,6 +74,8 @@ def read_combined(spec: SourceSpec, diag: Diagnostics) -> Source:
             body += "\n"
         body += "\n"  # a blank line: the next file's first block starts a block of its own
         section = demote(src.body)
+        if path.parent.resolve() != spec.files[0].parent.resolve():
+            section = rebase_links(section, path.parent, spec.files[0].parent)
         title = src.meta.get("title") if src.front_matter else None
         start = first.body_line + body.count("\n")
         if isinstance(title, str) and title.strip() and not section.lstrip().startswith("#"):

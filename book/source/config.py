@@ -309,8 +309,8 @@ def _divisions(c: _Checker) -> list[tuple[str, Any]]:
 
 
 def _entry_line(c: _Checker, key: str, entry: Any) -> int | None:
-    """The line an entry is written on (its path's first occurrence), else its key's."""
-    if isinstance(entry, str) and entry.strip():
+    """The line an entry of `parts:` is written on (its path's first occurrence), else its key's."""
+    if key == "parts" and isinstance(entry, str) and entry.strip():
         m = re.search(rf"^[ \t-]*(?:path:\s*)?['\"]?{re.escape(entry.strip())}", c.text, re.M)
         if m:
             return c.text.count("\n", 0, m.start()) + 1
@@ -339,6 +339,12 @@ def _entries(
             if opts.get("trim_after") is not None and not isinstance(opts["trim_after"], str):
                 c.err(key, "'trim_after' must be text", 'write trim_after: "感谢阅读！"')
                 opts.pop("trim_after")
+        if entry is None and opts.get("files") is not None:  # `- files: [a.md, a/b.md]`: one chapter
+            files = _section_files(c, root, key, ".", opts["files"])
+            if files and files[0].resolve() not in listed:
+                listed.update(f.resolve() for f in files)
+                sources.append(SourceSpec(files[0], kind, opts.get("trim_after"), division, tuple(files)))
+            continue
         if not isinstance(entry, str) or not entry.strip():
             c.err(key, f"an entry of '{key}' has no path", "write '- path/to/file.md' or '- path: …'")
             continue
@@ -380,8 +386,8 @@ INDEX_NAMES = ("readme", "index", "_index")  # a folder's opening file, as mdBoo
 
 
 def _section_files(c: _Checker, root: Path, key: str, folder: str, files: Any) -> list[Path]:
-    """A folder chapter's files: `files:` in the order given, else its manuscripts by name, an
-    index (README.md, index.md) first."""
+    """A folder chapter's files: `files:` in the order given (relative to the folder; to book.yaml
+    for an entry without `path:`), else its manuscripts by name, an index (README.md, index.md) first."""
     base = root / folder
     line = _entry_line(c, key, folder)
     if files is not None:
@@ -392,7 +398,7 @@ def _section_files(c: _Checker, root: Path, key: str, folder: str, files: Any) -
         found = []
         for f in files:
             path = base / f
-            if Path(f).is_absolute() or not _inside(root, path):
+            if Path(f).is_absolute() or ".." in Path(f).parts or not _inside(root, path):
                 c.problems.append(Problem(c.shown, line, f"'{f}' leaves the book's folder", "name files inside it"))
             elif not path.is_file():
                 c.problems.append(Problem(c.shown, line, f"'{folder}/{f}' not found",
