@@ -30,6 +30,10 @@ READER = (
     "-raw_tex"
     "-subscript"
     "-superscript"
+    # GitHub has neither: a `-------` rule under a list made a multiline table that dropped items
+    # (book.parts.traps).
+    "-multiline_tables"
+    "-simple_tables"
 )
 
 

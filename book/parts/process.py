@@ -13,7 +13,20 @@ from book.engine.cache import file_sha256
 from book.errors import BookError, Diagnostics
 from book.locale import locale_for
 from book.model import BookConfig, Part, ProcessedPart, RenderedPart
-from book.parts import citations, code, convert, counts, footnotes, images, references, render, sanitize, structures
+from book.parts import (
+    citations,
+    code,
+    conservation,
+    convert,
+    counts,
+    footnotes,
+    images,
+    references,
+    render,
+    sanitize,
+    structures,
+    traps,
+)
 from book.parts.htmltree import parse_fragment
 
 
@@ -25,10 +38,11 @@ def process_part(
     `cache_dir` holds fetched remote images (`<out>/.cache/images`); None fetches without keeping them.
     """
     footnotes.check(part, diag)
+    body = traps.defuse(part.body, part, diag)
     if config.bibliography:
-        fragment = citations.markdown_to_html(part.body, part, config)
+        fragment = citations.markdown_to_html(body, part, config)
     else:
-        fragment = convert.markdown_to_html(part.body, part.id, part.source)
+        fragment = convert.markdown_to_html(body, part.id, part.source)
     fragment = sanitize.clean(fragment, part, diag)
     root = parse_fragment(fragment)
     found = structures.apply(root, part, diag, config)
@@ -43,6 +57,7 @@ def process_part(
     fixes = typography.apply(root, part, diag, locale_for(config.language).quotes)
     part = typography.typeset_title(part)  # the opener, TOC and nav print the title and label too
     rp = render.render_part(config, part, root)
+    conservation.check(part, body, fragment, rp.body, diag)
     rp.resources, rp.counts = resources, part_counts
     rp.references = references.to_csl_json(found["references"])
     counts.check_claims(part, rp.counts, diag)

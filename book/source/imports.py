@@ -113,8 +113,9 @@ def parse_summary(path: Path, root: Path) -> Outline:
             continue
         indent = len(item.group("indent").expandtabs(4))
         if chapter is not None and indent > chapter_indent:
-            files = chapter.setdefault("files", [chapter.pop("path")])
-            files.append(target)
+            if "files" not in chapter:
+                chapter["files"] = [chapter.pop("path")]
+            chapter["files"].append(target)
             continue
         seen_list = True
         chapter = {"path": target}
