@@ -281,6 +281,7 @@ def package_epub(build: Build, target: Path | None = None, page_map: list[PageMa
         b.add_item(item)
         spine.append(item)
     b.add_item(epub.EpubNcx())
+
     def entry(p: RenderedPart) -> object:
         inner = [entry(c) for c in parts if p.kind == "division" and c.division == p.id]
         inner += [epub.Link(f"{p.filename}#{h.id}", h.title, h.id) for h in p.headings if h.level == 2]

@@ -297,7 +297,11 @@ def _divisions(c: _Checker) -> list[tuple[str, Any]]:
         return []
     found = []
     for entry in raw:
-        if not isinstance(entry, dict) or not isinstance(entry.get("title"), (str, int)) or not str(entry["title"]).strip():
+        if (
+            not isinstance(entry, dict)
+            or not isinstance(entry.get("title"), (str, int))
+            or not str(entry["title"]).strip()
+        ):
             c.err("parts", "an entry of 'parts' has no title", hint)
             continue
         for extra in entry:
@@ -382,37 +386,13 @@ def _entries(
     return sources
 
 
-INDEX_NAMES = ("readme", "index", "_index")  # a folder's opening file, as mdBook, GitBook and Hugo name it
-
-
 def _section_files(c: _Checker, root: Path, key: str, folder: str, files: Any) -> list[Path]:
-    """A folder chapter's files: `files:` in the order given (relative to the folder; to book.yaml
-    for an entry without `path:`), else its manuscripts by name, an index (README.md, index.md) first."""
-    base = root / folder
+    """A folder chapter's files (book.source.sections), each problem at the entry's line."""
+    from book.source.sections import section_files
+
+    found, problems = section_files(root, folder, files, SOURCE_SUFFIXES)
     line = _entry_line(c, key, folder)
-    if files is not None:
-        if not isinstance(files, list) or not all(isinstance(f, str) and f.strip() for f in files):
-            c.problems.append(Problem(c.shown, line, f"'files' of '{folder}' must be a list of file names",
-                                      "write 'files: [intro.md, install.md]'"))  # fmt: skip
-            return []
-        found = []
-        for f in files:
-            path = base / f
-            if Path(f).is_absolute() or ".." in Path(f).parts or not _inside(root, path):
-                c.problems.append(Problem(c.shown, line, f"'{f}' leaves the book's folder", "name files inside it"))
-            elif not path.is_file():
-                c.problems.append(Problem(c.shown, line, f"'{folder}/{f}' not found",
-                                          "check the file names under 'files:' (relative to the folder)"))  # fmt: skip
-            else:
-                found.append(path)
-        return found if len(found) == len(files) else []
-    found = sorted(
-        (p for p in base.iterdir() if p.is_file() and p.suffix.lower() in SOURCE_SUFFIXES and p.name.lower() != "summary.md"),
-        key=lambda p: (p.stem.lower() not in INDEX_NAMES, p.name),
-    )  # fmt: skip
-    if not found:
-        c.problems.append(Problem(c.shown, line, f"folder '{folder}' holds no .md file",
-                                  "put the chapter's files in it, or list files"))  # fmt: skip
+    c.problems += [Problem(c.shown, line, what, hint) for what, hint in problems]
     return found
 
 

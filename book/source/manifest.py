@@ -252,6 +252,7 @@ def build_manifest(config: BookConfig, diag: Diagnostics) -> Manifest:
     diag.raise_if_errors()
     chapters.sort(key=lambda p: p.number or 0)
     divisions = [
-        Division(f"part{i}", i, format_label(config.part_label, i), title) for i, title in enumerate(config.divisions, 1)
+        Division(f"part{i}", i, format_label(config.part_label, i), title)
+        for i, title in enumerate(config.divisions, 1)
     ]
     return Manifest(config, matter["frontmatter"] + chapters + appendices + matter["backmatter"], divisions)
