@@ -52,6 +52,8 @@ HANS = {
     "page_reference": "（见第 {page} 页）",
     "chapter": "第{n}章",
     "part": "第{n}部分",
+    "price": "定价",
+    "print_edition": "印刷版",
 }
 HANT = {
     "toc": "目錄",
@@ -78,6 +80,8 @@ HANT = {
     "page_reference": "（見第 {page} 頁）",
     "chapter": "第{n}章",
     "part": "第{n}部分",
+    "price": "定價",
+    "print_edition": "印刷版",
 }
 LOCALES = {
     "zh-Hans": Locale("zh-Hans", "SC", ("“", "”", "‘", "’"), HANS),

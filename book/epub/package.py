@@ -160,7 +160,8 @@ def _documents(
     config = build.config
     env = render.environment(config)
     subtitle = f"——{config.subtitle}" if config.subtitle else ""
-    alt = f"封面：{config.title}{subtitle}，{'、'.join(config.authors)} 著"
+    t = render.template_strings(config.language)
+    alt = f"{t['cover']}：{config.title}{subtitle}，{'、'.join(config.authors)} {t['by']}"
     docs = [("cover", "cover.xhtml", env.get_template("cover.xhtml.j2").render(
         cover=the_cover, alt=alt, lang=config.language, stylesheets=hrefs, t=render.template_strings(config.language)), [])]  # fmt: skip
     ids = _link_map(parts)
@@ -306,7 +307,8 @@ def page_break_source(config: BookConfig) -> str:
     isbn = config.isbn or config.print.isbn
     if isbn:
         return f"urn:isbn:{str(isbn).replace('-', '')}"
-    return f"{config.title}（印刷版{('，' + config.edition) if config.edition else ''}）"
+    edition = locale_for(config.language)["print_edition"]
+    return f"{config.title}（{edition}{('，' + config.edition) if config.edition else ''}）"
 
 
 def finish_package(opf: bytes, language: str) -> bytes:
