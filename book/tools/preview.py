@@ -105,11 +105,12 @@ class Previewer:
         """The book's sources, its config, and every template and style folder in use."""
         config = load_config(self.config_path)
         root = config.root
-        dirs = {s.path.parent for s in config.sources} | {d for d in (*config.template_dirs, *config.style_dirs)}
+        files = [f for s in config.sources for f in (s.files or (s.path,))]  # a folder chapter's sections too
+        dirs = {f.parent for f in files} | {d for d in (*config.template_dirs, *config.style_dirs)}
         # Folders rather than files, since editors often replace a file instead of writing it; but never
         # the book's root recursively (it holds build/, .venv/, node_modules/): files there are watched alone.
         watched = {d for d in dirs if d.is_dir() and d != root}
-        watched |= {self.config_path} | {s.path for s in config.sources if s.path.parent == root}
+        watched |= {self.config_path} | {f for f in files if f.parent == root}
         return sorted(watched)
 
     def watch(self, stop: threading.Event) -> None:
