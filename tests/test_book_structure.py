@@ -258,3 +258,8 @@ def test_init_then_make_builds(tmp_path: Path) -> None:
     assert ": warning:" not in made.stderr and "PASS epubcheck" in made.stderr
     assert (tmp_path / "mybook" / "build" / "mybook.epub").is_file()
     assert (tmp_path / "mybook" / "build" / "mybook.pdf").is_file()
+
+
+def test_the_sample_loses_no_text(sample_build: dict) -> None:
+    """The conservation check on the sample (the shared session build): every block accounted for."""
+    assert "text lost" not in sample_build["log"] and "indented paragraph" not in sample_build["log"]
