@@ -41,15 +41,33 @@ def _request(args: argparse.Namespace) -> BuildRequest:
 
 
 def cmd_build(args: argparse.Namespace) -> int:
-    """A build, skipped when its recorded inputs and outputs are unchanged (book.engine.record)."""
+    """A build, skipped when its recorded inputs and outputs are unchanged (book.engine.record); then
+    each of `editions:` the same way."""
+    request = _request(args)
+    _build_one(request)
+    for edition in _editions(request):
+        _build_one(edition)
+    return 0
+
+
+def _editions(request: BuildRequest) -> list[BuildRequest]:
+    """The `editions:` of book.yaml, each built into `<out>/<language>/`."""
+    import dataclasses
+
+    from book.source.config import load_config
+
+    tags = load_config(request.config, Diagnostics(echo=False)).editions
+    return [dataclasses.replace(request, out=request.out / tag, edition=tag) for tag in tags]
+
+
+def _build_one(request: BuildRequest) -> None:
     from book.engine.lock import build_lock
     from book.pipeline import build, record_for
 
-    request = _request(args)
     record = record_for(request)
     with build_lock(request.out):
         if request.use_cache and record.replay(STARTED):
-            return 0
+            return
         with record.capture():
             outcome = build(request)
             if outcome.build.fixes:
@@ -57,7 +75,6 @@ def cmd_build(args: argparse.Namespace) -> int:
                 if fixed:
                     print(f"typography fixed in the output: {fixed}", file=sys.stderr)
         record.save(outcome.written, outcome.build.deps)
-    return 0
 
 
 def cmd_manifest(args: argparse.Namespace) -> int:

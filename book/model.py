@@ -82,6 +82,7 @@ class BookConfig:
     divisions: tuple[str, ...] = ()  # the titles of `parts:` (第一部分 …), in order
     chapter_label: str = "第{n}章"  # `chapter_label:` (book.source.labels); "": chapters print no label
     part_label: str = "第{n}部分"  # `part_label:`
+    editions: tuple[str, ...] = ()  # `editions:`: languages the book is also built in (book.source.editions)
 
     @property
     def chapters(self) -> list[SourceSpec]:

@@ -173,8 +173,10 @@ def prepare(
     use_cache: bool = True,
     jobs: int | None = None,
     meanwhile: Callable[[], None] | None = None,
+    edition: str | None = None,
 ) -> Build:
-    """Read, validate and render everything; writes nothing (but the stage cache).
+    """Read, validate and render everything; writes nothing (but the stage cache). With `edition`
+    (a language of `editions:`), the book converted to that script (book.source.editions).
 
     `meanwhile` runs while the part workers work (e.g. `warm_pdf`, importing WeasyPrint).
     """
@@ -182,6 +184,10 @@ def prepare(
 
     config = load_config(config_path, diag)
     manifest = build_manifest(config, diag)
+    if edition:
+        from book.source.editions import edition as converted
+
+        config, manifest = converted(config, manifest, edition)
     out_dir = Path(out)
     cache = open_cache(out_dir, use_cache)
     progress = progress_for(len(manifest.parts))
@@ -368,10 +374,12 @@ class BuildRequest:
     check: bool = True  # EPUBCheck on the EPUB
     jobs: int | None = None  # part workers
     pdf_jobs: int | None = None  # PDF layout workers
+    edition: str | None = None  # a language of `editions:` (built into its own folder)
 
     def record_options(self) -> dict[str, Any]:
         """What distinguishes one build's record from another's (not where, not how parallel)."""
-        return {"format": self.formats, "profile": self.profile, "strict": self.strict, "check": self.check}
+        edition = {"edition": self.edition} if self.edition else {}
+        return {"format": self.formats, "profile": self.profile, "strict": self.strict, "check": self.check, **edition}
 
 
 @dataclass
@@ -421,6 +429,7 @@ def build(request: BuildRequest) -> BuildOutcome:
                 use_cache=request.use_cache,
                 jobs=request.jobs,
                 meanwhile=warm_pdf if "pdf" in formats else None,
+                edition=request.edition,
             )
             outcome = BuildOutcome(build)
             write_reports(build, stage.path)

@@ -263,3 +263,26 @@ def test_init_then_make_builds(tmp_path: Path) -> None:
 def test_the_sample_loses_no_text(sample_build: dict) -> None:
     """The conservation check on the sample (the shared session build): every block accounted for."""
     assert "text lost" not in sample_build["log"] and "indented paragraph" not in sample_build["log"]
+
+
+def test_an_edition_is_converted_phrase_by_phrase(tmp_path: Path) -> None:
+    from book.source.editions import edition
+
+    write(tmp_path, {"book.yaml": "title: 软件简史\nauthors: [某]\neditions: [zh-TW]\nchapters: [a.md]\n"
+                                  "parts:\n  - title: 内存\n    chapters: [b.md]\n",
+                     "a.md": "# 鼠标\n\n软件的信息。\n", "b.md": "# 网络\n\n正文。\n"})  # fmt: skip
+    config = load_config(tmp_path / "book.yaml")
+    assert config.editions == ("zh-TW",)
+    tw, manifest = edition(config, build_manifest(config, Diagnostics(echo=False)), "zh-TW")
+    assert (tw.title, tw.language, manifest.divisions[0].title) == ("軟體簡史", "zh-TW", "記憶體")
+    first = manifest.parts[0]
+    assert (first.title, first.label, first.body.count("\n")) == ("滑鼠", "第一章", 3)  # lines kept
+    assert "軟體的資訊" in first.body
+
+
+@pytest.mark.parametrize("value, what", [("[zh-XX]", "unknown edition"), ("[zh-Hans]", "the book's own script")])
+def test_edition_errors(tmp_path: Path, value: str, what: str) -> None:
+    write(tmp_path, {"a.md": "# 甲\n", "book.yaml": f"title: 书\nauthors: [某]\nchapters: [a.md]\neditions: {value}\n"})
+    with pytest.raises(BookError) as exc:
+        load_config(tmp_path / "book.yaml")
+    assert any("book.yaml:4: error:" in str(p) and what in str(p) for p in exc.value.problems)

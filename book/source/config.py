@@ -29,7 +29,7 @@ KNOWN_KEYS = {
     "title", "subtitle", "authors", "author", "language", "identifier", "publisher", "date",
     "rights", "edition", "slug", "chapters", "appendices", "templates", "styles", "print", "epub",
     "allow_private_fetch", "cover", "isbn", "price", "blurb", "bibliography", "csl",
-    "frontmatter", "parts", "backmatter", "chapter_label", "part_label",
+    "frontmatter", "parts", "backmatter", "chapter_label", "part_label", "editions",
 }  # fmt: skip
 
 
@@ -202,6 +202,7 @@ def load_config(path: str | Path, diag: Diagnostics | None = None) -> BookConfig
     bibliography, csl = _citations(c, root)
     language = c.text_value("language") or "zh-Hans"
     labels = {key: _label(c, key, language) for key in ("chapter_label", "part_label")}
+    editions = _editions(c, language)
     for p in c.problems:
         if p.severity == "warning":
             if diag is not None:
@@ -241,7 +242,18 @@ def load_config(path: str | Path, diag: Diagnostics | None = None) -> BookConfig
         divisions=tuple(c.divisions),
         chapter_label=labels["chapter_label"],
         part_label=labels["part_label"],
+        editions=editions,
     )
+
+
+def _editions(c: _Checker, language: str) -> tuple[str, ...]:
+    """`editions:` → the language tags the book is also built in (book.source.editions)."""
+    from book.source.editions import parse_editions
+
+    tags, problems = parse_editions(c.data.get("editions"), language)
+    for what, hint in problems:
+        c.err("editions", what, hint)
+    return tags
 
 
 def _label(c: _Checker, key: str, language: str) -> str:
