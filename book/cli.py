@@ -41,15 +41,33 @@ def _request(args: argparse.Namespace) -> BuildRequest:
 
 
 def cmd_build(args: argparse.Namespace) -> int:
-    """A build, skipped when its recorded inputs and outputs are unchanged (book.engine.record)."""
+    """A build, skipped when its recorded inputs and outputs are unchanged (book.engine.record); then
+    each of `editions:` the same way."""
+    request = _request(args)
+    _build_one(request)
+    for edition in _editions(request):
+        _build_one(edition)
+    return 0
+
+
+def _editions(request: BuildRequest) -> list[BuildRequest]:
+    """The `editions:` of book.yaml, each built into `<out>/<language>/`."""
+    import dataclasses
+
+    from book.source.config import load_config
+
+    tags = load_config(request.config, Diagnostics(echo=False)).editions
+    return [dataclasses.replace(request, out=request.out / tag, edition=tag) for tag in tags]
+
+
+def _build_one(request: BuildRequest) -> None:
     from book.engine.lock import build_lock
     from book.pipeline import build, record_for
 
-    request = _request(args)
     record = record_for(request)
     with build_lock(request.out):
         if request.use_cache and record.replay(STARTED):
-            return 0
+            return
         with record.capture():
             outcome = build(request)
             if outcome.build.fixes:
@@ -57,7 +75,6 @@ def cmd_build(args: argparse.Namespace) -> int:
                 if fixed:
                     print(f"typography fixed in the output: {fixed}", file=sys.stderr)
         record.save(outcome.written, outcome.build.deps)
-    return 0
 
 
 def cmd_manifest(args: argparse.Namespace) -> int:
@@ -231,6 +248,16 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return bench_main(["--out", args.out])
 
 
+def cmd_init(args: argparse.Namespace) -> int:
+    from book.tools.init import init
+
+    written = init(Path(args.dir), Path(args.source) if args.source else None)
+    for path in written:
+        print(f"wrote {display_path(path)}", file=sys.stderr)
+    print(f"next: cd {display_path(args.dir)} && make   (the EPUB and PDF go to build/)", file=sys.stderr)
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="book", description="Build a Chinese book as EPUB 3 and print PDF.")
     ap.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
@@ -302,6 +329,11 @@ def parser() -> argparse.ArgumentParser:
     bench = sub.add_parser("bench", help="time our builds against plain pandoc → WeasyPrint (build/bench.json)")
     bench.add_argument("--out", default="build", help="where bench.json and bench.png go (default: build)")
     bench.set_defaults(func=cmd_bench)
+    it = sub.add_parser("init", help="start a book in DIR (book.yaml, two chapters, an image, a Makefile), "
+                        "or import a SUMMARY.md / _quarto.yml as its book.yaml")  # fmt: skip
+    it.add_argument("dir", help="the book's folder (created if missing)")
+    it.add_argument("--from", dest="source", help="an mdBook/GitBook SUMMARY.md or a Quarto _quarto.yml to import")
+    it.set_defaults(func=cmd_init)
     return ap
 
 

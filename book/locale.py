@@ -62,6 +62,10 @@ HANS = {
     "index_latin": "西文",
     "glossary": "术语表",
     "diagram": "图示",
+    "chapter": "第{n}章",
+    "part": "第{n}部分",
+    "price": "定价",
+    "print_edition": "印刷版",
 }
 HANT = {
     "toc": "目錄",
@@ -98,6 +102,10 @@ HANT = {
     "index_latin": "西文",
     "glossary": "術語表",
     "diagram": "圖示",
+    "chapter": "第{n}章",
+    "part": "第{n}部分",
+    "price": "定價",
+    "print_edition": "印刷版",
 }
 LOCALES = {
     "zh-Hans": Locale("zh-Hans", "SC", ("“", "”", "‘", "’"), HANS),

@@ -33,6 +33,8 @@ if TYPE_CHECKING:
 
 # The toolchain's own data (templates/, styles/, preview/, scripts/) lives beside the package.
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+# Parts printed before chapter 1 with roman folios: the toolchain's pages and the author's 序, 前言….
+FRONT_KINDS = ("front", "frontmatter")
 
 
 # --- configuration -----------------------------------------------------------------------------------
@@ -43,8 +45,10 @@ class SourceSpec:
     """One part of the book as configured: where it is and how to trim it."""
 
     path: Path
-    kind: str  # "chapter" | "appendix"
+    kind: str  # "chapter" | "appendix" | "frontmatter" | "backmatter"
     trim_after: str | None = None  # drop everything from the first line starting with this
+    division: int = 0  # 1-based index into BookConfig.divisions (`parts:`), 0: in no part
+    files: tuple[Path, ...] = ()  # a multi-file chapter's section files, in order (`path` is the first)
 
 
 @dataclass(frozen=True)
@@ -80,6 +84,10 @@ class BookConfig:
     index: bool = True  # `index: false` prints no 索引 even where terms are marked
     index_front_matter: bool = False  # `index: {front_matter: true}`: key_organizations / technical_concepts
     glossary: Path | None = None  # `glossary:` YAML term → definition: 术语表, first uses linked
+    divisions: tuple[str, ...] = ()  # the titles of `parts:` (第一部分 …), in order
+    chapter_label: str = "第{n}章"  # `chapter_label:` (book.source.labels); "": chapters print no label
+    part_label: str = "第{n}部分"  # `part_label:`
+    editions: tuple[str, ...] = ()  # `editions:`: languages the book is also built in (book.source.editions)
 
     @property
     def chapters(self) -> list[SourceSpec]:
@@ -139,6 +147,10 @@ class Part:
     status: str = "final"
     counts: dict[str, int] = field(default_factory=dict)
     key_lines: dict[str, int] = field(default_factory=dict)  # front-matter key → file line
+    division: str = ""  # the id of the book part (第一部分) the chapter is in
+    # A multi-file chapter's body is its files one after the other: (body line, file, that file's
+    # line) where each starts, so a problem's line names the file and line the author wrote.
+    segments: tuple[tuple[int, str, int], ...] = ()
 
     @property
     def title_en(self) -> str:
@@ -152,11 +164,30 @@ class Part:
         """The file line of the body's character `index`."""
         return line_at(self.body, index, self.body_line)
 
+    def origin(self, line: int) -> tuple[str, int]:
+        """A body line → (the file it was written in, its line there); for a multi-file chapter."""
+        path, start, real = str(self.source), self.body_line, self.body_line
+        for seg_start, seg_path, seg_real in self.segments:
+            if seg_start <= line:
+                start, path, real = seg_start, seg_path, seg_real
+        return path, real + line - start
+
+
+@dataclass(frozen=True)
+class Division:
+    """One part of the book (第一部分 …): a title page in print and a level of the EPUB's navigation."""
+
+    id: str  # part1, part2…
+    number: int
+    label: str  # 第一部分
+    title: str
+
 
 @dataclass
 class Manifest:
     config: BookConfig
     parts: list[Part]
+    divisions: list[Division] = field(default_factory=list)
 
     @property
     def chapters(self) -> list[Part]:
@@ -206,7 +237,7 @@ class RenderedPart:
     """One part as both outputs print it: the body is the same polyglot XHTML for EPUB and PDF."""
 
     id: str
-    kind: str  # "front" | "chapter" | "appendix" | "back" (索引, 术语表)
+    kind: str  # "front" | "frontmatter" | "division" | "chapter" | "appendix" | "backmatter" | "back" (术语表, 索引)
     filename: str
     title: str
     label: str
@@ -219,6 +250,7 @@ class RenderedPart:
     references: list[dict[str, Any]] = field(default_factory=list)  # CSL-JSON items of the part
     labels: list[dict[str, str]] = field(default_factory=list)  # cross-reference labels (book.parts.crossref)
     index_terms: list[dict[str, str]] = field(default_factory=list)  # marked index terms (book.parts.index)
+    division: str = ""  # the id of the book part (第一部分) it is in
 
 
 @dataclass
@@ -263,7 +295,7 @@ class Build:
     @property
     def first_body_id(self) -> str:
         """The first part after the front matter: where arabic folios begin."""
-        return next((p.id for p in self.parts if p.kind != "front"), "")
+        return next((p.id for p in self.parts if p.kind not in FRONT_KINDS), "")
 
     def source_date_epoch(self) -> int:
         """SOURCE_DATE_EPOCH if set, else the newest `last_updated` among the parts (midnight UTC)."""

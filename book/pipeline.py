@@ -176,15 +176,21 @@ def prepare(
     use_cache: bool = True,
     jobs: int | None = None,
     meanwhile: Callable[[], None] | None = None,
+    edition: str | None = None,
 ) -> Build:
-    """Read, validate and render everything; writes nothing (but the stage cache).
+    """Read, validate and render everything; writes nothing (but the stage cache). With `edition`
+    (a language of `editions:`), the book converted to that script (book.source.editions).
 
     `meanwhile` runs while the part workers work (e.g. `warm_pdf`, importing WeasyPrint).
     """
-    from book.parts import crossref, glossary, index, links, render, sanitize
+    from book.parts import apparatus, divisions, links, render, sanitize
 
     config = load_config(config_path, diag)
     manifest = build_manifest(config, diag)
+    if edition:
+        from book.source.editions import edition as converted
+
+        config, manifest = converted(config, manifest, edition)
     out_dir = Path(out)
     cache = open_cache(out_dir, use_cache)
     progress = progress_for(len(manifest.parts))
@@ -203,21 +209,15 @@ def prepare(
             fixes[k] = fixes.get(k, 0) + v
         deps.update(r.deps)
     links.resolve(manifest, rendered, diag)
-    try:
-        crossref.resolve(config, manifest, rendered)
-    except BookError as exc:
-        diag.add(exc)
+    apparatus.apply(config, manifest, rendered, diag)
     sanitize.check_links(manifest, rendered, diag)
-    try:  # the back matter, made of all the other parts: 术语表, then 索引 last
-        back = [glossary.apply(config, manifest, rendered)]
-        back.append(index.build_part(config, rendered))
-        rendered.extend(p for p in back if p is not None)
-    except BookError as exc:
-        diag.add(exc)
+    apparatus.back_matter(config, manifest, rendered, diag)
     diag.raise_if_errors()
     cache.trim("part", keep=KEEP_VERSIONS * len(manifest.parts))
+    rendered = divisions.with_divisions(config, manifest, rendered)
     front = render.render_front(config, manifest, rendered)
-    return Build(config, manifest, front + rendered, diag, out_dir, fixes, cache=cache, deps=deps)
+    parts = divisions.reading_order(front, rendered)
+    return Build(config, manifest, parts, diag, out_dir, fixes, cache=cache, deps=deps)
 
 
 def write_reports(build: Build, place: Callable[[Path], Path] = lambda p: p) -> list[Path]:
@@ -387,10 +387,12 @@ class BuildRequest:
     check: bool = True  # EPUBCheck on the EPUB
     jobs: int | None = None  # part workers
     pdf_jobs: int | None = None  # PDF layout workers
+    edition: str | None = None  # a language of `editions:` (built into its own folder)
 
     def record_options(self) -> dict[str, Any]:
         """What distinguishes one build's record from another's (not where, not how parallel)."""
-        return {"format": self.formats, "profile": self.profile, "strict": self.strict, "check": self.check}
+        edition = {"edition": self.edition} if self.edition else {}
+        return {"format": self.formats, "profile": self.profile, "strict": self.strict, "check": self.check, **edition}
 
 
 @dataclass
@@ -410,7 +412,7 @@ def record_for(request: BuildRequest) -> BuildRecord:
             config = load_config(request.config)
         except BookError:
             return None  # the full build reports it
-        files = [config.config_path] + [s.path for s in config.sources]
+        files = [config.config_path] + [f for s in config.sources for f in (s.files or (s.path,))]
         with contextlib.suppress(OSError):
             if any(s.path.stat().st_size > MAX_SOURCE_BYTES for s in config.sources):
                 return None  # refused by the read stage: not worth hashing (2 GB took 8 s)
@@ -440,6 +442,7 @@ def build(request: BuildRequest) -> BuildOutcome:
                 use_cache=request.use_cache,
                 jobs=request.jobs,
                 meanwhile=warm_pdf if "pdf" in formats else None,
+                edition=request.edition,
             )
             outcome = BuildOutcome(build)
             write_reports(build, stage.path)

@@ -21,6 +21,7 @@ from book.engine import pillow_warnings
 from book.engine.cache import Cache, digest
 from book.epub.fonts import locate
 from book.errors import Diagnostics, error
+from book.locale import locale_for
 from book.model import BookConfig
 from book.text import key_line
 
@@ -161,7 +162,7 @@ def draw_cover(config: BookConfig) -> bytes:
     d.rectangle((margin, y, margin + 240, y + 12), fill=ACCENT)
     author_font = _font("text", 64)
     y = HEIGHT - 640
-    for line in _wrap("、".join(config.authors) + " 著", author_font, width):
+    for line in _wrap("、".join(config.authors) + " " + locale_for(config.language)["by"], author_font, width):
         d.text((margin, y), line, font=author_font, fill=INK)
         y += 90
     if config.publisher:

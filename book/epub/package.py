@@ -160,7 +160,8 @@ def _documents(
     config = build.config
     env = render.environment(config)
     subtitle = f"——{config.subtitle}" if config.subtitle else ""
-    alt = f"封面：{config.title}{subtitle}，{'、'.join(config.authors)} 著"
+    t = render.template_strings(config.language)
+    alt = f"{t['cover']}：{config.title}{subtitle}，{'、'.join(config.authors)} {t['by']}"
     docs = [("cover", "cover.xhtml", env.get_template("cover.xhtml.j2").render(
         cover=the_cover, alt=alt, lang=config.language, stylesheets=hrefs, t=render.template_strings(config.language)), [])]  # fmt: skip
     ids = _link_map(parts)
@@ -283,12 +284,14 @@ def package_epub(build: Build, target: Path | None = None, page_map: list[PageMa
         b.add_item(item)
         spine.append(item)
     b.add_item(epub.EpubNcx())
-    b.toc = [
-        (epub.Section(p.title, f"{p.filename}#{p.id}"),
-         [epub.Link(f"{p.filename}#{h.id}", h.title, h.id) for h in p.headings if h.level == 2])
-        if any(h.level == 2 for h in p.headings) else epub.Link(f"{p.filename}#{p.id}", p.title, p.id)
-        for p in parts if p.kind != "front"
-    ]  # fmt: skip
+
+    def entry(p: RenderedPart) -> object:
+        inner = [entry(c) for c in parts if p.kind == "division" and c.division == p.id]
+        inner += [epub.Link(f"{p.filename}#{h.id}", h.title, h.id) for h in p.headings if h.level == 2]
+        return (epub.Section(p.title, f"{p.filename}#{p.id}"), inner) if inner else epub.Link(
+            f"{p.filename}#{p.id}", p.title, p.id)  # fmt: skip
+
+    b.toc = [entry(p) for p in parts if p.kind != "front" and not p.division]
     b.spine = spine
     target.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=target.parent) as tmp, atomic_path(target) as final:
@@ -306,7 +309,8 @@ def page_break_source(config: BookConfig) -> str:
     isbn = config.isbn or config.print.isbn
     if isbn:
         return f"urn:isbn:{str(isbn).replace('-', '')}"
-    return f"{config.title}（印刷版{('，' + config.edition) if config.edition else ''}）"
+    edition = locale_for(config.language)["print_edition"]
+    return f"{config.title}（{edition}{('，' + config.edition) if config.edition else ''}）"
 
 
 def finish_package(opf: bytes, language: str) -> bytes:

@@ -32,6 +32,10 @@ READER = (
     "-raw_tex"
     "-subscript"
     "-superscript"
+    # GitHub has neither: a `-------` rule under a list made a multiline table that dropped items
+    # (book.parts.traps).
+    "-multiline_tables"
+    "-simple_tables"
 )
 
 
@@ -48,7 +52,14 @@ def markdown_to_html(body: str, id_prefix: str, source: Path | str = "") -> str:
             body,
             "html5",
             format=READER,
-            extra_args=["--section-divs", "--wrap=none", "--mathjax", "--columns=100000", f"--id-prefix={id_prefix}-", *PANDOC_RTS],
+            extra_args=[
+                "--section-divs",
+                "--wrap=none",
+                "--mathjax",
+                "--columns=100000",
+                f"--id-prefix={id_prefix}-",
+                *PANDOC_RTS,
+            ],
             sandbox=True,
         )
     except RuntimeError as exc:

@@ -240,7 +240,12 @@ def apply(
         except (ValueError, FetchError) as exc:
             if isinstance(exc, (ImageTooLarge, FileTooLarge)) or isinstance(exc.__cause__, ImageTooLarge):
                 warn_once(src, f"image refused ({exc}): {shown}", f"scale it down (at most {MAX_PIXELS // 10**6} Mpx and {MAX_IMAGE_BYTES >> 20} MB)")  # fmt: skip
-                _replace(img, placeholder(img, "图片已拒绝", "", config))
+                _replace(
+                    img,
+                    placeholder(
+                        img, template_strings(config.language if config else "zh-Hans")["image_refused"], "", config
+                    ),
+                )
                 continue
             warn_once(src, f"image refused ({exc}): {shown}", "keep images inside the book's folder, as http(s) URLs or small data: images")  # fmt: skip
             _replace(

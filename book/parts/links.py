@@ -48,11 +48,17 @@ def _opener_id(part: Part) -> str | None:
     return None
 
 
+def _where(part: Part, line: int | None) -> tuple[str | Path, int | None]:
+    """Where a line of the part was written (a multi-file chapter's own file)."""
+    return part.origin(line) if line and part.segments else (part.source, line)
+
+
 def resolve(manifest: Manifest, rendered: list[RenderedPart], diag: Diagnostics) -> None:
     """Every marked link and every `#id` of another part's `{#id}`, pointed into its document."""
     root = manifest.config.root.resolve()
     parts = {p.id: p for p in manifest.parts}
     by_source = {p.source.resolve(): p for p in manifest.parts}
+    by_source.update({Path(f).resolve(): p for p in manifest.parts for _, f, _ in p.segments})  # section files
     documents = {rp.id: rp for rp in rendered}
     ids = {rp.id: set(ID.findall(rp.body)) for rp in rendered}
     everywhere = {i for found in ids.values() for i in found}
@@ -96,13 +102,13 @@ def resolve(manifest: Manifest, rendered: list[RenderedPart], diag: Diagnostics)
             t = by_source.get(path.resolve())
             line = part.line_of(written)
             if t is None or t.id not in documents:
-                diag.warn(part.source, line, f"link to '{written}': that file is not a part of the book; "
+                diag.warn(*_where(part, line), f"link to '{written}': that file is not a part of the book; "
                           "the link is removed (its text is kept)",
                           f"add {unquote(split.path)} under 'chapters:' in book.yaml, or remove the link")  # fmt: skip
                 return f'<span class="refused-link">{text}</span>'
             found = target_id(t, split.fragment)
             if found is None:
-                diag.warn(part.source, line, f"link to '{written}': {t.source.name} has no {{#{split.fragment}}}; "
+                diag.warn(*_where(part, line), f"link to '{written}': {t.source.name} has no {{#{split.fragment}}}; "
                           "it links to the chapter's start",
                           f"write {{#{split.fragment}}} after the heading it means in {t.source.name}")  # fmt: skip
                 found = t.id

@@ -16,6 +16,7 @@ from book.model import BookConfig, Part, ProcessedPart, RenderedPart
 from book.parts import (
     citations,
     code,
+    conservation,
     convert,
     counts,
     crossref,
@@ -27,6 +28,7 @@ from book.parts import (
     render,
     sanitize,
     structures,
+    traps,
 )
 from book.parts.diagrams import apply as set_diagrams
 from book.parts.formulas import apply as set_formulas
@@ -42,7 +44,8 @@ def process_part(
     `cache_dir` holds fetched remote images (`<out>/.cache/images`); None fetches without keeping them.
     """
     footnotes.check(part, diag)
-    body = crossref.protect(part.body)  # `@fig-x` is no citation key
+    body = traps.defuse(part.body, part, diag)
+    body = crossref.protect(body)  # `@fig-x` is no citation key
     if config.bibliography:
         fragment = citations.markdown_to_html(body, part, config)
     else:
@@ -67,6 +70,7 @@ def process_part(
     fixes = typography.apply(root, part, diag, locale_for(config.language).quotes)
     part = typography.typeset_title(part)  # the opener, TOC and nav print the title and label too
     rp = render.render_part(config, part, root)
+    conservation.check(part, body, fragment, rp.body, diag)
     rp.resources, rp.counts = resources, part_counts
     rp.references = references.to_csl_json(found["references"])
     rp.labels, rp.index_terms = labels, terms
@@ -87,7 +91,18 @@ def run_part(config: BookConfig, part: Part, strict: bool, cache_dir: Path | Non
         path = Path(ref.path)
         if path.is_file():
             deps[str(path)] = file_sha256(path)
-    return ProcessedPart(rendered, fixes, diag.export(), deps)
+    return ProcessedPart(rendered, fixes, _at_origin(part, diag.export()), deps)
+
+
+def _at_origin(part: Part, problems: list[dict]) -> list[dict]:
+    """A multi-file chapter's problems at the file and line each was written in."""
+    if not part.segments:
+        return problems
+    own = Path(part.source).resolve()
+    for d in problems:
+        if d.get("line") and Path(d["path"]).resolve() == own:
+            d["path"], d["line"] = part.origin(d["line"])
+    return problems
 
 
 def deps_current(result: ProcessedPart) -> bool:

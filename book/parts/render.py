@@ -72,7 +72,9 @@ def render_part(config: BookConfig, part: Part, root: etree._Element) -> Rendere
     env = environment(config)
     content = to_xhtml(root, inner=True)
     headings = collect_headings(root)
-    template = "chapter.html.j2" if part.kind == "chapter" else "appendix.html.j2"
+    template = {"chapter": "chapter.html.j2", "frontmatter": "matter.html.j2", "backmatter": "matter.html.j2"}.get(
+        part.kind, "appendix.html.j2"
+    )
     body = env.get_template(template).render(book=book_context(config), part=part, meta=part.meta, content=content)
     part_heading = Heading(1, part.id, part.title)
     return RenderedPart(
@@ -83,8 +85,11 @@ def render_part(config: BookConfig, part: Part, root: etree._Element) -> Rendere
         label=part.label,
         body=body,
         headings=[part_heading] + [h for h in headings if h.level > 1],
-        landmark="bodymatter" if part.kind == "chapter" else "appendix",
+        landmark={"chapter": "bodymatter", "frontmatter": "frontmatter", "backmatter": "backmatter"}.get(
+            part.kind, "appendix"
+        ),
         status=part.status,
+        division=part.division,
     )
 
 

@@ -374,8 +374,9 @@ class _LinkDropper:
             written = target.removeprefix(f"{self.part.id}-")
             # The id must end there: `#intro` is not the start of a good link's `#intro-2`.
             pattern = rf"(?:\]\(\s*#|href=[\"']?#){re.escape(written)}(?=[\s)\"'>]|$)"
+            line = self.where.line(pattern)
             self.diag.warn(
-                self.part.source, self.where.line(pattern),
+                *(self.part.origin(line) if line and self.part.segments else (self.part.source, line)),
                 f"link to '#{written}' points at no id in the book; the link is removed (its text is kept)",
                 "link to a heading's {#id}, or remove the link",
             )  # fmt: skip

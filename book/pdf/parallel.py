@@ -19,7 +19,7 @@ from typing import Any
 
 from book.engine.memo import memo_map
 from book.engine.workers import pool as process_pool
-from book.model import Build, PageMark, PdfResult, RenderedPart
+from book.model import FRONT_KINDS, Build, PageMark, PdfResult, RenderedPart
 from book.pdf import document, furniture, layout, pagerefs
 from book.pdf.stitch import Placed, stitch
 from book.pdf.weasy.fonts import deferred_fonts
@@ -115,10 +115,8 @@ def write_pdf_parallel(
         "source_date_epoch": build.source_date_epoch(),
         "read_policy": document.read_policy(build),
     }
-    front = [p for p in build.parts if p.kind == "front" and p.id != "toc"]
-    toc = [p for p in build.parts if p.id == "toc"]
-    bodies = [p for p in build.parts if p.kind != "front"]
-    groups = ([front] if front else []) + [[p] for p in bodies]
+    front, toc, matter, bodies = _kinds(build)
+    groups = ([front] if front else []) + [[p] for p in matter] + [[p] for p in bodies]
     # Page references get a placeholder until every part's folios are known (book.pdf.pagerefs).
     refs = {} if any(pagerefs.has_references(config, p) for p in bodies) else None
     jobs = [
@@ -140,9 +138,8 @@ def write_pdf_parallel(
 
     try:
         results = run(jobs, "pdf-part", meanwhile)
-        front_result = results[0] if front else None
-        body_results = results[1:] if front else results
-        body_start, folio_of = _folios(body_results)
+        front_result, matter_results, body_results = _split(results, bool(front), len(matter))
+        body_start, folio_of = _folios(body_results, _matter_folios(front_result, matter_results))
         # The parts with page references again, with the folios; again while that moved a folio.
         referring = [k for k, p in enumerate(bodies) if refs is not None and pagerefs.has_references(config, p)]
         for _ in range(3):
@@ -157,7 +154,7 @@ def write_pdf_parallel(
             moved = any(r.page_count != body_results[k].page_count for k, r in zip(referring, again, strict=True))
             for k, r in zip(referring, again, strict=True):
                 body_results[k] = r
-            body_start, folio_of = _folios(body_results)
+            body_start, folio_of = _folios(body_results, _matter_folios(front_result, matter_results))
             if not moved:
                 break
         page_map = None
@@ -179,7 +176,8 @@ def write_pdf_parallel(
         # The front matter's furniture is drawn with the rest, for a generous guess of the TOC's
         # length: a page's roman folio does not depend on how long the TOC is.
         entries = sum(p.body.count("<li") for p in toc)
-        guess = _front_sheets(front_result, 2 + entries // 12 if toc else 0, cover_pages) if (front or toc) else []
+        toc_guess = 2 + entries // 12 if toc else 0
+        guess = _front_sheets(front_result, toc_guess, cover_pages, matter_results) if front or toc or matter else []
         later = [chunk(sheets) for sheets in body_sheets]
         if guess:
             later.insert(0, chunk(guess))
@@ -192,7 +190,8 @@ def write_pdf_parallel(
         front_furniture = rendered.pop(0) if guess else None
         body_furniture = rendered
 
-        front_sheets = _front_sheets(front_result, toc_result.page_count if toc_result else 0, cover_pages)
+        toc_pages = toc_result.page_count if toc_result else 0
+        front_sheets = _front_sheets(front_result, toc_pages, cover_pages, matter_results)
         fits = len(front_sheets) <= len(guess) and all(
             s.kind == "none" or s == guess[i] for i, s in enumerate(front_sheets)
         )
@@ -202,7 +201,8 @@ def write_pdf_parallel(
         if own_pool:
             pool.shutdown()
 
-    sequence, placed, front_pages = _sequence(front_result, toc_result, bodies, body_results)
+    pairs = list(zip(matter, matter_results, strict=True))
+    sequence, placed, front_pages = _sequence(front_result, toc_result, bodies, body_results, pairs)
     front_stamp = [(front_furniture, front_sheets, 0)] if front_furniture is not None else []
     # (furniture result, its sheets, the book page its first sheet goes on)
     placed_sheets = zip(body_furniture, body_sheets, body_start, strict=True)
@@ -212,7 +212,16 @@ def write_pdf_parallel(
     return PdfResult(target, len(sequence), page_map)
 
 
-def _folios(body_results: list[PartLayout]) -> tuple[list[int], dict[str, str]]:
+def _kinds(build: Build) -> tuple[list[RenderedPart], ...]:
+    """(title and copyright pages, the table of contents, the author's front matter — 序, 前言…,
+    roman folios, before the TOC —, the body) among the book's parts."""
+    parts = build.parts
+    front = [p for p in parts if p.kind == "front" and p.id != "toc"]
+    toc = [p for p in parts if p.id == "toc"]
+    return front, toc, [p for p in parts if p.kind == "frontmatter"], [p for p in parts if p.kind not in FRONT_KINDS]
+
+
+def _folios(body_results: list[PartLayout], matter: dict[str, str] | None = None) -> tuple[list[int], dict[str, str]]:
     """Where each body part starts and the folio of every id in it.
 
     Known as soon as the page counts are (each part padded to even), and independent of the front
@@ -223,7 +232,7 @@ def _folios(body_results: list[PartLayout]) -> tuple[list[int], dict[str, str]]:
     for r in body_results:
         body_start.append(n)
         n += r.page_count + r.page_count % 2
-    folio_of: dict[str, str] = {}
+    folio_of: dict[str, str] = dict(matter or {})  # the front matter's roman folios
     for start, r in zip(body_start, body_results, strict=True):
         for i, names in enumerate(r.anchors):
             for name, _, _ in names:
@@ -231,8 +240,32 @@ def _folios(body_results: list[PartLayout]) -> tuple[list[int], dict[str, str]]:
     return body_start, folio_of
 
 
+def _split(results: list[PartLayout], front: bool, matter: int) -> tuple[Any, list[PartLayout], list[PartLayout]]:
+    """The laid-out groups as (title and copyright pages or None, the author's front matter, the body)."""
+    head = results[0] if front else None
+    rest = results[1:] if front else results
+    return head, rest[:matter], rest[matter:]
+
+
+def _matter_folios(front: PartLayout | None, matter: list[PartLayout]) -> dict[str, str]:
+    """The roman folio of every id in the author's front matter, which follows the title and
+    copyright pages (each part padded to an even count) and precedes the table of contents."""
+    n = front.page_count + front.page_count % 2 if front is not None else 0
+    found: dict[str, str] = {}
+    for r in matter:
+        for i, names in enumerate(r.anchors):
+            for name, _, _ in names:
+                found.setdefault(name, layout.roman(n + i + 1))
+        n += r.page_count + r.page_count % 2
+    return found
+
+
 def _sequence(
-    front: PartLayout | None, toc: PartLayout | None, bodies: list[RenderedPart], results: list[PartLayout]
+    front: PartLayout | None,
+    toc: PartLayout | None,
+    bodies: list[RenderedPart],
+    results: list[PartLayout],
+    matter: list[tuple[RenderedPart, PartLayout]] = (),  # type: ignore[assignment]
 ) -> tuple[list[tuple[str, PartLayout | None, int]], list[Placed], int]:
     """The book's page order: (part id or "", layout, page index within it), "" marking a blank
     verso; each part at its place; and how many pages the front matter takes."""
@@ -247,6 +280,8 @@ def _sequence(
 
     if front:
         place("front", front, True)
+    for p, r in matter:
+        place(p.id, r, True)
     if toc:
         place("toc", toc, True)
     front_pages = len(sequence)
@@ -277,7 +312,7 @@ def _body_sheets(
         sheets = []
         for i in range(pages):
             folio = str(body_start[k] + i + 1)
-            if i >= r.page_count:
+            if i >= r.page_count or p.kind == "division":  # a part's title page: no folio
                 sheets.append(furniture.Sheet("none"))
             elif i == 0:
                 sheets.append(furniture.Sheet("opener", folio=folio))
@@ -288,7 +323,12 @@ def _body_sheets(
     return all_sheets
 
 
-def _front_sheets(front: PartLayout | None, toc_pages: int, unfoliated: int) -> list[furniture.Sheet]:
+def _front_sheets(
+    front: PartLayout | None,
+    toc_pages: int,
+    unfoliated: int,
+    matter: list[PartLayout] = (),  # type: ignore[assignment]
+) -> list[furniture.Sheet]:
     """The front matter's sheets: roman folios, none on the title page and blank versos."""
     sheets: list[furniture.Sheet] = []
 
@@ -301,6 +341,8 @@ def _front_sheets(front: PartLayout | None, toc_pages: int, unfoliated: int) -> 
 
     if front is not None:
         add(front.page_count, unfoliated)
+    for r in matter:
+        add(r.page_count, 0)
     if toc_pages:
         add(toc_pages, 0)
     return sheets

@@ -30,6 +30,7 @@ KNOWN_KEYS = {
     "rights", "edition", "slug", "chapters", "appendices", "templates", "styles", "print", "epub",
     "allow_private_fetch", "cover", "isbn", "price", "blurb", "bibliography", "csl",
     "crossref", "index", "glossary",
+    "frontmatter", "parts", "backmatter", "chapter_label", "part_label", "editions",
 }  # fmt: skip
 
 
@@ -141,6 +142,7 @@ class _Checker:
     text: str
     data: dict[str, Any]
     problems: list[Problem] = field(default_factory=list)
+    divisions: list[str] = field(default_factory=list)  # the titles of `parts:`, once read
 
     def err(self, key: str | None, message: str, hint: str = "") -> None:
         self.problems.append(Problem(self.shown, key_line(self.text, key) if key else None, message, hint))
@@ -202,6 +204,9 @@ def load_config(path: str | Path, diag: Diagnostics | None = None) -> BookConfig
     from book.source import apparatus
 
     extra = apparatus.read(c, root)
+    language = c.text_value("language") or "zh-Hans"
+    labels = {key: _label(c, key, language) for key in ("chapter_label", "part_label")}
+    editions = _editions(c, language)
     for p in c.problems:
         if p.severity == "warning":
             if diag is not None:
@@ -219,7 +224,7 @@ def load_config(path: str | Path, diag: Diagnostics | None = None) -> BookConfig
         title=title,
         subtitle=c.text_value("subtitle"),
         authors=authors,
-        language=c.text_value("language") or "zh-Hans",
+        language=language,
         identifier=c.text_value("identifier") or f"urn:book:{slugify(title)}",
         publisher=c.text_value("publisher"),
         date=date,
@@ -239,7 +244,33 @@ def load_config(path: str | Path, diag: Diagnostics | None = None) -> BookConfig
         bibliography=bibliography,
         csl=csl,
         **extra,
+        divisions=tuple(c.divisions),
+        chapter_label=labels["chapter_label"],
+        part_label=labels["part_label"],
+        editions=editions,
     )
+
+
+def _editions(c: _Checker, language: str) -> tuple[str, ...]:
+    """`editions:` → the language tags the book is also built in (book.source.editions)."""
+    from book.source.editions import parse_editions
+
+    tags, problems = parse_editions(c.data.get("editions"), language)
+    for what, hint in problems:
+        c.err("editions", what, hint)
+    return tags
+
+
+def _label(c: _Checker, key: str, language: str) -> str:
+    """`chapter_label:` / `part_label:` → the pattern (the locale's by default, "" for none)."""
+    from book.locale import locale_for
+    from book.source.labels import parse_pattern
+
+    default = locale_for(language)["chapter" if key == "chapter_label" else "part"]
+    pattern, problem = parse_pattern(c.data.get(key), default)
+    if problem:
+        c.err(key, f"'{key}' {problem}", f"write {key}: 第{{n}}章, {key}: '第 {{n:02d}} 天' or {key}: none")
+    return pattern
 
 
 def _authors(c: _Checker) -> tuple[str, ...]:
@@ -253,55 +284,133 @@ def _authors(c: _Checker) -> tuple[str, ...]:
     return ()
 
 
+SOURCE_KEYS = (("frontmatter", "frontmatter"), ("chapter", "chapters"), ("appendix", "appendices"),
+               ("backmatter", "backmatter"))  # fmt: skip
+ENTRY_OPTIONS = ["path", "trim_after", "files"]
+
+
 def _sources(c: _Checker, root: Path) -> list[SourceSpec]:
-    """`chapters:` and `appendices:` → the source files, each once, in configured order."""
+    """`frontmatter:`, `chapters:`, `parts:` (each with its `chapters:`), `appendices:` and
+    `backmatter:` → the source files, each once, in reading order."""
     sources: list[SourceSpec] = []
     listed: set[Path] = set()  # resolved paths of `sources`: a set, as 10,000 files made a list quadratic
-    for kind, key in (("chapter", "chapters"), ("appendix", "appendices")):
-        entries = c.data.get(key) or []
-        if isinstance(entries, str):
-            entries = [entries]
-        if not isinstance(entries, list):
-            c.err(key, f"'{key}' must be a list of paths or globs", f"write '{key}:' then '  - path.md' lines")
-            continue
-        for entry in entries:
-            opts: dict[str, Any] = {}
-            if isinstance(entry, dict):
-                opts = dict(entry)
-                entry = opts.pop("path", None)
-                for extra in opts:
-                    if extra != "trim_after":
-                        c.warn(key_line(c.text, str(extra), indented=True), f"unknown option '{extra}' in '{key}'",
-                               _suggest(str(extra), ["path", "trim_after"]))  # fmt: skip
-                if opts.get("trim_after") is not None and not isinstance(opts["trim_after"], str):
-                    c.err(key, "'trim_after' must be text", 'write trim_after: "感谢阅读！"')
-                    opts.pop("trim_after")
-            if not isinstance(entry, str) or not entry.strip():
-                c.err(key, f"an entry of '{key}' has no path", "write '- path/to/file.md' or '- path: …'")
-                continue
-            if Path(entry).is_absolute() or ".." in Path(entry).parts:
-                c.err(key, f"'{entry}' leaves the book's folder", "list sources by a path inside the book's folder")
-                continue
-            try:
-                matches = _expand(root, entry)
-            except GlobTooWide as exc:
-                c.err(key, f"{exc}", "narrow the glob, or split the book")
-                continue
-            if not matches:
-                c.err(key, f"'{entry}' matches no file", "check the path in book.yaml (relative to book.yaml)")
-            for m in matches:
-                if not _inside(root, m):
-                    c.err(key, f"'{m.relative_to(root)}' leaves the book's folder (a symlink?)",
-                          "copy the file into the book's folder")  # fmt: skip
-                    continue
-                real = m.resolve()
-                if real in listed:
-                    c.warn(key_line(c.text, key), f"'{m.relative_to(root)}' is listed twice; it is used once",
-                           "remove the repeated entry")  # fmt: skip
-                    continue
-                listed.add(real)
-                sources.append(SourceSpec(m, kind, opts.get("trim_after")))
+    for kind, key in SOURCE_KEYS:
+        sources += _entries(c, root, kind, key, c.data.get(key), listed)
+        if key == "chapters":
+            for number, (title, chapters) in enumerate(_divisions(c), 1):
+                c.divisions.append(title)
+                sources += _entries(c, root, "chapter", "parts", chapters, listed, number)
     return sources
+
+
+def _divisions(c: _Checker) -> list[tuple[str, Any]]:
+    """`parts:` → [(title, its chapters' entries)]; a malformed entry is an error at its line."""
+    raw = c.data.get("parts")
+    if raw is None:
+        return []
+    hint = "write 'parts:' then '  - title: 第一部分的标题' and an indented 'chapters:' list"
+    if not isinstance(raw, list):
+        c.err("parts", "'parts' must be a list of {title, chapters}", hint)
+        return []
+    found = []
+    for entry in raw:
+        if (
+            not isinstance(entry, dict)
+            or not isinstance(entry.get("title"), (str, int))
+            or not str(entry["title"]).strip()
+        ):
+            c.err("parts", "an entry of 'parts' has no title", hint)
+            continue
+        for extra in entry:
+            if extra not in ("title", "chapters"):
+                c.warn(key_line(c.text, str(extra), indented=True), f"unknown option '{extra}' in 'parts'",
+                       _suggest(str(extra), ["title", "chapters"]))  # fmt: skip
+        found.append((xml_safe(str(entry["title"]).strip()), entry.get("chapters")))
+    return found
+
+
+def _entry_line(c: _Checker, key: str, entry: Any) -> int | None:
+    """The line an entry of `parts:` is written on (its path's first occurrence), else its key's."""
+    if key == "parts" and isinstance(entry, str) and entry.strip():
+        m = re.search(rf"^[ \t-]*(?:path:\s*)?['\"]?{re.escape(entry.strip())}", c.text, re.M)
+        if m:
+            return c.text.count("\n", 0, m.start()) + 1
+    return key_line(c.text, key)
+
+
+def _entries(
+    c: _Checker, root: Path, kind: str, key: str, entries: Any, listed: set[Path], division: int = 0
+) -> list[SourceSpec]:
+    sources: list[SourceSpec] = []
+    entries = entries or []
+    if isinstance(entries, str):
+        entries = [entries]
+    if not isinstance(entries, list):
+        c.err(key, f"'{key}' must be a list of paths or globs", f"write '{key}:' then '  - path.md' lines")
+        return sources
+    for entry in entries:
+        opts: dict[str, Any] = {}
+        if isinstance(entry, dict):
+            opts = dict(entry)
+            entry = opts.pop("path", None)
+            for extra in opts:
+                if extra not in ENTRY_OPTIONS:
+                    c.warn(key_line(c.text, str(extra), indented=True), f"unknown option '{extra}' in '{key}'",
+                           _suggest(str(extra), ENTRY_OPTIONS))  # fmt: skip
+            if opts.get("trim_after") is not None and not isinstance(opts["trim_after"], str):
+                c.err(key, "'trim_after' must be text", 'write trim_after: "感谢阅读！"')
+                opts.pop("trim_after")
+        if entry is None and opts.get("files") is not None:  # `- files: [a.md, a/b.md]`: one chapter
+            files = _section_files(c, root, key, ".", opts["files"])
+            if files and files[0].resolve() not in listed:
+                listed.update(f.resolve() for f in files)
+                sources.append(SourceSpec(files[0], kind, opts.get("trim_after"), division, tuple(files)))
+            continue
+        if not isinstance(entry, str) or not entry.strip():
+            c.err(key, f"an entry of '{key}' has no path", "write '- path/to/file.md' or '- path: …'")
+            continue
+        if Path(entry).is_absolute() or ".." in Path(entry).parts:
+            c.err(key, f"'{entry}' leaves the book's folder", "list sources by a path inside the book's folder")
+            continue
+        if (root / entry).is_dir() and not has_magic(entry):  # a folder: one chapter, its files its sections
+            files = _section_files(c, root, key, entry, opts.get("files"))
+            if files and all(_inside(root, f) for f in files):
+                real = files[0].resolve()
+                if real not in listed:
+                    listed.update(f.resolve() for f in files)
+                    sources.append(SourceSpec(files[0], kind, opts.get("trim_after"), division, tuple(files)))
+            continue
+        try:
+            matches = _expand(root, entry)
+        except GlobTooWide as exc:
+            c.err(key, f"{exc}", "narrow the glob, or split the book")
+            continue
+        if not matches:
+            c.problems.append(Problem(c.shown, _entry_line(c, key, entry), f"'{entry}' matches no file",
+                                      "check the path in book.yaml (relative to book.yaml)"))  # fmt: skip
+        for m in matches:
+            if not _inside(root, m):
+                c.err(key, f"'{m.relative_to(root)}' leaves the book's folder (a symlink?)",
+                      "copy the file into the book's folder")  # fmt: skip
+                continue
+            real = m.resolve()
+            if real in listed:
+                c.warn(_entry_line(c, key, entry), f"'{m.relative_to(root)}' is listed twice; it is used once",
+                       "remove the repeated entry")  # fmt: skip
+                continue
+            listed.add(real)
+            sources.append(SourceSpec(m, kind, opts.get("trim_after"), division))
+    return sources
+
+
+def _section_files(c: _Checker, root: Path, key: str, folder: str, files: Any) -> list[Path]:
+    """A folder chapter's files (book.source.sections), each problem at the entry's line."""
+    from book.source.sections import section_files
+
+    found, problems = section_files(root, folder, files, SOURCE_SUFFIXES)
+    line = _entry_line(c, key, folder)
+    c.problems += [Problem(c.shown, line, what, hint) for what, hint in problems]
+    return found
 
 
 def _citations(c: _Checker, root: Path) -> tuple[tuple[Path, ...], Path | None]:

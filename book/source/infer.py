@@ -63,9 +63,13 @@ def fallback_title(path: Path) -> str:
     return stem or path.stem
 
 
-def inferred_title(body: str, path: Path) -> str:
+def inferred_title(body: str, path: Path, keep_number: bool = False) -> str:
+    """The title a part without front matter takes; `keep_number` when the book prints no chapter
+    label (its headings carry their numbers)."""
     found = first_heading(body)
-    return title_from_heading(found[0]) if found else fallback_title(path)
+    if found:
+        return found[0].strip() if keep_number else title_from_heading(found[0])
+    return fallback_title(path)
 
 
 def number_from_name(path: Path) -> int | None:

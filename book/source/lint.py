@@ -58,4 +58,11 @@ def lint_text(body: str, path: str, first_line: int = 1) -> list[Finding]:
 
 def lint_part(part: Part, display: str | None = None) -> list[Finding]:
     """One part's findings, named by `display` (default: the source as the user would type it)."""
-    return lint_text(part.body, display or display_path(part.source), part.body_line)
+    found = lint_text(part.body, display or display_path(part.source), part.body_line)
+    if not part.segments:
+        return found
+    moved = []  # a multi-file chapter: each finding at its own file's line
+    for f in found:
+        path, line = part.origin(f.line)
+        moved.append(Finding(f.path if path == str(part.source) else display_path(path), line, f.message))
+    return moved

@@ -10,14 +10,17 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from book.errors import BookError, Diagnostics
 from book.locale import locale_for
-from book.model import BookConfig, Manifest, Meta, Part
+from book.model import BookConfig, Division, Manifest, Meta, Part
 from book.source import infer
+from book.source.combine import read_combined
+from book.source.labels import format_label
 from book.source.read import Source, read_source
-from book.text import XML_INVALID, chinese_numeral, xml_safe
+from book.text import XML_INVALID, xml_safe
 
 
 @dataclass(frozen=True)
@@ -179,18 +182,22 @@ def _jsonable(value: Any, seen: list[int], depth: int = 0) -> Any:
 def build_manifest(config: BookConfig, diag: Diagnostics) -> Manifest:
     """Read and validate every source; raise BookError listing every problem found."""
     sources: list[Source] = []
+    division_of: dict[Path, int] = {}
     for spec in config.sources:
         try:
-            sources.append(read_source(spec, diag))
+            sources.append(read_combined(spec, diag) if spec.files else read_source(spec, diag))
+            division_of[spec.path] = spec.division
         except BookError as exc:
             diag.add(exc)
     chapters: list[Part] = []
     appendices: list[Part] = []
+    matter: dict[str, list[Part]] = {"frontmatter": [], "backmatter": []}
     seen: dict[int, Source] = {}
     locale = locale_for(config.language)
     previous = 0  # the number of the chapter before, in book.yaml's order
     for src in sources:
-        suggested: dict[str, Any] = {"title": infer.inferred_title(src.body, src.path)}
+        keep_number = src.kind == "chapter" and not config.chapter_label  # the heading numbers itself
+        suggested: dict[str, Any] = {"title": infer.inferred_title(src.body, src.path, keep_number)}
         if src.kind == "chapter":
             # Without front matter a chapter follows the one before it in book.yaml; the hint for
             # front matter without a number prefers the number its file name gives.
@@ -224,17 +231,30 @@ def build_manifest(config: BookConfig, diag: Diagnostics) -> Manifest:
                 continue
             seen[number] = src
             chapters.append(
-                Part(f"ch{number:02d}", "chapter", src.path, meta["title"], f"第{chinese_numeral(number)}章",
-                     number, meta, src.body, src.body_line, status, key_lines=dict(src.key_lines))
+                Part(f"ch{number:02d}", "chapter", src.path, meta["title"], format_label(config.chapter_label, number),
+                     number, meta, src.body, src.body_line, status, key_lines=dict(src.key_lines),
+                     division=f"part{division_of[src.path]}" if division_of.get(src.path) else "",
+                     segments=src.segments)
+            )  # fmt: skip
+        elif src.kind in matter:  # 序, 前言, 后记…: unnumbered, no label
+            found = matter[src.kind]
+            found.append(
+                Part(f"{'fm' if src.kind == 'frontmatter' else 'bm'}{len(found) + 1}", src.kind, src.path,
+                     meta["title"], "", None, meta, src.body, src.body_line, status,
+                     key_lines=dict(src.key_lines), segments=src.segments)
             )  # fmt: skip
         else:
             letter = chr(ord("A") + len(appendices)) if len(appendices) < 26 else str(len(appendices) + 1)
             appendices.append(
                 Part(f"app{letter.lower()}", "appendix", src.path, meta["title"], locale.appendix(letter), None,
-                     meta, src.body, src.body_line, status, key_lines=dict(src.key_lines))
+                     meta, src.body, src.body_line, status, key_lines=dict(src.key_lines), segments=src.segments)
             )  # fmt: skip
     if not config.sources:
         diag.error(config.config_path, None, "the book has no chapters", "list them under 'chapters:' in book.yaml")
     diag.raise_if_errors()
     chapters.sort(key=lambda p: p.number or 0)
-    return Manifest(config, chapters + appendices)
+    divisions = [
+        Division(f"part{i}", i, format_label(config.part_label, i), title)
+        for i, title in enumerate(config.divisions, 1)
+    ]
+    return Manifest(config, matter["frontmatter"] + chapters + appendices + matter["backmatter"], divisions)

@@ -45,6 +45,7 @@ class Source:
     encoding: str = "utf-8"
     trimmed_lines: int = 0
     front_matter: bool = True  # False: the file starts with its text (book.source.infer fills the fields)
+    segments: tuple[tuple[int, str, int], ...] = ()  # a multi-file chapter's files (book.source.combine)
 
     @property
     def shown(self) -> str:

@@ -37,7 +37,12 @@ def option_files(config: BookConfig) -> list[Path]:
 def read_paths(config: BookConfig, embedded: Iterable[str | Path] = ()) -> list[Path]:
     """The folders and files to watch for a build of `config` that embedded `embedded`."""
     root = config.root.resolve()
-    files = [config.config_path, *(s.path for s in config.sources), *option_files(config), *map(Path, embedded)]
+    files = [
+        config.config_path,
+        *(f for s in config.sources for f in (s.files or (s.path,))),
+        *option_files(config),
+        *map(Path, embedded),
+    ]
     dirs = {*config.template_dirs, *config.style_dirs}
     watched: set[Path] = set()
     for d in dirs:

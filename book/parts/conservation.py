@@ -1,0 +1,122 @@
+"""Text conservation: a part's Markdown blocks + its rendered body → a warning for each block whose text is not there.
+
+Every block of the source (paragraph, list, heading, table, quotation, footnote) is reduced to its
+letters, digits and Han characters (NFKC; markup, punctuation and spaces dropped, since the
+typography stage rewrites those on purpose) and looked for in the rendered body reduced the same
+way. What the toolchain removes on purpose is not looked for: HTML comments, link and image
+targets, footnote and citation keys, `{#id}` attributes, raw HTML, the leading heading (the opener
+prints it), and what `trim_after` cut (no longer in the body). A block that is missing names what
+Pandoc made of it (a table, code, nothing), so the author sees which construct swallowed it.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+from lxml import etree
+
+from book.errors import Diagnostics
+from book.model import Part
+from book.parts.htmltree import parse_fragment
+
+COMMENT = re.compile(r"<!--.*?-->", re.S)
+FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
+REFERENCE_DEF = re.compile(r"^ {0,3}\[(?!\^)[^\]]+\]:\s*\S+.*$")
+IMAGE = re.compile(r"!\[[^\]]*\]\([^)]*\)")
+LINK_TARGET = re.compile(r"\]\([^)]*\)|\]\[[^\]]*\]")
+KEYS = re.compile(r"\[\^[^\]]+\]:?|\[-?@[^\]]+\]|(?<![\w.])@[\w:.-]+|\{[#.][^}]*\}|\{-\}")
+TAG = re.compile(r"</?[A-Za-z][^>]*>")
+AUTOLINK = re.compile(r"<(https?://[^>]+)>")
+URL = re.compile(r"https?://\S+")
+MARKER = re.compile(r"^[ \t>]*(?:[-*+]|\d{1,9}[.)]|#{1,6})?[ \t]+", re.M)  # list numbers are the <ol>'s, not text
+MIN_CHARS = 4  # shorter blocks (a lone number, "注") are too common to say anything
+
+
+def essence(text: str) -> str:
+    """The characters conservation compares: letters, digits and Han, NFKC-folded, lower case."""
+    return "".join(c for c in unicodedata.normalize("NFKC", text).lower() if c.isalnum())
+
+
+def source_blocks(body: str) -> list[tuple[int, str]]:
+    """(0-based line in the body, Markdown text) of each block between blank lines, code fences kept whole."""
+    body = COMMENT.sub(lambda m: "\n" * m.group().count("\n"), body)
+    blocks: list[tuple[int, str]] = []
+    current: list[str] = []
+    start = 0
+    fence = ""
+    for i, line in enumerate(body.split("\n")):
+        m = FENCE.match(line)
+        if fence:
+            current.append(line)
+            if m and line.strip().startswith(fence):
+                fence = ""
+            continue
+        if m:
+            fence = m.group(1)[0] * 3
+        if not line.strip() and not fence:
+            if current:
+                blocks.append((start, "\n".join(current)))
+            current = []
+            continue
+        if not current:
+            start = i
+        current.append(line)
+    if current:
+        blocks.append((start, "\n".join(current)))
+    return blocks
+
+
+def _text_of_block(block: str) -> str:
+    lines = [ln for ln in block.split("\n") if not REFERENCE_DEF.match(ln)]
+    text = "\n".join(lines)
+    if text.lstrip().startswith("<") and not AUTOLINK.match(text.lstrip()):
+        return ""  # raw HTML: the sanitizer keeps what it allows, on purpose
+    text = MARKER.sub("", text)
+    text = IMAGE.sub("", text)  # an image's alt is its caption only when it says something (book.parts.images)
+    text = AUTOLINK.sub(r"\1", text)
+    text = LINK_TARGET.sub("]", text)
+    text = KEYS.sub("", text)
+    text = TAG.sub("", text)
+    text = URL.sub("", text)  # typography may break or shorten a printed URL
+    return essence(text)
+
+
+def _construct(fragment_root: etree._Element, needle: str) -> str:
+    """What Pandoc made of the block whose text is `needle` (its first characters suffice)."""
+    probe = needle[:12]
+    for el in fragment_root.iter():
+        if not isinstance(el.tag, str):
+            continue
+        if probe in essence("".join(el.itertext())) and el.tag in ("table", "pre", "code", "h1", "h2", "h3", "hr"):
+            return {"table": "a table", "pre": "code", "code": "code"}.get(el.tag, f"a heading <{el.tag}>")
+    if probe in essence("".join(fragment_root.itertext())):
+        return "text Pandoc kept but a later stage removed"
+    return "nothing (Pandoc read it as markup)"
+
+
+def check(part: Part, body: str, fragment: str, rendered: str, diag: Diagnostics) -> int:
+    """Warn at each source block of `body` whose text the rendered part lacks; returns how many."""
+    out = essence("".join(parse_fragment(rendered).itertext()))
+    fragment_root: etree._Element | None = None
+    lost = 0
+    blocks = source_blocks(body)
+    first_heading = next((i for i, (_, b) in enumerate(blocks) if b.lstrip().startswith("#")), None)
+    for k, (line, block) in enumerate(blocks):
+        if k == first_heading and k <= 1:
+            continue  # the leading heading merges into the opener, which prints it as the label and title
+        needle = _text_of_block(block)
+        if len(needle) < MIN_CHARS or needle in out:
+            continue
+        # A block may be split by the structures (a callout's title from its heading): its lines then.
+        pieces = [p for ln in block.split("\n") if len(p := _text_of_block(ln)) >= MIN_CHARS]
+        if pieces and all(p in out for p in pieces):
+            continue
+        if fragment_root is None:
+            fragment_root = parse_fragment(fragment)
+        shown = " ".join(block.split())
+        shown = shown if len(shown) <= 40 else shown[:39] + "…"
+        diag.warn(part.source, part.body_line + line, f'text lost: "{shown}" became {_construct(fragment_root, needle)}',
+                  "write it as a plain paragraph, or report the construct (the build keeps going)")  # fmt: skip
+        lost += 1
+    return lost
