@@ -21,7 +21,7 @@ from book.parts.render import book_context, environment
 from book.parts.structures import footnotes_for_print
 from book.pdf import furniture, pagerefs
 
-PRINT_STYLESHEETS = ("book.css", "components.css", "print.css")
+PRINT_STYLESHEETS = ("book.css", "components.css", "print.css", "grid.css")
 
 
 K_BLACK = "device-cmyk(0 0 0 1)"
