@@ -19,7 +19,7 @@ from book.locale import locale_for, localize_css
 from book.model import BookConfig, Build, RenderedPart
 from book.parts.render import book_context, environment
 from book.parts.structures import footnotes_for_print
-from book.pdf import furniture, pagerefs
+from book.pdf import furniture, keeps, pagerefs
 
 PRINT_STYLESHEETS = ("book.css", "components.css", "print.css", "grid.css")
 
@@ -81,6 +81,7 @@ def _print_body(part: RenderedPart, build: Build | None = None, ref_pages: dict[
     body = footnotes_for_print(part.body)  # footnotes at the page foot, not at the chapter end
     if build is not None:
         body = pagerefs.add(build.config, part, body, ref_pages)
+    body = keeps.mark(body)  # lead-ins kept with what they introduce, no 1-character last line
     for ref in part.resources:  # images by their file on disk
         body = body.replace(f'src="{ref.href}"', f'src="{ref.path.as_uri()}"')
     if part.kind != "front":
