@@ -10,6 +10,12 @@ moved down, not given a margin, so margin collapsing, page-top margin truncation
 as before. The CSS keeps the spaces of the text whole lines (styles/grid.css), so only blocks that
 cannot be (display type, tables, images, code) add the rounding after them.
 
+A full page then ends on the common foot (撑版): where keeps (widows, a heading kept with its text,
+a box kept whole) leave a page one or two lines short and the text continues on the next page,
+`make_page` (also wrapped) gives those lines to the spaces above the page's headings, boxes,
+lead-ins or lists, a whole line each, so the lines stay on the grid. Pages with footnotes and the
+last page of a part are left as they are.
+
 Which blocks: those inside `.content` (a part's text), except inside tables, figures, code,
 footnotes and the reference list, which keep their own smaller pitch. The grid's pitch is the root
 element's line height; its origin the page's content top. Installed by `book.pdf.weasy.install()`.
@@ -22,6 +28,10 @@ from typing import Any
 EPSILON = 0.01  # px: positions this close to a grid line are on it
 OWN_PITCH_TAGS = frozenset({"table", "pre", "figure", "img", "svg", "math"})
 OWN_PITCH_CLASSES = frozenset({"footnote", "references", "sourceCode", "opener", "toc"})
+FILL_MAX = 2  # lines a page may be short of its foot and be filled
+# what may take a line of space above it, in order of preference
+FILL_TAGS = (("h2", "h3", "h4", "h5", "h6"), ("figure", "table", "pre", "blockquote"), ("p",), ("ul", "ol"))
+FILL_CLASSES = frozenset({"callout", "summary-box", "sourceCode", "figure"})
 _installed = False
 
 
@@ -55,6 +65,75 @@ def _grid_state(box: Any, parent: Any) -> bool:
     return inherited
 
 
+def _rank(box: Any) -> int | None:
+    element = getattr(box, "element", None)
+    if element is None or not getattr(box, "book_grid", False):
+        return None
+    classes = set((element.get("class") or "").split())
+    if classes & FILL_CLASSES:
+        return 1
+    for rank, tags in enumerate(FILL_TAGS):
+        if box.element_tag in tags and (box.element_tag != "p" or "lead-in" in classes):
+            return rank
+    return None
+
+
+def _walk_blocks(box: Any, chain: list[Any], found: list[tuple[int, list[Any]]], bottom: list[float]) -> None:
+    from weasyprint.formatting_structure import boxes
+
+    for child in box.children:
+        if isinstance(child, boxes.LineBox):
+            bottom[0] = max(bottom[0], child.position_y + child.height)
+            continue
+        if not isinstance(child, boxes.BlockBox) or not child.is_in_normal_flow():
+            continue
+        rank = _rank(child)
+        if rank is not None and (not found or found[-1][1][-1] is not child):
+            found.append((rank, [*chain, child]))
+        _walk_blocks(child, [*chain, child], found, bottom)
+
+
+def _shift_after(chain: list[Any], dy: float) -> None:
+    """Move `chain[-1]` and everything after it on the page down by `dy`; its ancestors grow (not
+    the page, `chain[0]`: its height is the page's size)."""
+    for depth in range(len(chain) - 1, 0, -1):
+        parent, node = chain[depth - 1], chain[depth]
+        after = False
+        for child in parent.children:
+            after = after or child is node
+            if after and (depth == len(chain) - 1 or child is not node):
+                child.translate(dy=dy)
+        if depth > 1:
+            parent.height += dy
+
+
+def fill_page(page_box: Any, origin: float, pitch: float) -> int:
+    """Give the lines a page is short of its foot to the spaces above its headings and boxes
+    (a whole line each); how many lines were given."""
+    from weasyprint.formatting_structure import boxes
+
+    if any(isinstance(c, boxes.FootnoteAreaBox) and c.children for c in page_box.children):
+        return 0
+    root = next((c for c in page_box.children if getattr(c, "is_for_root_element", False)), None)
+    if root is None:
+        return 0
+    found: list[tuple[int, list[Any]]] = []
+    bottom = [origin]
+    _walk_blocks(root, [root], found, bottom)
+    capacity = int((page_box.content_box_y() + page_box.height - origin) / pitch + EPSILON)
+    short = capacity - round((bottom[0] - origin) / pitch)
+    # a block at the page top already starts the page: no space goes above it
+    spaces = [(rank, chain) for rank, chain in found if chain[-1].position_y > origin + 1]
+    if not 1 <= short <= FILL_MAX or not spaces:
+        return 0
+    chosen = sorted(spaces, key=lambda s: s[0])[:short]
+    chosen += [chosen[-1]] * (short - len(chosen))
+    order = {id(chain[-1]): i for i, (_, chain) in enumerate(spaces)}
+    for _, chain in sorted(chosen, key=lambda s: -order[id(s[1][-1])]):
+        _shift_after([page_box, *chain], pitch)
+    return short
+
+
 def install() -> bool:
     """Patch WeasyPrint once (idempotent); `book.pdf.weasy.install` checks the version first."""
     global _installed
@@ -85,7 +164,18 @@ def install() -> bool:
         return original(context, box, bottom_space, skip_stack, containing_block, page_is_empty, absolute_boxes,
                         fixed_boxes, adjoining_margins, *args, **kwargs)  # fmt: skip
 
+    original_make_page = page.make_page
+
+    def make_page(context: Any, root_box: Any, page_type: Any, resume_at: Any, *args: Any, **kwargs: Any) -> Any:
+        page_box, resume, next_page = original_make_page(context, root_box, page_type, resume_at, *args, **kwargs)
+        grid = getattr(context, "book_grid", None)
+        # a full page: the text goes on to the next page without a forced break
+        if grid and resume is not None and not page_type.blank and next_page["break"] == "any":
+            fill_page(page_box, *grid)
+        return page_box, resume, next_page
+
     block.block_level_layout = block_level_layout
     page.block_level_layout = block_level_layout
+    page.make_page = make_page
     _installed = True
     return True
