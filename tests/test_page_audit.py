@@ -92,3 +92,12 @@ def test_sample_pages(sample_build: dict) -> None:
     assert not a.single_char_lines and not a.widows_at_top, a.summary()
     # reached, short of the 95 %: pages a keep shortens by a line end one grid line higher
     assert a.foot_share >= 0.5, a.summary()
+
+
+def test_title_turns_over_between_words() -> None:
+    from book.pdf.keeps import bind_title_words
+
+    out = bind_title_words('<h1 class="opener-title" id="t">Meta 的开源革命：LLaMA 引爆 AI 民主化</h1>')
+    assert '<span class="keep-end">民主化</span>' in out and '<span class="keep-end">的开源革命</span>' in out
+    long_run = bind_title_words('<h1 class="opener-title">一二三四五六七八九十</h1>')
+    assert "keep-end" not in long_run  # a long run keeps its breaks: it may have to turn over inside

@@ -6,7 +6,10 @@ CSS alone cannot see them (WeasyPrint 70 has no `:has()` and no `text-wrap`):
   styles/grid.css keeps with the next block (`break-after: avoid`);
 - a paragraph's or list item's last two Han characters (with the punctuation after them) are bound
   in `<span class="keep-end">` (`white-space: nowrap`), so its last line never holds one character
-  alone (孤字); the line before gives up one character, about 1/30 em per gap at a 32-字 measure.
+  alone (孤字); the line before gives up one character, about 1/30 em per gap at a 32-字 measure;
+- a chapter's display title breaks only between its words: each run of two to six Han characters
+  between spaces, Latin and punctuation is bound (`keep-end`), so "AI 民主化" turns over before
+  民主化, not inside it (a jieba-free heuristic: Chinese titles space their Latin words).
 """
 
 from __future__ import annotations
@@ -47,5 +50,18 @@ def bind_last_characters(body: str) -> str:
     return LAST_TWO.sub(r'<span class="keep-end">\1</span>', body)
 
 
+OPENER_TITLE = re.compile(r'(<h1\b[^>]*class="opener-title"[^>]*>)([^<]*)(</h1>)')
+HAN_WORD = re.compile(f"(?<![{HAN}])[{HAN}]{{2,6}}(?![{HAN}])")
+
+
+def bind_title_words(body: str) -> str:
+    """The opener title's short Han runs bound, so the title turns over between words."""
+
+    def one(m: re.Match[str]) -> str:
+        return m.group(1) + HAN_WORD.sub(r'<span class="keep-end">\g<0></span>', m.group(2)) + m.group(3)
+
+    return OPENER_TITLE.sub(one, body)
+
+
 def mark(body: str) -> str:
-    return bind_last_characters(mark_lead_ins(body))
+    return bind_title_words(bind_last_characters(mark_lead_ins(body)))
