@@ -26,6 +26,7 @@ CJK_RUN = re.compile(f"[{HAN}{re.escape(FULLWIDTH_PUNCT)}\u3000-\u303f\uff00-\uf
 CJK_CHAR = re.compile(f"[{HAN}{re.escape(FULLWIDTH_PUNCT)}\u3000-\u303f\uff00-\uffef]")
 _PROBE = 0.3137  # px; not a whole px: Pango rounds half letter-spacings of whole px (hinting)
 HAN_GAP_LIMIT = 0.125  # em: the most a gap between Han characters grows while spaces can take the rest
+SPACE_LIMIT = 0.5  # em: the most a space grows; past it the Han gaps take the rest after all
 _installed = False
 
 
@@ -156,28 +157,35 @@ def install() -> bool:
             grown = growth(spacing)
         cap = HAN_GAP_LIMIT * line.style["font_size"]
         if spacing > cap and any(" " in b.text or "\u00a0" in b.text for b in texts):
-            spacing, cjk, grown = capped(texts, base, extra_width, spacing, cap)
-            add_spacing(context, line, Spacing(spacing, cjk), 0, grown)
+            word, grown = solve(texts, base, extra_width, spacing, lambda w: (w, cap))
+            limit = SPACE_LIMIT * line.style["font_size"]
+            if word <= limit:
+                add_spacing(context, line, Spacing(word, cap), 0, grown)
+                return None
+            # few spaces: they stop at their limit and the Han gaps take what is left
+            cjk, grown = solve(texts, base, extra_width, spacing, lambda c: (limit, c))
+            add_spacing(context, line, Spacing(limit, cjk), 0, grown)
             return None
         add_spacing(context, line, Spacing(spacing, spacing), 0, grown)
         return None
 
-    def capped(texts: list[Any], base: dict[int, float], extra_width: float, spacing: float, cap: float) -> Any:
-        """The Han gaps at `cap`, the word spacing that makes up the rest of the slack (solved as a line
-        through two measures, then once more: the spaces' growth is linear in their spacing)."""
+    def solve(texts: list[Any], base: dict[int, float], extra_width: float, start: float, spacings: Any) -> Any:
+        """The value `x` for which the spacings `spacings(x)` (word, Han) grow the line by its slack:
+        solved as a line through two measures, then once more (the growth is near linear in x)."""
 
-        def growth(word: float) -> dict[int, float]:
-            return {id(b): measured_width(b, word, cap) - base[id(b)] for b in texts}
+        def growth(x: float) -> dict[int, float]:
+            word, cjk = spacings(x)
+            return {id(b): measured_width(b, word, cjk) - base[id(b)] for b in texts}
 
         at_zero = sum(growth(0.0).values())
-        word, grown = spacing, growth(spacing)
+        x, grown = start, growth(start)
         for _ in range(2):
             total = sum(grown.values())
             if abs(total - extra_width) < 0.01 or total == at_zero:
                 break
-            word = word * (extra_width - at_zero) / (total - at_zero)
-            grown = growth(word)
-        return word, cap, grown
+            x = x * (extra_width - at_zero) / (total - at_zero)
+            grown = growth(x)
+        return x, grown
 
     line_break.Layout.set_text = set_text
     inline.justify_line = justify_line
