@@ -52,7 +52,12 @@ def test_keeps_at_the_foot_and_single_characters() -> None:
     heading = line(TOP - 25 * PITCH, "小标题", size=14.2)
     lead = line(TOP - 25 * PITCH, "技术实力不弱：")
     single = line(TOP - 12 * PITCH, "风")
-    pages = [page(0, grid(25), last=heading), page(1, grid(25), last=lead), page(2, grid(12), last=single), page(3, grid(26))]
+    pages = [
+        page(0, grid(25), last=heading),
+        page(1, grid(25), last=lead),
+        page(2, grid(12), last=single),
+        page(3, grid(26)),
+    ]
     a = audit_pages(pages)
     assert a.heading_at_foot == [1] and a.lead_in_at_foot == [2] and a.single_char_lines == [3]
 
@@ -70,7 +75,7 @@ def test_split_box_sides_and_han_gaps() -> None:
 def test_lead_ins_and_bound_last_characters() -> None:
     body = '<p id="a">引言如下：</p><ul><li>甲乙丙</li></ul><p><strong>路径 1：闭源</strong></p><p>a <strong>b</strong></p>'
     marked = mark_lead_ins(body)
-    assert marked.count('class="lead-in"') == 2 and '<p>a <strong>b</strong></p>' in marked
+    assert marked.count('class="lead-in"') == 2 and "<p>a <strong>b</strong></p>" in marked
     assert bind_last_characters('<p>难占上风<span class="cjk-halt">。</span></p>') == (
         '<p>难占<span class="keep-end">上风<span class="cjk-halt">。</span></span></p>'
     )

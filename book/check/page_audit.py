@@ -194,7 +194,11 @@ def _walk(stream: Any, resources: Any, ctm: tuple[float, ...], glyphs: list[Glyp
         elif o in ("sc", "scn", "k", "rg", "g"):
             values = [float(v) for v in operands if not isinstance(v, pikepdf.Name)]
             # a tint: neither white nor full black (K only: 0 0 0 1), i.e. a box's background
-            white = all(v == 0 for v in values) if o in ("k", "sc", "scn") and len(values) == 4 else all(v == 1 for v in values)
+            white = (
+                all(v == 0 for v in values)
+                if o in ("k", "sc", "scn") and len(values) == 4
+                else all(v == 1 for v in values)
+            )
             black = values[-1:] == [1.0] and not any(values[:-1]) if len(values) == 4 else not any(values)
             tinted = not (white or black)
         elif o == "re":
@@ -339,7 +343,7 @@ def audit_pages(pages: list[Page], pitch: float | None = None) -> Audit:
     deltas = []
     for p in body_pages:
         ys = [ln.y for ln in p.lines if is_body(ln)]
-        deltas += [u - v for u, v in zip(ys, ys[1:]) if u - v > 0.5 * body]
+        deltas += [u - v for u, v in zip(ys, ys[1:], strict=False) if u - v > 0.5 * body]
     # the body's line pitch is the smallest common distance (lists or spaced blocks may add to it)
     common = Counter(round(d, 1) for d in deltas)
     frequent = [d for d, n in common.items() if n >= 0.1 * len(deltas)]
@@ -450,7 +454,7 @@ def _gaps(a: Audit, body_pages: list[Page], is_body: Any) -> None:
             if not is_body(ln):
                 continue
             loose = 0
-            for g, h in zip(ln.glyphs, ln.glyphs[1:]):
+            for g, h in zip(ln.glyphs, ln.glyphs[1:], strict=False):
                 if _HAN.match(g.char) and (_HAN.match(h.char) or not h.char.isascii()):
                     em = g.extra / g.size
                     a.han_gap_max = max(a.han_gap_max, em)
@@ -476,5 +480,7 @@ def check_page_audit(path: Path, grid: float = 0.0, foot: float = 0.0) -> CheckR
     if a.grid_share < grid:
         problems.append(f"{a.grid_share:.1%} of body lines on the grid, below {grid:.0%}")
     if a.foot_share < foot:
-        problems.append(f"{a.foot_share:.1%} of full pages on the common foot, below {foot:.0%}; off: {a.off_foot_pages}")
+        problems.append(
+            f"{a.foot_share:.1%} of full pages on the common foot, below {foot:.0%}; off: {a.off_foot_pages}"
+        )
     return CheckResult("page audit", not problems, a.summary(), problems)

@@ -19,7 +19,7 @@ import re
 from book.text import HAN
 
 _TRAIL = "\u2060。，、；：？！）」』”’》〉.,;:!?)"
-_END_MARK = f"(?:[{re.escape(_TRAIL)}]|<span class=\"cjk-[a-z-]+\">[^<]{{1,2}}</span>)"
+_END_MARK = f'(?:[{re.escape(_TRAIL)}]|<span class="cjk-[a-z-]+">[^<]{{1,2}}</span>)'
 LAST_TWO = re.compile(f"(?<=[{HAN}>])([{HAN}]{{2}}{_END_MARK}*)(?=</(?:p|li)>)")
 PARAGRAPH = re.compile(r"<p\b([^>]*)>((?:(?!</?p\b)[\s\S])*?)</p>")
 _COLON_END = re.compile(r"[：:]\u2060?(?:</[a-z]+>)*\s*$")
