@@ -84,7 +84,8 @@ def test_lead_ins_and_bound_last_characters() -> None:
 
 def test_grid_rounding() -> None:
     assert snapped(10.0, 10.0, 24.5) == 10.0
-    assert snapped(10.3, 10.0, 24.5) == pytest.approx(34.5)
+    assert snapped(20.0, 10.0, 24.5) == pytest.approx(34.5)
+    assert snapped(13.0, 10.0, 24.5) == pytest.approx(10.0)  # just past a line: back onto it
     assert snapped(34.499, 10.0, 24.5) == 34.499
 
 

@@ -5,7 +5,8 @@ the top of the type area, so lines back each other through the sheet and facing 
 same baseline. WeasyPrint 70 stacks blocks wherever their heights and margins put them: a heading in
 larger type, a table, a figure or a listing leaves everything after it off the grid. `install()`
 wraps `block_level_layout` (in `weasyprint.layout.block` and `.page`): before a block of the text
-is laid out, the space above it is rounded up so its top lands on the next grid line. The box is
+is laid out, the space above it is rounded up so its top lands on the next grid line (or back
+onto the one just above if it is only a fifth of a line past it). The box is
 moved down, not given a margin, so margin collapsing, page-top margin truncation and overflow work
 as before. The CSS keeps the spaces of the text whole lines (styles/grid.css), so only blocks that
 cannot be (display type, tables, images, code) add the rounding after them.
@@ -26,6 +27,7 @@ from __future__ import annotations
 from typing import Any
 
 EPSILON = 0.01  # px: positions this close to a grid line are on it
+BACK = 0.2  # of a line: a block this little past a grid line goes back onto it (into leading only)
 OWN_PITCH_TAGS = frozenset({"table", "pre", "figure", "img", "svg", "math"})
 OWN_PITCH_CLASSES = frozenset({"footnote", "references", "sourceCode", "opener", "toc"})
 FILL_MAX = 2  # lines a page may be short of its foot and be filled
@@ -36,10 +38,14 @@ _installed = False
 
 
 def snapped(top: float, origin: float, pitch: float) -> float:
-    """`top` moved down to the next line of the grid (`origin` + k × `pitch`), if it is not on one."""
+    """`top` moved to a line of the grid (`origin` + k × `pitch`): down to the next one, or back to
+    the one just above when it is only past it by `BACK` of a line (a line a little taller than the
+    grid's, e.g. a fallback font's glyph in it, would otherwise cost a whole line)."""
     off = (top - origin) % pitch
     if off < EPSILON or pitch - off < EPSILON:
         return top
+    if off <= BACK * pitch:
+        return top - off
     return top + pitch - off
 
 
