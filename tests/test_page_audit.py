@@ -108,3 +108,33 @@ def test_title_turns_over_between_words() -> None:
     assert '<span class="keep-end">民主化</span>' in out and '<span class="keep-end">的开源革命</span>' in out
     long_run = bind_title_words('<h1 class="opener-title">一二三四五六七八九十</h1>')
     assert "keep-end" not in long_run  # a long run keeps its breaks: it may have to turn over inside
+
+
+def test_grid_patch_on_a_render() -> None:
+    """After a heading in larger type and a table, the text's lines are back on the grid."""
+    from weasyprint import HTML
+    from weasyprint.formatting_structure import boxes
+
+    from book.pdf import weasy
+
+    assert weasy.install() is True
+    para = "<p>" + "正文的一行文字" * 12 + "</p>"
+    html = (
+        "<html style='font-size: 14px; line-height: 1.75'><body style='margin: 0'><div class='content'>"
+        f"{para}<h2 style='font-size: 23px; margin: 7px 0'>标题</h2>{para}"
+        f"<table style='font-size: 11px; line-height: 1.3'><tr><td>表</td></tr></table>{para}</div></body></html>"
+    )
+    doc = HTML(string=html).render(stylesheets=[])
+    page = doc.pages[0]._page_box
+    top, pitch = page.content_box_y(), 14 * 1.75
+    tops: list[float] = []
+
+    def walk(box: object, in_p: bool) -> None:
+        for child in getattr(box, "children", []):
+            if isinstance(child, boxes.LineBox) and in_p:
+                tops.append(child.position_y)
+            walk(child, in_p or getattr(child, "element_tag", "") == "p")
+
+    walk(page, False)
+    assert len(tops) >= 6
+    assert all(abs((y - top) / pitch - round((y - top) / pitch)) < 0.01 for y in tops), tops
