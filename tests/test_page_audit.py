@@ -118,9 +118,10 @@ def test_grid_patch_on_a_render() -> None:
     from book.pdf import weasy
 
     assert weasy.install() is True
-    para = "<p>" + "正文的一行文字" * 12 + "</p>"
+    para = "<p style='margin: 0'>" + "正文的一行文字" * 12 + "</p>"
     html = (
-        "<html style='font-size: 14px; line-height: 1.75'><body style='margin: 0'><div class='content'>"
+        "<html style='font-size: 14px; line-height: 1.75; font-family: \"Noto Serif CJK SC\"'>"
+        "<body style='margin: 0'><div class='content'>"
         f"{para}<h2 style='font-size: 23px; margin: 7px 0'>标题</h2>{para}"
         f"<table style='font-size: 11px; line-height: 1.3'><tr><td>表</td></tr></table>{para}</div></body></html>"
     )
