@@ -52,6 +52,7 @@ def check_pdf_fonts(path: Path, language: str = "zh-Hans") -> CheckResult:
 
 
 RGB_OPERATORS = {"rg", "RG"}
+GRID_MIN = 0.95  # share of body lines on the line grid below which `book check` fails (issue 18)
 
 
 def _colour_spaces(resources: object) -> dict[str, str]:
@@ -153,4 +154,6 @@ def check_pdf_print(path: Path, language: str = "zh-Hans") -> CheckResult:
 
 def check_pdf(path: Path, language: str = "zh-Hans") -> list[CheckResult]:
     """Every validator of the print PDF (`book check` calls this when it exists), for the book's language."""
-    return [check_pdf_fonts(path, language), check_pdf_print(path, language)]
+    from book.check.page_audit import check_page_audit
+
+    return [check_pdf_fonts(path, language), check_pdf_print(path, language), check_page_audit(path, grid=GRID_MIN)]

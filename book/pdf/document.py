@@ -19,9 +19,9 @@ from book.locale import locale_for, localize_css
 from book.model import BookConfig, Build, RenderedPart
 from book.parts.render import book_context, environment
 from book.parts.structures import footnotes_for_print
-from book.pdf import furniture, mathsvg, pagerefs, svgink
+from book.pdf import furniture, keeps, mathsvg, pagerefs, svgink
 
-PRINT_STYLESHEETS = ("book.css", "components.css", "print.css", "technical.css")
+PRINT_STYLESHEETS = ("book.css", "components.css", "print.css", "technical.css", "grid.css")
 
 
 K_BLACK = "device-cmyk(0 0 0 1)"
@@ -83,6 +83,7 @@ def _print_body(part: RenderedPart, build: Build | None = None, ref_pages: dict[
         body = pagerefs.add(build.config, part, body, ref_pages)
     # Formulas as outlined SVG (WeasyPrint has no MathML), K-only in every profile: black is black.
     body = mathsvg.swap(body, K_BLACK, build.out / CACHE_DIR / "math" if build is not None else None)
+    body = keeps.mark(body)  # lead-ins kept with what they introduce, no 1-character last line
     for ref in part.resources:  # images by their file on disk
         path = ref.path
         if ref.media_type == "image/svg+xml" and build is not None:  # a diagram's colours in CMYK, as the text's

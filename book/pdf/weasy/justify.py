@@ -8,6 +8,9 @@ expansion opportunity of the same width; the spacing that makes the text boxes
 grow by exactly the line's slack is solved for with Pango's own measurements (so Pango's
 letter-spacing rules at run edges are accounted for exactly). Drawing applies it as Pango letter-spacing
 over each text box that holds CJK (`Layout.set_text`, also patched). Lines without CJK keep WeasyPrint's algorithm.
+clreq's order of adjustment caps the Han expansion: past `HAN_GAP_LIMIT` (⅛ em) between characters,
+a line that has spaces (around Latin words) keeps its Han gaps at the cap and puts the rest of its
+slack into those spaces; a line without spaces has no other break and expands its Han gaps further.
 
 Installed by `book.pdf.weasy.install()`, which checks the pinned WeasyPrint version first.
 """
@@ -22,6 +25,8 @@ from book.text import FULLWIDTH_PUNCT, HAN
 CJK_RUN = re.compile(f"[{HAN}{re.escape(FULLWIDTH_PUNCT)}\u3000-\u303f\uff00-\uffef]+".encode())
 CJK_CHAR = re.compile(f"[{HAN}{re.escape(FULLWIDTH_PUNCT)}\u3000-\u303f\uff00-\uffef]")
 _PROBE = 0.3137  # px; not a whole px: Pango rounds half letter-spacings of whole px (hinting)
+HAN_GAP_LIMIT = 0.125  # em: the most a gap between Han characters grows while spaces can take the rest
+SPACE_LIMIT = 0.5  # em: the most a space grows; past it the Han gaps take the rest after all
 _installed = False
 
 
@@ -86,8 +91,8 @@ def install() -> bool:
             return [b for child in box.children if child.is_in_normal_flow() for b in text_boxes(child)]
         return []
 
-    def measured_width(box: Any, spacing: float) -> float:
-        layout = line_break.Layout(box.style, Spacing(spacing, spacing), None)
+    def measured_width(box: Any, spacing: float, cjk: float | None = None) -> float:
+        layout = line_break.Layout(box.style, Spacing(spacing, spacing if cjk is None else cjk), None)
         layout.set_text(box.text, justify=True)
         line, _ = layout.get_first_line()
         # the sum of glyph advances, exactly what the text drawer moves by (Pango's logical
@@ -103,9 +108,9 @@ def install() -> bool:
     def eligible(box: Any) -> bool:
         return bool(box.text) and (has_cjk(box.text) or " " in box.text or "\u00a0" in box.text)
 
-    def add_spacing(context: Any, box: Any, spacing: float, x_advance: float, grown: dict[int, float]) -> float:
+    def add_spacing(context: Any, box: Any, spacing: Spacing, x_advance: float, grown: dict[int, float]) -> float:
         if isinstance(box, boxes.TextBox):
-            box.justification_spacing = Spacing(spacing, spacing)
+            box.justification_spacing = spacing
             box.position_x += x_advance
             extra = grown.get(id(box), 0.0)
             if extra:
@@ -150,8 +155,37 @@ def install() -> bool:
             # taken back from the same gaps: clreq's adjustment compresses before it expands
             spacing = spacing * extra_width / total
             grown = growth(spacing)
-        add_spacing(context, line, spacing, 0, grown)
+        cap = HAN_GAP_LIMIT * line.style["font_size"]
+        if spacing > cap and any(" " in b.text or "\u00a0" in b.text for b in texts):
+            word, grown = solve(texts, base, extra_width, spacing, lambda w: (w, cap))
+            limit = SPACE_LIMIT * line.style["font_size"]
+            if word <= limit:
+                add_spacing(context, line, Spacing(word, cap), 0, grown)
+                return None
+            # few spaces: they stop at their limit and the Han gaps take what is left
+            cjk, grown = solve(texts, base, extra_width, spacing, lambda c: (limit, c))
+            add_spacing(context, line, Spacing(limit, cjk), 0, grown)
+            return None
+        add_spacing(context, line, Spacing(spacing, spacing), 0, grown)
         return None
+
+    def solve(texts: list[Any], base: dict[int, float], extra_width: float, start: float, spacings: Any) -> Any:
+        """The value `x` for which the spacings `spacings(x)` (word, Han) grow the line by its slack:
+        solved as a line through two measures, then once more (the growth is near linear in x)."""
+
+        def growth(x: float) -> dict[int, float]:
+            word, cjk = spacings(x)
+            return {id(b): measured_width(b, word, cjk) - base[id(b)] for b in texts}
+
+        at_zero = sum(growth(0.0).values())
+        x, grown = start, growth(start)
+        for _ in range(2):
+            total = sum(grown.values())
+            if abs(total - extra_width) < 0.01 or total == at_zero:
+                break
+            x = x * (extra_width - at_zero) / (total - at_zero)
+            grown = growth(x)
+        return x, grown
 
     line_break.Layout.set_text = set_text
     inline.justify_line = justify_line

@@ -1,0 +1,486 @@
+"""Page audit: a built print PDF → a typesetter's figures on its pages (line grid, common foot,
+split boxes, keeps, 孤字, loose Han gaps), for `book check` and the tests.
+
+It reads what is printed, not what the CSS asked for: every glyph's baseline, size and advance from
+the page content (pikepdf; the widths and ToUnicode maps as WeasyPrint writes them, parsed by
+`book.pdf.subset`), and the tinted rectangles that are boxes (callouts, the takeaways, listings).
+Everything is inferred from the PDF itself, so any book can be audited:
+- body size: the most common glyph size; a body line is a line set in it (no monospace);
+- running heads and folios: the highest and lowest baselines most pages share, outside the type area;
+- pitch: the most common distance between consecutive body lines; grid origin: the most common
+  first body baseline of a page (a page that starts with text);
+- a part opens on a page with a display title (≥ 1.7 × body); a full page is a body page that is not
+  the last of its part; its foot is its lowest baseline, the common foot the most common of those.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from book.model import CheckResult
+from book.text import HAN
+
+TOLERANCE = 0.5  # pt: a baseline this close to its grid line or to the foot is on it
+HAN_GAP_LIMIT = 0.125  # em: clreq's comfortable limit for the tracking of Han text
+_HAN = re.compile(f"[{HAN}]")
+_LETTER = re.compile(rf"[{HAN}\w]")
+_BULLETS = "◦•◆▪■●○-–·"
+
+
+@dataclass(frozen=True)
+class Glyph:
+    """One glyph as printed: baseline position (pt, y up from the trim's foot), size, advance."""
+
+    x: float
+    y: float
+    size: float
+    font: str
+    char: str
+    advance: float
+    extra: float = 0.0  # pt of adjustment after the glyph (positive: a gap, negative: compressed)
+
+
+@dataclass
+class Line:
+    y: float
+    glyphs: list[Glyph]
+
+    @property
+    def text(self) -> str:
+        return "".join(g.char for g in self.glyphs)
+
+    @property
+    def size(self) -> float:
+        return Counter(round(g.size, 2) for g in self.glyphs).most_common(1)[0][0]
+
+    @property
+    def x0(self) -> float:
+        return self.glyphs[0].x
+
+    @property
+    def x1(self) -> float:
+        return max(g.x + g.advance for g in self.glyphs)
+
+
+@dataclass(frozen=True)
+class Rect:
+    x0: float
+    y0: float
+    x1: float
+    y1: float
+
+
+@dataclass
+class Page:
+    index: int
+    lines: list[Line]
+    boxes: list[Rect] = field(default_factory=list)
+
+
+@dataclass
+class Audit:
+    """The figures; each list names the 1-based pages (or page pairs) where a rule is broken."""
+
+    pages: int = 0
+    body_size: float = 0.0
+    pitch: float = 0.0
+    origin: float = 0.0
+    foot: float = 0.0
+    body_lines: int = 0
+    on_grid: int = 0
+    full_pages: int = 0
+    on_foot: int = 0
+    spreads: int = 0
+    spreads_even: int = 0
+    off_foot_pages: list[int] = field(default_factory=list)
+    split_boxes: list[str] = field(default_factory=list)
+    short_splits: list[str] = field(default_factory=list)
+    heading_at_foot: list[int] = field(default_factory=list)
+    lead_in_at_foot: list[int] = field(default_factory=list)
+    single_char_lines: list[int] = field(default_factory=list)
+    widows_at_top: list[int] = field(default_factory=list)
+    han_gaps: int = 0
+    han_gap_lines: int = 0
+    han_gap_max: float = 0.0
+
+    @property
+    def grid_share(self) -> float:
+        return self.on_grid / self.body_lines if self.body_lines else 1.0
+
+    @property
+    def foot_share(self) -> float:
+        return self.on_foot / self.full_pages if self.full_pages else 1.0
+
+    def summary(self) -> str:
+        return (
+            f"{self.grid_share:.0%} of {self.body_lines} body lines on the {self.pitch:.3f} pt grid, "
+            f"{self.foot_share:.0%} of {self.full_pages} full pages on the common foot, "
+            f"{self.spreads_even}/{self.spreads} spreads end together, {len(self.split_boxes)} split boxes "
+            f"({len(self.short_splits)} with < 3 lines on a side), {len(self.heading_at_foot)} headings and "
+            f"{len(self.lead_in_at_foot)} lead-ins at a foot, {len(self.single_char_lines)} 1-character last lines, "
+            f"{len(self.widows_at_top)} widows at a page top, {self.han_gaps} Han gaps > {HAN_GAP_LIMIT} em "
+            f"on {self.han_gap_lines} lines (max {self.han_gap_max:.3f} em)"
+        )
+
+
+# --- reading the PDF ------------------------------------------------------------------------------
+
+
+def _mul(m: tuple[float, ...], n: tuple[float, ...]) -> tuple[float, ...]:
+    a, b, c, d, e, f = m
+    A, B, C, D, E, F = n
+    return (a * A + b * C, a * B + b * D, c * A + d * C, c * B + d * D, e * A + f * C + E, e * B + f * D + F)
+
+
+class _Font:
+    def __init__(self, font: Any) -> None:
+        from book.pdf.subset import to_unicode, widths
+
+        self.name = str(font.get("/BaseFont", ""))
+        self.two_byte = str(font.get("/Subtype")) == "/Type0"
+        self.widths: dict[int, float] = {}
+        self.default = 1000.0
+        if self.two_byte:
+            desc = font.DescendantFonts[0]
+            self.default = float(desc.get("/DW", 1000))
+            if "/W" in desc:
+                self.widths = {k: float(v) for k, v in widths(desc.W).items()}
+        elif "/Widths" in font:
+            first = int(font.get("/FirstChar", 0))
+            self.widths = {first + i: float(w) for i, w in enumerate(font.Widths)}
+            self.default = 0.0
+        self.unicode: dict[int, str] = {}
+        if "/ToUnicode" in font:
+            for cid, hexs in to_unicode(font.ToUnicode.read_bytes()).items():
+                try:
+                    self.unicode[cid] = bytes.fromhex(hexs.decode()).decode("utf-16-be")
+                except ValueError:
+                    continue
+
+    def codes(self, data: bytes) -> Iterator[int]:
+        if self.two_byte:
+            for i in range(0, len(data) - 1, 2):
+                yield data[i] << 8 | data[i + 1]
+        else:
+            yield from data
+
+
+def _walk(stream: Any, resources: Any, ctm: tuple[float, ...], glyphs: list[Glyph], rects: list[Rect],
+          depth: int = 0) -> None:  # fmt: skip
+    import pikepdf
+
+    fonts: dict[str, _Font] = {}
+    stack: list[tuple[tuple[float, ...], bool]] = []
+    tinted = False
+    path: list[Rect] = []
+    tm = tlm = (1.0, 0.0, 0.0, 1.0, 0.0, 0.0)
+    font: _Font | None = None
+    fs = tc = 0.0
+    res_fonts = resources.get("/Font", {}) if resources is not None else {}
+    xobjects = resources.get("/XObject", {}) if resources is not None else {}
+    for operands, op in pikepdf.parse_content_stream(stream):
+        o = str(op)
+        if o == "q":
+            stack.append((ctm, tinted))
+        elif o == "Q" and stack:
+            ctm, tinted = stack.pop()
+        elif o == "cm":
+            ctm = _mul(tuple(float(v) for v in operands), ctm)
+        elif o in ("sc", "scn", "k", "rg", "g"):
+            values = [float(v) for v in operands if not isinstance(v, pikepdf.Name)]
+            # a tint: neither white nor full black (K only: 0 0 0 1), i.e. a box's background
+            white = (
+                all(v == 0 for v in values)
+                if o in ("k", "sc", "scn") and len(values) == 4
+                else all(v == 1 for v in values)
+            )
+            black = values[-1:] == [1.0] and not any(values[:-1]) if len(values) == 4 else not any(values)
+            tinted = not (white or black)
+        elif o == "re":
+            x, y, w, h = (float(v) for v in operands)
+            (ax, ay), (bx, by) = _pt(ctm, x, y), _pt(ctm, x + w, y + h)
+            path.append(Rect(min(ax, bx), min(ay, by), max(ax, bx), max(ay, by)))
+        elif o in ("f", "f*", "F", "B", "b"):
+            if tinted:
+                rects.extend(path)
+            path = []
+        elif o in ("n", "S", "s"):
+            path = []
+        elif o == "BT":
+            tm = tlm = (1.0, 0.0, 0.0, 1.0, 0.0, 0.0)
+        elif o == "Tm":
+            tm = tlm = tuple(float(v) for v in operands)
+        elif o in ("Td", "TD"):
+            tlm = _mul((1, 0, 0, 1, float(operands[0]), float(operands[1])), tlm)
+            tm = tlm
+        elif o == "Tc":
+            tc = float(operands[0])
+        elif o == "Tf":
+            name = str(operands[0])
+            if name not in fonts and name in res_fonts:
+                fonts[name] = _Font(res_fonts[name])
+            font, fs = fonts.get(name), float(operands[1])
+        elif o in ("TJ", "Tj") and font is not None:
+            items = list(operands[0]) if o == "TJ" else [operands[0]]
+            tm = _show(items, font, fs, tc, tm, ctm, glyphs)
+        elif o == "Do" and depth < 4:
+            xo = xobjects.get(str(operands[0])) if xobjects else None
+            if xo is not None and str(xo.get("/Subtype")) == "/Form":
+                matrix = tuple(float(v) for v in xo.get("/Matrix", [1, 0, 0, 1, 0, 0]))
+                _walk(xo, xo.get("/Resources", resources), _mul(matrix, ctm), glyphs, rects, depth + 1)
+
+
+def _pt(m: tuple[float, ...], x: float, y: float) -> tuple[float, float]:
+    a, b, c, d, e, f = m
+    return a * x + c * y + e, b * x + d * y + f
+
+
+def _show(items: list[Any], font: _Font, fs: float, tc: float, tm: tuple[float, ...], ctm: tuple[float, ...],
+          glyphs: list[Glyph]) -> tuple[float, ...]:  # fmt: skip
+    import pikepdf
+
+    tx = 0.0
+    for item in items:
+        if isinstance(item, pikepdf.String) or isinstance(item, bytes):
+            for code in font.codes(bytes(item)):
+                w = font.widths.get(code, font.default) / 1000 * fs
+                m = _mul(tm, ctm)
+                scale = abs(m[3]) or abs(m[2])
+                x, y = _pt(m, tx, 0)
+                glyphs.append(Glyph(x, y, fs * scale, font.name, font.unicode.get(code, "\ufffd"), w * abs(m[0])))
+                tx += w + tc
+        else:
+            adjust = -float(item) / 1000 * fs
+            tx += adjust
+            if glyphs:
+                last = glyphs[-1]
+                m = _mul(tm, ctm)
+                glyphs[-1] = Glyph(last.x, last.y, last.size, last.font, last.char, last.advance,
+                                   last.extra + adjust * abs(m[0]))  # fmt: skip
+    return _mul((1, 0, 0, 1, tx, 0), tm)
+
+
+def _lines(glyphs: Iterable[Glyph]) -> list[Line]:
+    rows: dict[float, list[Glyph]] = {}
+    for g in glyphs:
+        if g.char.strip():
+            rows.setdefault(round(g.y, 1), []).append(g)
+    merged: list[Line] = []
+    for y in sorted(rows, reverse=True):
+        if merged and abs(merged[-1].y - y) <= 0.15:
+            merged[-1].glyphs += rows[y]
+        else:
+            merged.append(Line(rows[y][0].y, rows[y]))
+    for line in merged:
+        line.glyphs.sort(key=lambda g: g.x)
+    return merged
+
+
+def read_pages(path: Path) -> list[Page]:
+    """Every page's lines (glyphs grouped by baseline, top to bottom) and tinted boxes, in trim coordinates."""
+    import pikepdf
+
+    pages = []
+    with pikepdf.open(path) as pdf:
+        for i, page in enumerate(pdf.pages):
+            glyphs: list[Glyph] = []
+            rects: list[Rect] = []
+            trim = [float(v) for v in page.obj.get("/TrimBox", page.obj.MediaBox)]
+            _walk(page, page.obj.get("/Resources"), (1, 0, 0, 1, -trim[0], -trim[1]), glyphs, rects)
+            pages.append(Page(i, _lines(glyphs), _boxes(rects)))
+    return pages
+
+
+def _boxes(rects: list[Rect]) -> list[Rect]:
+    """Tinted rectangles wide enough to be a box (not a label chip), one per box (a box's background
+    and its border ring are drawn as separate fills of the same outline)."""
+    out: list[Rect] = []
+    for r in sorted(rects, key=lambda r: (-r.y1, r.x0)):
+        if r.x1 - r.x0 < 120 or r.y1 - r.y0 < 6:
+            continue
+        if any(abs(r.y0 - o.y0) < 1 and abs(r.y1 - o.y1) < 1 and r.x0 < o.x1 and o.x0 < r.x1 for o in out):
+            continue
+        out.append(r)
+    return out
+
+
+# --- the figures ----------------------------------------------------------------------------------
+
+
+def _mode(values: Iterable[float], ndigits: int = 1) -> float:
+    counts = Counter(round(v, ndigits) for v in values)
+    return counts.most_common(1)[0][0] if counts else 0.0
+
+
+def _letters(text: str) -> str:
+    return "".join(_LETTER.findall(text.lstrip(_BULLETS + " ")))
+
+
+def audit_pages(pages: list[Page], pitch: float | None = None) -> Audit:
+    """The figures of `pages` (as `read_pages` gives them); `pitch` overrides the inferred one."""
+    a = Audit(pages=len(pages))
+    glyph_sizes = Counter(round(g.size, 2) for p in pages for line in p.lines for g in line.glyphs)
+    if not glyph_sizes:
+        return a
+    a.body_size = body = glyph_sizes.most_common(1)[0][0]
+    # furniture: the top and bottom baselines most pages share lie outside the type area
+    head = _mode(p.lines[0].y for p in pages if p.lines)
+    folio = _mode(p.lines[-1].y for p in pages if p.lines)
+    # body pages carry an arabic folio (the front matter's are roman or absent)
+    numbered = {p.index for p in pages if p.lines and abs(p.lines[-1].y - folio) < 1 and p.lines[-1].text.isdigit()}
+    for p in pages:
+        p.lines = [ln for ln in p.lines if folio + 1 < ln.y < head - 1]
+    body_pages = [p for p in pages if p.index in numbered and p.lines]
+
+    def is_body(line: Line) -> bool:
+        return abs(line.size - body) < 0.05 and "Mono" not in line.glyphs[0].font
+
+    deltas = []
+    for p in body_pages:
+        ys = [ln.y for ln in p.lines if is_body(ln)]
+        deltas += [u - v for u, v in zip(ys, ys[1:], strict=False) if u - v > 0.5 * body]
+    # the body's line pitch is the smallest common distance (lists or spaced blocks may add to it)
+    common = Counter(round(d, 1) for d in deltas)
+    frequent = [d for d, n in common.items() if n >= 0.1 * len(deltas)]
+    near = [d for d in deltas if frequent and abs(d - min(frequent)) <= 0.06]
+    a.pitch = pitch or (sum(near) / len(near) if near else _mode(deltas, 2))
+    a.origin = _mode(p.lines[0].y for p in body_pages if is_body(p.lines[0]))
+    for p in body_pages:
+        for ln in p.lines:
+            if is_body(ln):
+                a.body_lines += 1
+                k = (a.origin - ln.y) / a.pitch
+                a.on_grid += abs(k - round(k)) * a.pitch <= TOLERANCE
+    _feet(a, pages, body_pages, body)
+    _keeps(a, body_pages, body, is_body)
+    _boxes_split(a, body_pages)
+    _gaps(a, body_pages, is_body)
+    return a
+
+
+def _opener(p: Page, body: float) -> bool:
+    return any(ln.size >= 1.7 * body for ln in p.lines)
+
+
+def _full_pages(pages: list[Page], body_pages: list[Page], body: float) -> list[Page]:
+    by_index = {p.index: p for p in pages}
+    full = []
+    for p in body_pages:
+        nxt = by_index.get(p.index + 1)
+        if nxt is None or not nxt.lines or _opener(nxt, body):
+            continue  # the last page of its part
+        full.append(p)
+    return full
+
+
+def _feet(a: Audit, pages: list[Page], body_pages: list[Page], body: float) -> None:
+    full = _full_pages(pages, body_pages, body)
+    a.full_pages = len(full)
+    if not full:
+        return
+    a.foot = _mode(p.lines[-1].y for p in full)
+    ends = {p.index: p.lines[-1].y for p in full}
+    for p in full:
+        if abs(ends[p.index] - a.foot) <= TOLERANCE:
+            a.on_foot += 1
+        else:
+            a.off_foot_pages.append(p.index + 1)
+    for i in ends:
+        if i % 2 == 1 and i + 1 in ends:  # index 1 is page 2, a verso, facing page 3
+            a.spreads += 1
+            a.spreads_even += abs(ends[i] - ends[i + 1]) <= TOLERANCE
+
+
+def _keeps(a: Audit, body_pages: list[Page], body: float, is_body: Any) -> None:
+    right = {parity: _mode((ln.x1 for p in body_pages if p.index % 2 == parity for ln in p.lines if is_body(ln)), 0)
+             for parity in (0, 1)}  # fmt: skip
+    left = {parity: _mode((ln.x0 for p in body_pages if p.index % 2 == parity for ln in p.lines if is_body(ln)), 0)
+            for parity in (0, 1)}  # fmt: skip
+    previous: Page | None = None
+    for p in body_pages:
+        texts = [ln for ln in p.lines if ln.size > 0.9 * body]
+        last = texts[-1] if texts else None
+        if last is not None and last.size >= 1.1 * body:
+            a.heading_at_foot.append(p.index + 1)
+        elif last is not None and last.text.rstrip().endswith(("：", ":")):
+            a.lead_in_at_foot.append(p.index + 1)
+        for ln in p.lines:
+            if is_body(ln) and len(_letters(ln.text)) == 1 and _HAN.search(ln.text):
+                a.single_char_lines.append(p.index + 1)
+        body_lines = [ln for ln in p.lines if is_body(ln)]
+        if previous is not None and body_lines and previous.index == p.index - 1:
+            before = [ln for ln in previous.lines if is_body(ln)]
+            first = body_lines[0]
+            # the first line is short (a paragraph's end), is not a paragraph's first line, and
+            # the previous page's last line ran to the measure: a paragraph's last line alone
+            short = first.x1 < right[p.index % 2] - body
+            continued = abs(first.x0 - left[p.index % 2]) < 1
+            run_on = bool(before) and before[-1].x1 >= right[previous.index % 2] - 1
+            if short and continued and run_on:
+                a.widows_at_top.append(p.index + 1)
+        previous = p
+
+
+def _boxes_split(a: Audit, body_pages: list[Page]) -> None:
+    by_index = {p.index: p for p in body_pages}
+    for p in body_pages:
+        if not p.boxes or not p.lines:
+            continue
+        bottom = p.boxes[-1]
+        nxt = by_index.get(p.index + 1)
+        if nxt is None or not nxt.boxes or not nxt.lines:
+            continue
+        top = nxt.boxes[0]
+        lowest = min(ln.y for ln in p.lines)
+        highest = max(ln.y for ln in nxt.lines)
+        # the box runs past the last line of this page and starts above the first line of the next
+        if bottom.y0 <= lowest + 1 and top.y1 >= highest:
+            n_before = sum(bottom.y0 <= ln.y <= bottom.y1 for ln in p.lines)
+            n_after = sum(top.y0 <= ln.y <= top.y1 for ln in nxt.lines)
+            where = f"pages {p.index + 1}–{nxt.index + 1} ({n_before}+{n_after} lines)"
+            a.split_boxes.append(where)
+            if min(n_before, n_after) < 3:
+                a.short_splits.append(where)
+
+
+def _gaps(a: Audit, body_pages: list[Page], is_body: Any) -> None:
+    for p in body_pages:
+        for ln in p.lines:
+            if not is_body(ln):
+                continue
+            loose = 0
+            for g, h in zip(ln.glyphs, ln.glyphs[1:], strict=False):
+                if _HAN.match(g.char) and (_HAN.match(h.char) or not h.char.isascii()):
+                    em = g.extra / g.size
+                    a.han_gap_max = max(a.han_gap_max, em)
+                    loose += em > HAN_GAP_LIMIT + 0.005
+            a.han_gaps += loose
+            a.han_gap_lines += loose > 0
+
+
+def audit_pdf(path: Path, pitch: float | None = None) -> Audit:
+    """The page audit of a built PDF."""
+    return audit_pages(read_pages(path), pitch)
+
+
+def check_page_audit(path: Path, grid: float = 0.0, foot: float = 0.0) -> CheckResult:
+    """`book check`'s line: the audit's figures; it fails where the page breaks a keep (a box split
+    with fewer than 3 lines on a side, a heading or lead-in at a foot, a 1-character last line) or
+    where the grid or foot share is below the given minimum."""
+    a = audit_pdf(path)
+    problems = [f"split box with < 3 lines on a side: {w}" for w in a.short_splits]
+    problems += [f"page {n}: a heading is the last line" for n in a.heading_at_foot]
+    problems += [f"page {n}: a lead-in (…：) is the last line" for n in a.lead_in_at_foot]
+    problems += [f"page {n}: a 1-character last line" for n in a.single_char_lines]
+    if a.grid_share < grid:
+        problems.append(f"{a.grid_share:.1%} of body lines on the grid, below {grid:.0%}")
+    if a.foot_share < foot:
+        problems.append(
+            f"{a.foot_share:.1%} of full pages on the common foot, below {foot:.0%}; off: {a.off_foot_pages}"
+        )
+    return CheckResult("page audit", not problems, a.summary(), problems)
