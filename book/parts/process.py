@@ -44,8 +44,7 @@ def process_part(
     `cache_dir` holds fetched remote images (`<out>/.cache/images`); None fetches without keeping them.
     """
     footnotes.check(part, diag)
-    body = traps.defuse(part.body, part, diag)
-    body = crossref.protect(body)  # `@fig-x` is no citation key
+    body = crossref.protect(traps.defuse(part.body, part, diag))  # `@fig-x` is no citation key
     if config.bibliography:
         fragment = citations.markdown_to_html(body, part, config)
     else:
@@ -70,7 +69,8 @@ def process_part(
     fixes = typography.apply(root, part, diag, locale_for(config.language).quotes)
     part = typography.typeset_title(part)  # the opener, TOC and nav print the title and label too
     rp = render.render_part(config, part, root)
-    conservation.check(part, body, fragment, rp.body, diag)
+    reformatted = tuple(r.raw for r in found["references"])  # set anew in GB/T 7714 (book.parts.reflist)
+    conservation.check(part, body, fragment, rp.body, diag, reformatted)
     rp.resources, rp.counts = resources, part_counts
     rp.references = references.to_csl_json(found["references"])
     rp.labels, rp.index_terms = labels, terms
