@@ -153,4 +153,6 @@ def check_pdf_print(path: Path, language: str = "zh-Hans") -> CheckResult:
 
 def check_pdf(path: Path, language: str = "zh-Hans") -> list[CheckResult]:
     """Every validator of the print PDF (`book check` calls this when it exists), for the book's language."""
-    return [check_pdf_fonts(path, language), check_pdf_print(path, language)]
+    from book.check.faces import check_pdf_faces
+
+    return [check_pdf_fonts(path, language), check_pdf_print(path, language), check_pdf_faces(path, language)]

@@ -21,6 +21,8 @@ from book.errors import Diagnostics
 from book.model import Part
 from book.text import CLOSING, HAN, HAN_RE, OPENING, STOPS, WJ
 from book.typography import coverage as typo_fonts
+from book.typography import emoji as typo_emoji
+from book.typography import upright as typo_upright
 from book.typography.text import SIMPLIFIED_QUOTES, apply_text_rules, is_protected, local, runs
 
 OURS = ("cjk-halt", "cjk-dash", "cjk-dot", "cjk-phrase", "cjk-quote")
@@ -195,7 +197,9 @@ def apply(
     root: etree._Element, part: Part, diag: Diagnostics, quotes: tuple[str, str, str, str] = SIMPLIFIED_QUOTES
 ) -> dict[str, int]:
     """Apply every rule in place (ASCII quotes become the locale's `quotes`); return how many changes each made."""
+    emoji = typo_emoji.apply(root, part, diag)  # before the text rules: a dropped ✅ leaves no space to normalise
     counts = apply_text_rules(root, quotes)
+    counts["emoji"] = emoji
     unpaired = counts.pop("unpaired_quotes")
     if unpaired:
         diag.warn(part.source, part.body_line, f"{unpaired} unpaired quotation mark(s)", "run `book lint` to find them")
@@ -203,6 +207,7 @@ def apply(
     counts["emphasis_dots"] = mark_emphasis(root)
     counts["heading_phrases"] = mark_heading_phrases(root)
     counts["kai_quotes"] = mark_kai_quotes(root)
+    counts["upright"] = typo_upright.mark_upright(root)
     for el in root.iter():  # navigation titles (TOC, nav, outline) get the text rules too
         nav = el.get("data-nav-title") if isinstance(el.tag, str) else None
         if nav:
