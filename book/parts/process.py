@@ -17,6 +17,16 @@ from book.parts import citations, code, convert, counts, footnotes, images, refe
 from book.parts.htmltree import parse_fragment
 
 
+def book_quotes(config: BookConfig) -> tuple[str, str, str, str]:
+    """The book's quotation marks: `print.quotes` if set, else the language's."""
+    chosen = config.print.quotes
+    if chosen and chosen.startswith("「"):
+        return ("「", "」", "『", "』")
+    if chosen and chosen.startswith("“"):
+        return ("“", "”", "‘", "’")
+    return locale_for(config.language).quotes
+
+
 def process_part(
     config: BookConfig, part: Part, diag: Diagnostics, cache_dir: Path | None = None
 ) -> tuple[RenderedPart, dict[str, int]]:
@@ -40,7 +50,7 @@ def process_part(
     structures.number_blocks(root, part)
     code.apply(root)
     part_counts = counts.measure(root, found)  # measured on the author's text, before typesetting
-    fixes = typography.apply(root, part, diag, locale_for(config.language).quotes)
+    fixes = typography.apply(root, part, diag, book_quotes(config), config.print.number_range)
     part = typography.typeset_title(part)  # the opener, TOC and nav print the title and label too
     rp = render.render_part(config, part, root)
     rp.resources, rp.counts = resources, part_counts
