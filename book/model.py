@@ -75,6 +75,9 @@ class BookConfig:
     blurb: str = ""  # the back cover's text
     bibliography: tuple[Path, ...] = ()  # BibTeX/BibLaTeX/CSL-JSON files `[@key]` citations draw on
     csl: Path | None = None  # the citation style (GB/T 7714-2015 numeric unless `csl:` says otherwise)
+    printer: str = ""  # 印刷: the printer's name, on the copyright page
+    impression: str = ""  # 印次 as printed ("2025年10月第1次印刷"; default: the edition's date, first impression)
+    cip: dict[str, Any] = field(default_factory=dict, hash=False)  # `cip:` (place, subjects, …)
 
     @property
     def chapters(self) -> list[SourceSpec]:

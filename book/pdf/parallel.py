@@ -20,7 +20,7 @@ from typing import Any
 from book.engine.memo import memo_map
 from book.engine.workers import pool as process_pool
 from book.model import Build, PageMark, PdfResult, RenderedPart
-from book.pdf import document, furniture, layout, pagerefs
+from book.pdf import document, furniture, imprint, layout, pagerefs
 from book.pdf.stitch import Placed, stitch
 from book.pdf.weasy.fonts import deferred_fonts
 
@@ -175,11 +175,10 @@ def write_pdf_parallel(
             return (fhtml, [css_text, fcss], base_url, options)
 
         body_sheets = _body_sheets(build, bodies, body_results, body_start)
-        cover_pages = 1 if front and front[0].id == "titlepage" else 0
         # The front matter's furniture is drawn with the rest, for a generous guess of the TOC's
         # length: a page's roman folio does not depend on how long the TOC is.
         entries = sum(p.body.count("<li") for p in toc)
-        guess = _front_sheets(front_result, 2 + entries // 12 if toc else 0, cover_pages) if (front or toc) else []
+        guess = _front_sheets(front_result, 2 + entries // 12 if toc else 0, front) if (front or toc) else []
         later = [chunk(sheets) for sheets in body_sheets]
         if guess:
             later.insert(0, chunk(guess))
@@ -192,12 +191,13 @@ def write_pdf_parallel(
         front_furniture = rendered.pop(0) if guess else None
         body_furniture = rendered
 
-        front_sheets = _front_sheets(front_result, toc_result.page_count if toc_result else 0, cover_pages)
+        front_sheets = _front_sheets(front_result, toc_result.page_count if toc_result else 0, front)
         fits = len(front_sheets) <= len(guess) and all(
             s.kind == "none" or s == guess[i] for i, s in enumerate(front_sheets)
         )
         if front_sheets and not fits:  # a longer table of contents than guessed
             front_furniture = run([chunk(front_sheets)], "pdf-front")[0]
+        front_result = _with_sheets(run, jobs[0], front_result, toc_result, bodies, body_results) if front else None
     finally:
         if own_pool:
             pool.shutdown()
@@ -210,6 +210,27 @@ def write_pdf_parallel(
     stitch(build, target, profile, sequence, placed, stamps, front_pages)
     _report(build, target, placed)
     return PdfResult(target, len(sequence), page_map)
+
+
+def _unfoliated(front: list[RenderedPart]) -> int:
+    """Front pages without a folio: the title page and the copyright page (版权页) on its verso."""
+    titled = bool(front) and front[0].id == "titlepage"
+    return int(titled) + int(titled and len(front) > 1 and front[1].id == "copyright")
+
+
+def _with_sheets(
+    run: Callable[..., list[PartLayout]],
+    job: tuple[Any, ...],
+    front: PartLayout | None,
+    toc: PartLayout | None,
+    bodies: list[RenderedPart],
+    results: list[PartLayout],
+) -> PartLayout | None:
+    """The front matter laid out again with the copyright page's 印张, once the page count is known."""
+    if not imprint.has_sheets(job[0]):
+        return front
+    pages = len(_sequence(front, toc, bodies, results)[0])
+    return run([(imprint.fill_sheets(job[0], pages), *job[1:])], "pdf-front-imprint")[0]
 
 
 def _folios(body_results: list[PartLayout]) -> tuple[list[int], dict[str, str]]:
@@ -288,9 +309,10 @@ def _body_sheets(
     return all_sheets
 
 
-def _front_sheets(front: PartLayout | None, toc_pages: int, unfoliated: int) -> list[furniture.Sheet]:
-    """The front matter's sheets: roman folios, none on the title page and blank versos."""
+def _front_sheets(front: PartLayout | None, toc_pages: int, parts: list[RenderedPart]) -> list[furniture.Sheet]:
+    """The front matter's sheets: roman folios, none on the title page, the copyright page and blank versos."""
     sheets: list[furniture.Sheet] = []
+    unfoliated = _unfoliated(parts)
 
     def add(pages: int, unfoliated: int) -> None:  # one part, padded to an even count
         for i in range(pages + pages % 2):

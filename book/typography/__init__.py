@@ -18,7 +18,7 @@ from collections.abc import Callable
 from lxml import etree
 
 from book.errors import Diagnostics
-from book.model import Part
+from book.model import Meta, Part
 from book.text import CLOSING, HAN, HAN_RE, OPENING, STOPS, WJ
 from book.typography import coverage as typo_fonts
 from book.typography import emoji as typo_emoji
@@ -170,13 +170,26 @@ def typeset_string(text: str) -> str:
     return root.text or ""
 
 
+SLUG = re.compile(r"[a-z0-9]+(?:[-_][a-z0-9]+)*")
+
+
+def key_terms(concepts: object) -> list[str]:
+    """A chapter's key terms as written: slugs (`open-source-llm`) are not terms and are left out."""
+    if not isinstance(concepts, list):
+        return []
+    return [str(c) for c in concepts if isinstance(c, (str, int)) and not SLUG.fullmatch(str(c))]
+
+
 def typeset_title(part: Part) -> Part:
     """A copy of the part whose title and label have the text rules applied (the manifest keeps the source's)."""
     title, label = typeset_string(part.title), typeset_string(part.label)
     period = part.meta.get("period")
     meta = part.meta
     if isinstance(period, str) and period:  # the opener prints it: 2023-2024 → 2023—2024
-        meta = {**part.meta, "period": typeset_string(typo_numbers.typeset_range_field(period))}
+        meta = Meta({**part.meta, "period": typeset_string(typo_numbers.typeset_range_field(period))})
+    terms = key_terms(part.meta.get("technical_concepts"))
+    if terms or part.meta.get("technical_concepts"):  # the opener shows terms as written, never slugs
+        meta = Meta({**meta, "key_terms": [typeset_string(t) for t in terms]})
     if (title, label, meta) == (part.title, part.label, part.meta):
         return part
     return dataclasses.replace(part, title=title, label=label, meta=meta)
