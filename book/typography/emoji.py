@@ -73,10 +73,13 @@ def replace_emoji(root: etree._Element) -> list[tuple[str, str]]:
                 pos = m.end() + 1
                 pieces.append(before)
                 continue
-            pieces.append(before)
             if mono is None:
                 done.append((m.group(), "dropped (no monochrome form)"))
+                if before.endswith(" ") and text[m.end() : m.end() + 1] == " ":
+                    before = before[:-1]  # one space stays where the emoji was
+                pieces.append(before)
             else:
+                pieces.append(before)
                 span = root.makeelement("span", {"class": CLASS})
                 span.text = mono
                 pieces.append(span)
