@@ -88,6 +88,9 @@ class BookConfig:
     chapter_label: str = "第{n}章"  # `chapter_label:` (book.source.labels); "": chapters print no label
     part_label: str = "第{n}部分"  # `part_label:`
     editions: tuple[str, ...] = ()  # `editions:`: languages the book is also built in (book.source.editions)
+    printer: str = ""  # 印刷: the printer's name, on the copyright page
+    impression: str = ""  # 印次 as printed ("2025年10月第1次印刷"; default: the edition's date, first impression)
+    cip: dict[str, Any] = field(default_factory=dict, hash=False)  # `cip:` (place, subjects, …)
 
     @property
     def chapters(self) -> list[SourceSpec]:

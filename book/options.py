@@ -110,6 +110,21 @@ PRINT: tuple[Option, ...] = (
         "cover_background", "file", None, "image behind the front cover, inside the book's folder", ("cover", "epub")
     ),  # fmt: skip
     Option("barcode_scale", "number", 0.9, "EAN-13 size, 0.8–2.0 (1.0: 0.33 mm modules)", ("cover",), minimum=0.8),
+    # GB/T 15834 choices the typography stage makes for both outputs.
+    Option(
+        "number_range",
+        "text",
+        "～",
+        "a number range's mark, `～` (10～100) or `—`; years always take — (2023—2024)",
+        ("parts",),
+    ),
+    Option(
+        "quotes",
+        "text",
+        None,
+        "quotation marks, `“”` or `「」` (default: the language's); the other style is converted",
+        ("parts",),
+    ),
 )
 EPUB: tuple[Option, ...] = (
     Option("cover", "file", None, "cover image for the EPUB (also accepted as top-level `cover:`)", ("epub",)),
@@ -144,6 +159,8 @@ class PrintOptions:
     cover_marks: bool | None = None
     cover_background: str | None = None
     barcode_scale: float = 0.9
+    number_range: str = "～"
+    quotes: str | None = None
     lines: dict[str, int] = field(default_factory=dict, compare=False)  # option → book.yaml line
 
 

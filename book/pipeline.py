@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from book.bounds import MAX_SOURCE_BYTES
+from book.cover import imprint
 from book.engine.atomic import Staging, write_bytes, write_text
 from book.engine.cache import Cache, digest, toolchain_fingerprint, tree_digest
 from book.engine.memo import KEEP_VERSIONS, plain
@@ -46,7 +47,8 @@ KEEP_OUTPUT_VERSIONS = 6
 # --- keys: what each stage's result depends on -----------------------------------------------------
 
 
-COVER_ONLY = ("price", "blurb")  # book.yaml keys only the printer's cover prints (book cover, never cached)
+# book.yaml keys only the printer's cover prints (book cover, never cached); 定价 is on the 版权页 too
+COVER_ONLY = ("blurb",)
 
 
 def config_key(config: BookConfig, stage: str = "parts") -> str:
@@ -215,7 +217,8 @@ def prepare(
     diag.raise_if_errors()
     cache.trim("part", keep=KEEP_VERSIONS * len(manifest.parts))
     rendered = divisions.with_divisions(config, manifest, rendered)
-    front = render.render_front(config, manifest, rendered)
+    words = sum(r.counts.get("words", 0) for r in rendered)
+    front = render.render_front(config, manifest, rendered, imprint.imprint(config, words))
     parts = divisions.reading_order(front, rendered)
     return Build(config, manifest, parts, diag, out_dir, fixes, cache=cache, deps=deps)
 

@@ -3,6 +3,8 @@
 # As root it uses apt-get; otherwise it names the packages to install and fails.
 set -euo pipefail
 pkgs=(fonts-noto-cjk fonts-noto-color-emoji fonts-lxgw-wenkai libharfbuzz-subset0 poppler-utils libgs-common)
+# Latin in Noto Serif / Noto Sans with their real italics and bolds, symbols for emoji (book.typography.emoji).
+pkgs+=(fonts-noto-core)
 # The cover's ISBN digits are set in OCR-B, as ISO/IEC 15420 asks.
 pkgs+=(fonts-ocr-b)
 # Headless Chromium: the preview screenshots and the reader page's browser tests.

@@ -246,7 +246,7 @@ def test_running_heads_and_folios(small: dict) -> None:
     assert body_pages >= 4
     for i in range(1, front):  # front matter: roman folios, no heads
         lines = [line.strip() for line in texts[i].splitlines() if line.strip()]
-        if lines:
+        if lines and i != 1:  # the copyright page (版权页, page ii) carries no folio
             assert lines[-1] == layout.roman(i + 1)
 
 

@@ -110,6 +110,9 @@ def epub_findings(path: Path) -> Findings:
             if not name.endswith(".xhtml"):
                 continue
             root = etree.fromstring(z.read(name))
+            for gap in root.iter("{http://www.w3.org/1999/xhtml}span"):
+                if _has_class(gap, "cjk-gap"):  # the EPUB's unstretchable Han–Latin space (book.epub.spacing)
+                    gap.text = " "
             check_xhtml(root, name, found)
     return found
 
@@ -133,6 +136,8 @@ def pdf_findings(path: Path, font_size_pt: float = 10.5) -> Findings:
         s = line.strip()
         if not s:
             continue
+        if len(s) <= 2 and len(line) - len(line.lstrip()) > 8:
+            continue  # a mark after a compressed one in another face: pdftotext gives it its own row, same baseline
         if s[0] in CLOSING + STOPS + "·" or s.startswith("——"):
             found["6-kinsoku"].append(f"{path.name}:{n}: starts {s[:12]!r}")
         if s[-1] in OPENING:

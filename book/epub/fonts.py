@@ -40,6 +40,7 @@ class FaceSpec:
     weight: str  # "normal" | "bold"
     pattern: str  # fontconfig pattern of the face on this system
     name: str  # ASCII file stem inside the EPUB
+    style: str = "normal"  # "normal" | "italic"
 
 
 # The faces book.css asks for first; other families (emoji) fall back to the reader's fonts.
@@ -49,6 +50,11 @@ FACES: tuple[FaceSpec, ...] = (
     FaceSpec("LXGW WenKai", "normal", "LXGW WenKai:style=Regular", "LXGWWenKai-Regular"),
     # Code and identifiers: the listings' monospace face, cut to the characters they use.
     FaceSpec("Noto Sans Mono CJK SC", "normal", "Noto Sans Mono CJK SC:style=Regular", "NotoSansMonoCJKsc-Regular"),
+    # Latin matter the styles set in Noto Sans / Noto Serif Italic (English subtitles, journal names)
+    # and the monochrome symbols emoji become (book.typography.emoji): real faces, not the reader's.
+    FaceSpec("Noto Sans", "normal", "Noto Sans:style=Regular", "NotoSans-Regular"),
+    FaceSpec("Noto Serif", "normal", "Noto Serif:style=Italic", "NotoSerif-Italic", "italic"),
+    FaceSpec("Noto Sans Symbols2", "normal", "Noto Sans Symbols2:style=Regular", "NotoSansSymbols2-Regular"),
 )
 
 
@@ -62,6 +68,7 @@ def faces_for(region: str) -> tuple[FaceSpec, ...]:
             f.weight,
             f.pattern.replace(" SC:", f" {region}:"),
             f.name.replace("CJKsc", f"CJK{region.lower()}"),
+            f.style,
         )  # fmt: skip
         for f in FACES
     )
@@ -263,7 +270,7 @@ def font_face_css(fonts: Iterable[EmbeddedFont], css_dir: str = "styles") -> str
     rules = []
     for f in fonts:
         rules.append(
-            f'@font-face {{ font-family: "{f.spec.family}"; font-weight: {f.spec.weight}; font-style: normal; '
+            f'@font-face {{ font-family: "{f.spec.family}"; font-weight: {f.spec.weight}; font-style: {f.spec.style}; '
             f'src: url("{depth}{f.href}") format("opentype"); }}'
         )
     return "/* Generated: subsets of the book's CJK faces, embedded in the EPUB. */\n" + "\n".join(rules) + "\n"

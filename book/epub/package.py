@@ -25,7 +25,7 @@ from lxml import etree
 
 from book.engine.atomic import atomic_path
 from book.engine.cache import Cache
-from book.epub import cover, fonts
+from book.epub import cover, fonts, spacing
 from book.locale import locale_for, localize_css
 from book.model import BookConfig, Build, EpubResult, FontReport, PageMark, RenderedPart
 from book.parts import render
@@ -174,7 +174,7 @@ def _documents(
             )  # fmt: skip
             docs.append((part.id, part.filename, content, ["nav"]))
         else:
-            fixed = replace(part, body=_fix_links(part.body, part.filename, ids))
+            fixed = replace(part, body=spacing.fixed_spaces(_fix_links(part.body, part.filename, ids)))
             # EPUB 3: a content document with MathML declares it (EPUBCheck OPF-014 otherwise).
             properties = ["mathml"] if "<math" in fixed.body else []
             docs.append((part.id, part.filename, render.document(config, fixed, hrefs), properties))

@@ -36,6 +36,16 @@ from book.parts.htmltree import parse_fragment
 from book.parts.tables import apply as set_tables
 
 
+def book_quotes(config: BookConfig) -> tuple[str, str, str, str]:
+    """The book's quotation marks: `print.quotes` if set, else the language's."""
+    chosen = config.print.quotes
+    if chosen and chosen.startswith("「"):
+        return ("「", "」", "『", "』")
+    if chosen and chosen.startswith("“"):
+        return ("“", "”", "‘", "’")
+    return locale_for(config.language).quotes
+
+
 def process_part(
     config: BookConfig, part: Part, diag: Diagnostics, cache_dir: Path | None = None
 ) -> tuple[RenderedPart, dict[str, int]]:
@@ -66,7 +76,7 @@ def process_part(
     set_tables(root)
     part_counts = counts.measure(root, found)  # measured on the author's text, before typesetting
     reflist.apply(root, found["references"], part, config)  # the 参考文献 as written, in GB/T 7714
-    fixes = typography.apply(root, part, diag, locale_for(config.language).quotes)
+    fixes = typography.apply(root, part, diag, book_quotes(config), config.print.number_range)
     part = typography.typeset_title(part)  # the opener, TOC and nav print the title and label too
     rp = render.render_part(config, part, root)
     reformatted = tuple(r.raw for r in found["references"])  # set anew in GB/T 7714 (book.parts.reflist)

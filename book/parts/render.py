@@ -93,12 +93,20 @@ def render_part(config: BookConfig, part: Part, root: etree._Element) -> Rendere
     )
 
 
-def render_front(config: BookConfig, manifest: Manifest, parts: list[RenderedPart]) -> list[RenderedPart]:
-    """Title page, copyright page and table of contents, in that order."""
+def render_front(
+    config: BookConfig, manifest: Manifest, parts: list[RenderedPart], imprint: dict[str, Any] | None = None
+) -> list[RenderedPart]:
+    """Title page, copyright page (its data from `imprint`: book.cover.imprint) and table of contents."""
     env = environment(config)
     from book.parts.crossref import lists
 
-    ctx = {"book": book_context(config), "parts": parts, "modified": manifest.modified(), "lists": lists(config, parts)}
+    ctx = {
+        "book": book_context(config),
+        "parts": parts,
+        "modified": manifest.modified(),
+        "lists": lists(config, parts),
+        "imprint": imprint or {},
+    }
     pages = []
     t = locale_for(config.language)
     for pid, template, title, landmark in (

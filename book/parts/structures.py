@@ -153,7 +153,7 @@ def make_callouts(root: etree._Element, env: jinja2.Environment) -> int:
         title_node = _strip_prefix(h)
         body = "".join(to_xhtml(b, with_tail=True) for b in body_nodes)
         new = _element(
-            env, "callout.html.j2", kind="anecdote", label="轶事", icon="💡", level=max(level, 2),
+            env, "callout.html.j2", kind="anecdote", label="轶事", icon="✦", level=max(level, 2),
             title=title_node, body=body, id=section.get("id") if target is section else h.get("id"),
         )  # fmt: skip
         for b in body_nodes:

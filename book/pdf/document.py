@@ -19,7 +19,7 @@ from book.locale import locale_for, localize_css
 from book.model import BookConfig, Build, RenderedPart
 from book.parts.render import book_context, environment
 from book.parts.structures import footnotes_for_print
-from book.pdf import furniture, keeps, mathsvg, pagerefs, svgink
+from book.pdf import furniture, imprint, keeps, mathsvg, pagerefs, svgink
 
 PRINT_STYLESHEETS = ("book.css", "components.css", "print.css", "technical.css", "grid.css")
 
@@ -180,6 +180,7 @@ def stylesheet_texts(
         mark = f"{locale_for(config.language)['draft']} {build.build_date():%Y-%m-%d}"
     ink = K_BLACK if cmyk else "#000"
     texts.append(furniture.page_css(config, geo, furniture=furniture_boxes, ink=ink, watermark_text=mark))
+    texts.append(imprint.page_css(geo.height - geo.top - geo.bottom))
     if cmyk:
         texts.append(colour_css(geo, profile))
     texts.append(image_fit_css(geo))

@@ -20,7 +20,7 @@ from typing import Any
 from book.engine.memo import memo_map
 from book.engine.workers import pool as process_pool
 from book.model import FRONT_KINDS, Build, PageMark, PdfResult, RenderedPart
-from book.pdf import document, furniture, layout, pagerefs
+from book.pdf import document, furniture, imprint, layout, pagerefs
 from book.pdf.stitch import Placed, stitch
 from book.pdf.weasy.fonts import deferred_fonts
 
@@ -172,9 +172,9 @@ def write_pdf_parallel(
             return (fhtml, [css_text, fcss], base_url, options)
 
         body_sheets = _body_sheets(build, bodies, body_results, body_start)
-        cover_pages = 1 if front and front[0].id == "titlepage" else 0
         # The front matter's furniture is drawn with the rest, for a generous guess of the TOC's
         # length: a page's roman folio does not depend on how long the TOC is.
+        cover_pages = _unfoliated(front)  # the title page and the 版权页 on its verso
         entries = sum(p.body.count("<li") for p in toc)
         toc_guess = 2 + entries // 12 if toc else 0
         guess = _front_sheets(front_result, toc_guess, cover_pages, matter_results) if front or toc or matter else []
@@ -197,6 +197,9 @@ def write_pdf_parallel(
         )
         if front_sheets and not fits:  # a longer table of contents than guessed
             front_furniture = run([chunk(front_sheets)], "pdf-front")[0]
+        if front:
+            pairs = list(zip(matter, matter_results, strict=True))
+            front_result = _with_sheets(run, jobs[0], front_result, toc_result, bodies, body_results, pairs)
     finally:
         if own_pool:
             pool.shutdown()
@@ -219,6 +222,28 @@ def _kinds(build: Build) -> tuple[list[RenderedPart], ...]:
     front = [p for p in parts if p.kind == "front" and p.id != "toc"]
     toc = [p for p in parts if p.id == "toc"]
     return front, toc, [p for p in parts if p.kind == "frontmatter"], [p for p in parts if p.kind not in FRONT_KINDS]
+
+
+def _unfoliated(front: list[RenderedPart]) -> int:
+    """Front pages without a folio: the title page and the copyright page (版权页) on its verso."""
+    titled = bool(front) and front[0].id == "titlepage"
+    return int(titled) + int(titled and len(front) > 1 and front[1].id == "copyright")
+
+
+def _with_sheets(
+    run: Callable[..., list[PartLayout]],
+    job: tuple[Any, ...],
+    front: PartLayout | None,
+    toc: PartLayout | None,
+    bodies: list[RenderedPart],
+    results: list[PartLayout],
+    pairs: list[tuple[RenderedPart, PartLayout]],
+) -> PartLayout | None:
+    """The front matter laid out again with the copyright page's 印张, once the page count is known."""
+    if not imprint.has_sheets(job[0]):
+        return front
+    pages = len(_sequence(front, toc, bodies, results, pairs)[0])
+    return run([(imprint.fill_sheets(job[0], pages), *job[1:])], "pdf-front-imprint")[0]
 
 
 def _folios(body_results: list[PartLayout], matter: dict[str, str] | None = None) -> tuple[list[int], dict[str, str]]:
@@ -329,7 +354,8 @@ def _front_sheets(
     unfoliated: int,
     matter: list[PartLayout] = (),  # type: ignore[assignment]
 ) -> list[furniture.Sheet]:
-    """The front matter's sheets: roman folios, none on the title page and blank versos."""
+    """The front matter's sheets: roman folios, none on the first `unfoliated` pages (the title page and
+    the 版权页) and blank versos."""
     sheets: list[furniture.Sheet] = []
 
     def add(pages: int, unfoliated: int) -> None:  # one part, padded to an even count

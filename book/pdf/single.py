@@ -10,7 +10,7 @@ from pathlib import Path
 
 from book.engine.atomic import atomic_path
 from book.model import Build, PdfResult
-from book.pdf import document, finish, layout
+from book.pdf import document, finish, imprint, layout
 
 
 def write_one_document(
@@ -19,7 +19,13 @@ def write_one_document(
     """Lay the book out in one WeasyPrint document and write it; the print profile's page map with it."""
     css = document.stylesheet_texts(build, profile, tuple(extra_stylesheets))
     html = document.print_document(build, drafts=document.draft_ids(build, profile))
-    doc, messages = layout.render_document(html, css, str(build.config.root) + "/", document.read_policy(build))
+    doc, messages = layout.render_document(
+        imprint.fill_sheets(html, None), css, str(build.config.root) + "/", document.read_policy(build)
+    )
+    if profile == "print" and imprint.has_sheets(html):  # 印张 from the page count: a second layout
+        doc, messages = layout.render_document(
+            imprint.fill_sheets(html, len(doc.pages)), css, str(build.config.root) + "/", document.read_policy(build)
+        )
     with atomic_path(target) as tmp, layout.epoch_env(str(build.source_date_epoch())):
         with layout.sparse_gc():
             doc.write_pdf(str(tmp), **document.render_options(profile))

@@ -113,12 +113,15 @@ def _resource_dicts(pdf: Any) -> Iterator[Any]:
     """Every /Resources dictionary of the pages and of the forms they use, once each."""
     seen: set[Any] = set()
     todo = [page.obj for page in pdf.pages]
+    alive = []  # an id() is unique only while its object lives: a freed wrapper's id came back, and a
+    # direct /Resources was taken for one already seen, its fonts left unmerged (1 build in 3)
     while todo:
         obj = todo.pop()
+        alive.append(obj)
         res = obj.get("/Resources")
         if res is None:
             continue
-        key = res.objgen if res.is_indirect else ("direct", id(obj))
+        key = res.objgen if res.is_indirect else ("direct", obj.objgen if obj.is_indirect else id(obj))
         if key in seen:
             continue
         seen.add(key)

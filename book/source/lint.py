@@ -1,7 +1,9 @@
 """Manuscript lint: Markdown sources → `file:line: message` findings an editor can fix at the source.
 
 Reports the source-level problems the typography stage repairs in the output anyway:
-ASCII punctuation after Han, `...`, `--`, unpaired quotation marks. Code and URLs are skipped.
+ASCII punctuation after Han, `...`, `--`, unpaired quotation marks. Code and URLs are skipped. It
+also reports what is editorial rather than mechanical and so is never rewritten: `$130亿` and
+`30+亿` (GB/T 15835 numbers with Chinese units).
 """
 
 from __future__ import annotations
@@ -17,6 +19,10 @@ ASCII_AFTER_HAN = re.compile(f"(?<=[{HAN}])[,;:?!]")
 ELLIPSIS = re.compile(f"(?<=[{HAN}，。”])\\s*\\.{{3,}}|\\.{{3,}}\\s*(?=[{HAN}])")
 DASH = re.compile(f"(?<=[{HAN}，。”])\\s*-{{2,3}}(?!-)|(?<!-)-{{2,3}}\\s*(?=[{HAN}“])")
 INLINE_CODE = re.compile(r"`[^`]*`")
+# Editorial, not mechanical (GB/T 15835): a currency sign before a Chinese unit ($130亿 — 130 亿美元),
+# a `+` for "more than" before one (30+亿 — 30 多亿 / 逾 30 亿), a range mark no rule can place.
+MONEY_HAN_UNIT = re.compile(r"[$¥€£]\s?\d[\d,.]*\s?[万亿千百]")
+PLUS_HAN_UNIT = re.compile(r"\d[\d,.]*\+\s?[万亿千百]")
 
 
 @dataclass(frozen=True)
@@ -48,6 +54,16 @@ def lint_text(body: str, path: str, first_line: int = 1) -> list[Finding]:
             found.append(Finding(path, n, "'...' in Chinese text: use '……'"))
         for _ in DASH.finditer(line):
             found.append(Finding(path, n, "'--' in Chinese text: use '——'"))
+        for m in MONEY_HAN_UNIT.finditer(line):
+            found.append(
+                Finding(
+                    path,
+                    n,
+                    f"{m.group()!r}: a currency sign with a Chinese unit — write the currency in words (130 亿美元)",
+                )
+            )
+        for m in PLUS_HAN_UNIT.finditer(line):
+            found.append(Finding(path, n, f"{m.group()!r}: '+' for 'more than' — write 多 or 逾 (30 多亿, 逾 30 亿)"))
         if re.search(f"[{HAN}]", line):
             if line.count('"') % 2:
                 found.append(Finding(path, n, "unpaired quotation mark '\"'"))

@@ -18,9 +18,12 @@ from collections.abc import Callable
 from lxml import etree
 
 from book.errors import Diagnostics
-from book.model import Part
+from book.model import Meta, Part
 from book.text import CLOSING, HAN, HAN_RE, OPENING, STOPS, WJ
 from book.typography import coverage as typo_fonts
+from book.typography import emoji as typo_emoji
+from book.typography import numbers as typo_numbers
+from book.typography import upright as typo_upright
 from book.typography.text import SIMPLIFIED_QUOTES, apply_text_rules, is_protected, local, runs
 
 OURS = ("cjk-halt", "cjk-dash", "cjk-dot", "cjk-phrase", "cjk-quote")
@@ -162,16 +165,34 @@ def typeset_string(text: str) -> str:
     """The text rules (no markup) applied to a plain string, such as a title from front matter."""
     root = etree.Element("p")
     root.text = text
+    typo_numbers.apply_gb_rules(root)
     apply_text_rules(root)
     return root.text or ""
+
+
+SLUG = re.compile(r"[a-z0-9]+(?:[-_][a-z0-9]+)*")
+
+
+def key_terms(concepts: object) -> list[str]:
+    """A chapter's key terms as written: slugs (`open-source-llm`) are not terms and are left out."""
+    if not isinstance(concepts, list):
+        return []
+    return [str(c) for c in concepts if isinstance(c, (str, int)) and not SLUG.fullmatch(str(c))]
 
 
 def typeset_title(part: Part) -> Part:
     """A copy of the part whose title and label have the text rules applied (the manifest keeps the source's)."""
     title, label = typeset_string(part.title), typeset_string(part.label)
-    if (title, label) == (part.title, part.label):
+    period = part.meta.get("period")
+    meta = part.meta
+    if isinstance(period, str) and period:  # the opener prints it: 2023-2024 → 2023—2024
+        meta = Meta({**part.meta, "period": typeset_string(typo_numbers.typeset_range_field(period))})
+    terms = key_terms(part.meta.get("technical_concepts"))
+    if terms or part.meta.get("technical_concepts"):  # the opener shows terms as written, never slugs
+        meta = Meta({**meta, "key_terms": [typeset_string(t) for t in terms]})
+    if (title, label, meta) == (part.title, part.label, part.meta):
         return part
-    return dataclasses.replace(part, title=title, label=label)
+    return dataclasses.replace(part, title=title, label=label, meta=meta)
 
 
 def mark_kai_quotes(root: etree._Element) -> int:
@@ -192,10 +213,19 @@ def mark_kai_quotes(root: etree._Element) -> int:
 
 
 def apply(
-    root: etree._Element, part: Part, diag: Diagnostics, quotes: tuple[str, str, str, str] = SIMPLIFIED_QUOTES
+    root: etree._Element,
+    part: Part,
+    diag: Diagnostics,
+    quotes: tuple[str, str, str, str] = SIMPLIFIED_QUOTES,
+    number_range: str = "～",
 ) -> dict[str, int]:
-    """Apply every rule in place (ASCII quotes become the locale's `quotes`); return how many changes each made."""
+    """Apply every rule in place (ASCII quotes become the locale's `quotes`, a number range takes
+    `number_range`); return how many changes each made."""
+    emoji = typo_emoji.apply(root, part, diag)  # before the text rules: a dropped ✅ leaves no space to normalise
+    gb = typo_numbers.apply_gb_rules(root, quotes, number_range)
     counts = apply_text_rules(root, quotes)
+    counts["emoji"] = emoji
+    counts.update(gb)
     unpaired = counts.pop("unpaired_quotes")
     if unpaired:
         diag.warn(part.source, part.body_line, f"{unpaired} unpaired quotation mark(s)", "run `book lint` to find them")
@@ -203,6 +233,7 @@ def apply(
     counts["emphasis_dots"] = mark_emphasis(root)
     counts["heading_phrases"] = mark_heading_phrases(root)
     counts["kai_quotes"] = mark_kai_quotes(root)
+    counts["upright"] = typo_upright.mark_upright(root)
     for el in root.iter():  # navigation titles (TOC, nav, outline) get the text rules too
         nav = el.get("data-nav-title") if isinstance(el.tag, str) else None
         if nav:

@@ -27,8 +27,10 @@ FAMILIES = (
     "Noto Sans Mono CJK SC",
     "LXGW WenKai",
     "Noto Color Emoji",
-    "DejaVu Sans",
-    "DejaVu Serif",
+    "Noto Sans",
+    "Noto Serif",
+    "Noto Sans Symbols",
+    "Noto Sans Symbols2",
 )
 # Characters that draw nothing by design: joiners, selectors, soft hyphen.
 INVISIBLE = {0x00AD, 0x200B, 0x200C, 0x200D, 0x2060, 0xFE0E, 0xFE0F, 0xFEFF}
