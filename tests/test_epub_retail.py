@@ -120,13 +120,16 @@ def test_fonts_embedded_as_subsets(sample_build: dict) -> None:
         css = z.read("EPUB/styles/fonts.css").decode()
         fonts = {n: z.read(n) for n in z.namelist() if n.startswith("EPUB/fonts/")}
     used = {c for c in text if not c.isspace()}
-    # Typography sets quotations and callouts in Kai, so its subset is embedded too; the copyright
-    # page's identifier is set in the mono face code listings use.
+    # Typography sets quotations and callouts in Kai, so its subset is embedded too; Latin has its
+    # own faces (Noto Sans, Noto Serif Italic) and emoji their monochrome symbols. The sample has no
+    # code, and the copyright page prints no identifier, so no mono face.
     assert set(fonts) == {
         "EPUB/fonts/NotoSerifCJKsc-Regular.otf",
         "EPUB/fonts/NotoSansCJKsc-Bold.otf",
         "EPUB/fonts/LXGWWenKai-Regular.otf",
-        "EPUB/fonts/NotoSansMonoCJKsc-Regular.otf",
+        "EPUB/fonts/NotoSans-Regular.otf",
+        "EPUB/fonts/NotoSerif-Italic.otf",
+        "EPUB/fonts/NotoSansSymbols2-Regular.otf",
     }
     for name, data in fonts.items():
         font = TTFont(io.BytesIO(data))

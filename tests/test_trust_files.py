@@ -127,7 +127,7 @@ def test_sandbox_still_renders_a_harmless_override(tmp_path: Path) -> None:
     import zipfile
 
     with zipfile.ZipFile(next(out.glob("*.epub"))) as z:
-        assert "<p>测试之书 007</p>" in z.read("EPUB/copyright.xhtml").decode()
+        assert '<p>测试之书<span class="cjk-gap"></span>007</p>' in z.read("EPUB/copyright.xhtml").decode()
 
 
 # --- what stylesheets reference --------------------------------------------------------------------

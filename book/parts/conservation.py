@@ -11,6 +11,7 @@ Pandoc made of it (a table, code, nothing), so the author sees which construct s
 
 from __future__ import annotations
 
+import html
 import re
 import unicodedata
 
@@ -79,7 +80,7 @@ def _text_of_block(block: str) -> str:
     text = KEYS.sub("", text)
     text = TAG.sub("", text)
     text = URL.sub("", text)  # typography may break or shorten a printed URL
-    return essence(text)
+    return essence(html.unescape(text))  # `&#8;` is one (removed) character, not the digit 8
 
 
 def _construct(fragment_root: etree._Element, needle: str) -> str:
@@ -97,7 +98,7 @@ def _construct(fragment_root: etree._Element, needle: str) -> str:
 
 # Text the toolchain writes in place of a key (citeproc's [1], a cross-reference's 图 1-1): the source
 # has only the key, which `KEYS` drops, so the output drops what replaced it.
-GENERATED = {"citation", "crossref"}
+GENERATED = {"citation", "crossref", "footnote-ref"}
 
 
 def _rendered_text(rendered: str) -> str:
@@ -107,7 +108,8 @@ def _rendered_text(rendered: str) -> str:
             tail = el.tail
             el.clear()
             el.tail = tail
-    return essence("".join(root.itertext()))
+    # An undefined footnote's `[^b]` stays literal in the output, while the source's key is dropped.
+    return essence(KEYS.sub("", "".join(root.itertext())))
 
 
 def check(

@@ -106,7 +106,8 @@ def chapter_prefix(part: Part) -> str:
 
 def _caption_label(parent: etree._Element, text: str) -> None:
     """`text` as the caption's first words (图 8-1), in a span the stylesheets space from the rest."""
-    span = etree.Element("span", {"class": "xref-label"})
+    # A number such as 8-1 is no range for the typography stage's GB/T 15835 rule (8～1).
+    span = etree.Element("span", {"class": "xref-label", "data-typography": "off"})
     span.text = text
     rest = parent.text
     span.tail = " " + rest if rest else (" " if len(parent) else None)
@@ -187,6 +188,7 @@ def number(root: etree._Element, part: Part, config: BookConfig) -> list[dict[st
             if slot is None:
                 slot = etree.SubElement(el, "span", {"class": "eq-number"})
             slot.text = f"({n})"
+            slot.set("data-typography", "off")
         labels.append({"label": name, "id": el.get("id") or "", "number": n, "text": text, "caption": caption})
     return labels
 
