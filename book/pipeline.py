@@ -330,13 +330,15 @@ def write_pdf(
         from book.pdf.weasy import install
 
         install()  # before any worker is forked, so the workers have the patches too
-        with _spinner(build, "PDF"):
-            if parallel:
-                from book.pdf.parallel import write_pdf_parallel
+        if parallel:  # the bar counts the parts as each round of layout finishes them
+            from book.pdf.parallel import write_pdf_parallel
 
+            with progress_for(len(build.parts)) as progress:
                 return write_pdf_parallel(
-                    build, t, profile, extra_stylesheets, workers=jobs, meanwhile=meanwhile, after_layout=after_layout
-                )
+                    build, t, profile, extra_stylesheets, workers=jobs, meanwhile=meanwhile,
+                    after_layout=after_layout, stage=progress.stage,
+                )  # fmt: skip
+        with _spinner(build, "PDF (one document)"):
             from book.pdf.single import write_one_document
 
             return write_one_document(build, t, profile, extra_stylesheets)
@@ -500,7 +502,8 @@ def _report_epub(outcome: BuildOutcome, checks: list[Any], build: Build) -> None
               file=sys.stderr)  # fmt: skip
     if not checks:
         return
-    outcome.epubcheck = result = checks.pop().result()
+    with _spinner(build, "EPUBCheck"):  # its own stage: it runs beside the PDF, and may outlast it
+        outcome.epubcheck = result = checks.pop().result()
     print(result.line(), file=sys.stderr)
     for d in result.details:
         print(f"  {d}", file=sys.stderr)

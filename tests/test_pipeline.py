@@ -232,6 +232,11 @@ def test_forced_progress_draws_per_part(book: Path, tmp_path: Path, monkeypatch:
     build, _ = prepare(book, tmp_path / "out", jobs=2)
     assert [p.id for p in build.parts if p.kind == "chapter"] == ["ch01", "ch02", "ch03"]
     assert "parts" in capsys.readouterr().err
+    from book.pipeline import write_pdf
+
+    write_pdf(build, tmp_path / "out" / "book.pdf", jobs=2)
+    err = capsys.readouterr().err
+    assert "PDF: parts laid out" in err and "/4" in err  # the three chapters and the front matter, counted
 
 
 def test_weasyfast_keeps_emoji_output(tmp_path: Path) -> None:
@@ -285,8 +290,10 @@ def test_memo_map_runs_only_misses_in_order(tmp_path: Path) -> None:
         assert memo_map(cache, "pdf-part", square_plus, calls, pool) == [1, 2, 5, 10, 17]
     again = Cache(tmp_path)
     changed = calls[:2] + [(7, 1)] + calls[3:]
-    assert memo_map(again, "pdf-part", square_plus, changed) == [1, 2, 50, 10, 17]
+    told: list[int] = []
+    assert memo_map(again, "pdf-part", square_plus, changed, done=told.append) == [1, 2, 50, 10, 17]
     assert [hit for _, _, hit in again.log] == [True, True, False, True, True]
+    assert told == [4, 1]  # the progress bar: four from the cache at once, then the one laid out
 
 
 def test_cached_output_restores_the_result_and_warnings(book: Path, tmp_path: Path) -> None:

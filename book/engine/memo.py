@@ -40,11 +40,13 @@ def memo_map(
     calls: list[tuple[Any, ...]],
     executor: Any = None,
     meanwhile: Callable[[], None] | None = None,
+    done: Callable[[int], None] | None = None,
 ) -> list[T]:
     """`[fn(*args) for args in calls]` where each call is looked up in the cache first and the
     misses run on `executor` (a process pool), while `meanwhile` runs here (it runs once in any
-    case). Results come back in call order.
+    case). Results come back in call order; `done(n)` is told of each n calls finished (a progress bar).
     """
+    tell = done or (lambda n: None)
     keys = [digest(stage, toolchain_fingerprint(), fn.__module__, fn.__qualname__, plain(list(a))) for a in calls]
     results: list[Any] = [None] * len(calls)
     todo = []
@@ -55,13 +57,20 @@ def memo_map(
             results[i] = hit
         else:
             todo.append(i)
+    tell(len(calls) - len(todo))
     if executor is not None and len(todo) > 1:
         pending = executor.map(fn, *zip(*(calls[i] for i in todo), strict=True))  # submits them all
         if meanwhile is not None:
             meanwhile()
-        computed = list(pending)
+        computed = []
+        for value in pending:  # in call order, as each comes back
+            computed.append(value)
+            tell(1)
     else:
-        computed = [fn(*calls[i]) for i in todo]
+        computed = []
+        for i in todo:
+            computed.append(fn(*calls[i]))
+            tell(1)
         if meanwhile is not None:
             meanwhile()
     for i, value in zip(todo, computed, strict=True):

@@ -99,8 +99,12 @@ def write_pdf_parallel(
     executor: Executor | None = None,
     meanwhile: Callable[[], None] | None = None,
     after_layout: Callable[[list[PageMark]], None] | None = None,
+    stage: Callable[[str, int | None], Callable[..., None]] | None = None,
 ) -> PdfResult:
-    """The book's PDF from parts laid out in parallel; the same layout as `book.pdf.single.write_pdf`."""
+    """The book's PDF from parts laid out in parallel; the same layout as `book.pdf.single.write_pdf`.
+
+    `stage(name, total)` (book.engine.progress) gets one task per round of layout, advanced per part.
+    """
     if profile == "screen":  # a tagged PDF's structure tree cannot be stitched: one document
         from book.pdf.single import write_one_document
 
@@ -127,14 +131,19 @@ def write_pdf_parallel(
     own_pool = executor is None
     pool = executor or process_pool(workers)
 
-    def run(calls: list[tuple[Any, ...]], stage: str, meanwhile: Callable[[], None] | None = None) -> list[PartLayout]:
+    def run(calls: list[tuple[Any, ...]], name: str, meanwhile: Callable[[], None] | None = None) -> list[PartLayout]:
+        advance = stage(ROUNDS.get(name, name), len(calls)) if stage is not None else (lambda n=1: None)
         # One cache stage per kind of call: memo_map trims a stage to a few versions of its calls.
         if build.cache is not None:  # one edited chapter re-renders that chapter only
-            return memo_map(build.cache, stage, render_part_pdf, calls, pool, meanwhile)
+            return memo_map(build.cache, name, render_part_pdf, calls, pool, meanwhile, done=advance)
         pending = pool.map(render_part_pdf, *zip(*calls, strict=True))
         if meanwhile is not None:
             meanwhile()
-        return list(pending)
+        laid_out = []
+        for r in pending:
+            laid_out.append(r)
+            advance(1)
+        return laid_out
 
     try:
         results = run(jobs, "pdf-part", meanwhile)
@@ -222,6 +231,16 @@ def _kinds(build: Build) -> tuple[list[RenderedPart], ...]:
     front = [p for p in parts if p.kind == "front" and p.id != "toc"]
     toc = [p for p in parts if p.id == "toc"]
     return front, toc, [p for p in parts if p.kind == "frontmatter"], [p for p in parts if p.kind not in FRONT_KINDS]
+
+
+# What each round of layout shows on the progress bar.
+ROUNDS = {
+    "pdf-part": "PDF: parts laid out",
+    "pdf-part-refs": "PDF: parts with page references",
+    "pdf-furniture": "PDF: heads, folios and contents",
+    "pdf-front": "PDF: front matter",
+    "pdf-front-imprint": "PDF: 版权页 印张",
+}
 
 
 def _unfoliated(front: list[RenderedPart]) -> int:
