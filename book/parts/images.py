@@ -16,6 +16,7 @@ from __future__ import annotations
 import base64
 import binascii
 import contextlib
+import dataclasses
 import hashlib
 import re
 import tempfile
@@ -258,7 +259,10 @@ def apply(
                 img, placeholder(img, locale_for(config.language if config else "zh-Hans")["image_missing"], "", config)
             )
             continue
-        found.setdefault(ref.href, ref)
+        if ref.href not in found:
+            line = part.line_of(src) if src else None
+            source, line = part.origin(line) if line else (str(part.source), None)
+            found[ref.href] = dataclasses.replace(ref, source=source, line=line)
         img.set("src", ref.href)
         img.attrib.pop("data-source", None)
         img.attrib.pop("data-final", None)
