@@ -165,7 +165,7 @@ def _documents(
     docs = [("cover", "cover.xhtml", env.get_template("cover.xhtml.j2").render(
         cover=the_cover, alt=alt, lang=config.language, stylesheets=hrefs, t=render.template_strings(config.language)), [])]  # fmt: skip
     ids = _link_map(parts)
-    first_body = next((p for p in parts if p.kind == "chapter"), None)
+    first_body = bodymatter_start(parts)
     for part in parts:
         if part.id == "toc":
             content = env.get_template("nav.xhtml.j2").render(
@@ -337,3 +337,8 @@ def reproducible_zip(
             stored = info.filename == "mimetype"
             zi.compress_type = zipfile.ZIP_STORED if stored else zipfile.ZIP_DEFLATED
             zout.writestr(zi, data, compresslevel=None if stored else 9)
+
+
+def bodymatter_start(parts: list[RenderedPart]) -> RenderedPart | None:
+    """Where the landmarks' bodymatter begins: the first chapter, or the part page (第一部分) before it."""
+    return next((p for p in parts if p.kind in ("chapter", "division")), None)
