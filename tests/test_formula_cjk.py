@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from book.parts import conservation
 from book.pdf import mathsvg
 from tests.test_technical_units import converted
 
@@ -20,3 +21,9 @@ def test_cjk_in_a_formula_is_warned_and_printed_as_tex(tmp_path: Path) -> None:
     assert '<code class="math-source">v = \\text{距离} / t</code>' in printed
     assert '<code class="math-source display">\\text{面積} = a b</code>' in printed
     assert printed.count('class="math-svg') == 1  # x^2 is still drawn
+
+
+def test_a_paragraph_with_formulas_is_not_text_lost() -> None:
+    md = "速度公式 $v = \\text{距离} / t$ 与 $x^2$ 都在这里。\n"
+    out, _ = converted(md)
+    assert conservation._text_of_block(md) in conservation._rendered_text(out)
