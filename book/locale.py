@@ -112,6 +112,13 @@ HANS = {
     "report_lint_clean": "文字检查：没有发现问题。",
     "report_warnings": "构建警告",
     "report_no_warnings": "没有警告。",
+    "bibliography": "参考文献",
+    "a11y_summary": "本书为可重排的 EPUB 3 电子书，按阅读顺序编排，提供目录、导览和结构化标题",
+    "a11y_alt": "图片均附有替代文字",
+    "a11y_pages": "含与印刷版对应的页码",
+    "a11y_hazards": "。无闪烁、声音或动态模拟等危害。",
+    "send_subject": "《{title}》编辑包 {package}",
+    "send_body": "您好：\n\n附件是《{title}》的编辑包 {package}：审读 PDF（A4，段落编号，页边可批注）、可修订的 DOCX、EPUB，以及报告（report.html / report.md，含自上一版以来的改动）。\n\n请在 DOCX 中用修订模式修改，或在 PDF 上按“第八章 第12段”的方式标注。\n",
 }
 HANT = {
     "toc": "目錄",
@@ -198,6 +205,13 @@ HANT = {
     "report_lint_clean": "文字檢查：沒有發現問題。",
     "report_warnings": "建置警告",
     "report_no_warnings": "沒有警告。",
+    "bibliography": "參考文獻",
+    "a11y_summary": "本書為可重排的 EPUB 3 電子書，按閱讀順序編排，提供目錄、導覽和結構化標題",
+    "a11y_alt": "圖片均附有替代文字",
+    "a11y_pages": "含與印刷版對應的頁碼",
+    "a11y_hazards": "。無閃爍、聲音或動態模擬等危害。",
+    "send_subject": "《{title}》編輯包 {package}",
+    "send_body": "您好：\n\n附件是《{title}》的編輯包 {package}：審讀 PDF（A4，段落編號，頁邊可批註）、可修訂的 DOCX、EPUB，以及報告（report.html / report.md，含自上一版以來的改動）。\n\n請在 DOCX 中用修訂模式修改，或在 PDF 上按「第八章 第12段」的方式標註。\n",
 }
 LOCALES = {
     "zh-Hans": Locale("zh-Hans", "SC", ("“", "”", "‘", "’"), HANS),

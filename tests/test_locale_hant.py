@@ -47,3 +47,19 @@ def test_the_editor_report_prints_traditional(template: str) -> None:
     assert not SIMPLIFIED_ONLY & set(text), sorted(SIMPLIFIED_ONLY & set(text))
     if template.endswith(".html.j2"):
         assert '<html lang="zh-Hant">' in text and "Noto Serif CJK TC" in text
+
+
+def test_the_mail_and_the_accessibility_summary_follow_the_script(tmp_path) -> None:
+    from book.epub.package import accessibility_metadata
+    from book.model import RenderedPart
+    from book.tools.send import build_message
+
+    package = tmp_path / "b-2026-12-01.zip"
+    package.write_bytes(b"PK\x05\x06" + b"\0" * 18)
+    msg = build_message(package, ["a@example.com"], title="書", sender="x@example.com", language="zh-Hant")
+    body = msg.get_body().get_content()
+    assert msg["Subject"] == "《書》編輯包 b-2026-12-01" and "審讀 PDF" in body and "「第八章 第12段」" in body
+    part = RenderedPart(id="c", kind="chapter", filename="c.xhtml", title="", label="", body='<img alt="x" src="a"/>')
+    summary = dict(accessibility_metadata([part], True, True, "zh-Hant"))["schema:accessibilitySummary"]
+    assert summary.startswith("本書為可重排的 EPUB 3 電子書") and "頁碼" in summary and "無閃爍" in summary
+    assert not SIMPLIFIED_ONLY & set(body + summary)
