@@ -260,9 +260,7 @@ def apply(
             )
             continue
         if ref.href not in found:
-            line = part.line_of(src) if src else None
-            source, line = part.origin(line) if line else (str(part.source), None)
-            found[ref.href] = dataclasses.replace(ref, source=source, line=line)
+            found[ref.href] = _located(ref, part, src)
         img.set("src", ref.href)
         img.attrib.pop("data-source", None)
         img.attrib.pop("data-final", None)
@@ -283,6 +281,13 @@ def apply(
             parent.getparent().replace(parent, new)
     check_links(root, part, diag, root_dir)
     return list(found.values())
+
+
+def _located(ref: ImageRef, part: Part, src: str) -> ImageRef:
+    """The image with the file and line of its first reference (a print warning names them)."""
+    line = part.line_of(src) if src else None
+    source, line = part.origin(line) if line else (str(part.source), None)
+    return dataclasses.replace(ref, source=source, line=line)
 
 
 def _book_path(part: Part, root_dir: Path) -> str:
