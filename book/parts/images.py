@@ -259,8 +259,7 @@ def apply(
                 img, placeholder(img, locale_for(config.language if config else "zh-Hans")["image_missing"], "", config)
             )
             continue
-        if ref.href not in found:
-            found[ref.href] = _located(ref, part, src)
+        found.setdefault(ref.href, _located(ref, part, src))  # the first reference's line
         img.set("src", ref.href)
         img.attrib.pop("data-source", None)
         img.attrib.pop("data-final", None)
