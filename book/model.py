@@ -226,6 +226,8 @@ class ImageRef:
     path: Path
     href: str  # e.g. images/3f2a…png
     media_type: str
+    source: str = ""  # where the manuscript first references it: print warnings name that, not a cache file
+    line: int | None = None
 
 
 @dataclass

@@ -111,3 +111,8 @@ class Locator:
             return None
         self.cursor[pattern] = m.end()
         return line_at(self.text, m.start(), self.first_line)
+
+
+# CJK text no math font (STIX Two Math, ziamath's) has glyphs for: Han, kana, CJK and full-width
+# punctuation, Hangul. A formula carrying it cannot be drawn whole by book.pdf.mathsvg.
+CJK_TEXT_RE = re.compile(f"[{HAN}\u3000-\u303f\uff00-\uffef\u1100-\u11ff\uac00-\ud7af]")

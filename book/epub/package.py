@@ -116,7 +116,9 @@ def _with_pagebreaks(build: Build, marks: list[PageMark]) -> tuple[list[Rendered
     return parts, pages
 
 
-def accessibility_metadata(parts: list[RenderedPart], has_cover: bool, has_pages: bool) -> list[tuple[str, str]]:
+def accessibility_metadata(
+    parts: list[RenderedPart], has_cover: bool, has_pages: bool, language: str = "zh-Hans"
+) -> list[tuple[str, str]]:
     """(property, value) pairs of schema.org accessibility metadata that are true of this content."""
     bodies = "\n".join(p.body for p in parts)
     imgs = re.findall(r"<img\b[^>]*>", bodies)
@@ -138,17 +140,18 @@ def accessibility_metadata(parts: list[RenderedPart], has_cover: bool, has_pages
         features.append("ARIA")
     meta += [("schema:accessibilityFeature", f) for f in features]
     meta.append(("schema:accessibilityHazard", "none"))
-    zh = ["本书为可重排的 EPUB 3 电子书，按阅读顺序编排，提供目录、导览和结构化标题"]
+    t = locale_for(language)
+    zh = [t["a11y_summary"]]
     en = [
         "A reflowable EPUB 3 publication in reading order, with a table of contents, landmarks and structured headings"
     ]
     if has_images and all_alt:
-        zh.append("图片均附有替代文字")
+        zh.append(t["a11y_alt"])
         en.append("every image has a text alternative")
     if has_pages:
-        zh.append("含与印刷版对应的页码")
+        zh.append(t["a11y_pages"])
         en.append("page numbers of the print edition")
-    summary = "；".join(zh) + "。无闪烁、声音或动态模拟等危害。 " + "; ".join(en) + ". No known hazards."
+    summary = "；".join(zh) + t["a11y_hazards"] + " " + "; ".join(en) + ". No known hazards."
     meta.append(("schema:accessibilitySummary", summary))
     return meta
 
@@ -165,7 +168,7 @@ def _documents(
     docs = [("cover", "cover.xhtml", env.get_template("cover.xhtml.j2").render(
         cover=the_cover, alt=alt, lang=config.language, stylesheets=hrefs, t=render.template_strings(config.language)), [])]  # fmt: skip
     ids = _link_map(parts)
-    first_body = next((p for p in parts if p.kind == "chapter"), None)
+    first_body = bodymatter_start(parts)
     for part in parts:
         if part.id == "toc":
             content = env.get_template("nav.xhtml.j2").render(
@@ -246,7 +249,7 @@ def package_epub(build: Build, target: Path | None = None, page_map: list[PageMa
         b.add_metadata("DC", "rights", config.rights)
     if config.subtitle:
         b.add_metadata("DC", "description", config.subtitle)
-    for prop, value in accessibility_metadata(parts, True, bool(pages)):
+    for prop, value in accessibility_metadata(parts, True, bool(pages), config.language):
         b.add_metadata(None, "meta", value, {"property": prop})
     if pages:
         source = page_break_source(config)
@@ -337,3 +340,8 @@ def reproducible_zip(
             stored = info.filename == "mimetype"
             zi.compress_type = zipfile.ZIP_STORED if stored else zipfile.ZIP_DEFLATED
             zout.writestr(zi, data, compresslevel=None if stored else 9)
+
+
+def bodymatter_start(parts: list[RenderedPart]) -> RenderedPart | None:
+    """Where the landmarks' bodymatter begins: the first chapter, or the part page (第一部分) before it."""
+    return next((p for p in parts if p.kind in ("chapter", "division")), None)

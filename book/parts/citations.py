@@ -107,7 +107,9 @@ def warn_without_bibliography(root: etree._Element, part: Part, diag: Diagnostic
                   "add 'bibliography: refs.bib' to book.yaml, or write the text without '@'")  # fmt: skip
 
 
-def make_bibliography(root: etree._Element, part: Part, env: jinja2.Environment) -> None:
+def make_bibliography(
+    root: etree._Element, part: Part, env: jinja2.Environment, title: str = BIBLIOGRAPHY_TITLE
+) -> None:
     """Citeproc's `<div id="…-refs">` → the book's reference list with the heading 参考文献, and the
     citations kept as the style set them."""
     from book.parts.htmltree import to_xhtml
@@ -144,6 +146,6 @@ def make_bibliography(root: etree._Element, part: Part, env: jinja2.Environment)
                 "latin": latin,
             }
         )
-    new = _element(env, "bibliography.html.j2", title=BIBLIOGRAPHY_TITLE, entries=entries)
+    new = _element(env, "bibliography.html.j2", title=title, entries=entries)
     new.tail = div.tail
     div.getparent().replace(div, new)

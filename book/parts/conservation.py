@@ -108,6 +108,15 @@ def _rendered_text(rendered: str) -> str:
             tail = el.tail
             el.clear()
             el.tail = tail
+        elif isinstance(el.tag, str) and etree.QName(el).localname == "math":
+            # A formula as its source wrote it: its TeX annotation, not the MathML's tokens as well
+            tex = next(
+                (a for a in el.iter() if isinstance(a.tag, str) and etree.QName(a).localname == "annotation"), None
+            )
+            if tex is not None:
+                text, tail = tex.text, el.tail
+                el.clear()
+                el.text, el.tail = text, tail
     # An undefined footnote's `[^b]` stays literal in the output, while the source's key is dropped.
     return essence(KEYS.sub("", "".join(root.itertext())))
 

@@ -9,7 +9,8 @@ A display formula is set in a wrapper `.equation` (a `div` when it is its paragr
 else a block `span`), with an empty `span.eq-number` for the equation's number; `$$ … $$ {#eq-x}`
 gives the wrapper the id `eq-x` (prefixed with the part's id like every id Pandoc writes, so
 `[式](#eq-x)` links to it). A formula texmath cannot read is a warning at its line and is set as code
-with its TeX, never dropped.
+with its TeX, never dropped. A formula with CJK text (`\\text{中文}`) is warned about at its line: the
+print's math font has no CJK glyphs, so the PDF sets it as its TeX (book.pdf.mathsvg).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from lxml import etree, html
 
 from book.errors import Diagnostics
 from book.model import Part
+from book.text import CJK_TEXT_RE
 
 MATHML_NS = "http://www.w3.org/1998/Math/MathML"
 LABEL = re.compile(r"^\s*\{#([A-Za-z_][\w.:-]*)\}")
@@ -121,6 +123,10 @@ def apply(root: etree._Element, part: Part, diag: Diagnostics) -> int:
             span.tag, span.text = "code", tex
             span.set("class", "math-source")
             continue
+        if CJK_TEXT_RE.search("".join(math.itertext())):
+            diag.warn(part.source, part.line_of(tex[:40]),
+                      f"formula has CJK text ziamath cannot draw — {tex if len(tex) <= 60 else tex[:59] + '…'}",
+                      "the PDF prints it as its TeX, the EPUB as MathML; put the Chinese words outside the $…$ to have it drawn")  # fmt: skip
         span.text = None
         span.append(math)
         done += 1

@@ -16,6 +16,7 @@ from __future__ import annotations
 import base64
 import binascii
 import contextlib
+import dataclasses
 import hashlib
 import re
 import tempfile
@@ -258,7 +259,7 @@ def apply(
                 img, placeholder(img, locale_for(config.language if config else "zh-Hans")["image_missing"], "", config)
             )
             continue
-        found.setdefault(ref.href, ref)
+        found.setdefault(ref.href, _located(ref, part, src))  # the first reference's line
         img.set("src", ref.href)
         img.attrib.pop("data-source", None)
         img.attrib.pop("data-final", None)
@@ -279,6 +280,13 @@ def apply(
             parent.getparent().replace(parent, new)
     check_links(root, part, diag, root_dir)
     return list(found.values())
+
+
+def _located(ref: ImageRef, part: Part, src: str) -> ImageRef:
+    """The image with the file and line of its first reference (a print warning names them)."""
+    line = part.line_of(src) if src else None
+    source, line = part.origin(line) if line else (str(part.source), None)
+    return dataclasses.replace(ref, source=source, line=line)
 
 
 def _book_path(part: Part, root_dir: Path) -> str:

@@ -64,7 +64,7 @@ def process_part(
     found = structures.apply(root, part, diag, config)
     set_formulas(root, part, diag)  # before the images: a display formula may become its own block
     if config.bibliography:
-        citations.make_bibliography(root, part, structures._env(config))
+        citations.make_bibliography(root, part, structures._env(config), locale_for(config.language)["bibliography"])
     else:
         citations.warn_without_bibliography(root, part, diag)
     resources = images.apply(root, part, diag, config.root, config=config, cache_dir=cache_dir)

@@ -19,6 +19,7 @@ from book.model import BookConfig, Heading, Manifest, Part, RenderedPart
 from book.parts.htmltree import heading_level, text_of, to_xhtml
 from book.text import chinese_numeral
 from book.trust import template_environment
+from book.typography.latin import latin_runs
 
 
 @lru_cache(maxsize=8)
@@ -32,6 +33,7 @@ def _environment(dirs: tuple[Path, ...]) -> jinja2.Environment:
         keep_trailing_newline=True,
     )
     env.filters["cn_numeral"] = chinese_numeral
+    env.filters["latin_runs"] = latin_runs  # letter-spaced display lines: Latin set unspaced
     return env
 
 

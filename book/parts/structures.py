@@ -19,6 +19,7 @@ import jinja2
 from lxml import etree, html
 
 from book.errors import Diagnostics
+from book.locale import locale_for
 from book.model import Part
 from book.parts import links
 from book.parts.htmltree import heading_level, text_of, to_xhtml
@@ -29,8 +30,8 @@ if TYPE_CHECKING:
     from book.model import BookConfig
 
 BILINGUAL = re.compile(r"^(?P<zh>.*?[\u3400-\u9fff].*?)\s*[（(](?P<en>[A-Za-z][^()（）]*)[)）]\s*(?P<rest>[:：]?)$")
-ANECDOTE = re.compile(r"^\s*(?:💡\ufe0f?\s*)?轶事\s*[:：]?\s*")
-ANECDOTE_START = re.compile(r"^\s*💡\ufe0f?\s*轶事")
+ANECDOTE = re.compile(r"^\s*(?:💡\ufe0f?\s*)?[轶軼]事\s*[:：]?\s*")  # 軼事: a zh-Hant manuscript's
+ANECDOTE_START = re.compile(r"^\s*💡\ufe0f?\s*[轶軼]事")
 # `**本章要点** (Key Takeaways):` and `**参考文献** (Chapter References):` lead a list.
 BOXES = {"本章要点": "takeaways", "参考文献": "references"}
 LEAD_EN = re.compile(r"^\s*[（(](?P<en>[^()（）]+)[)）]\s*[:：]?\s*$|^\s*[:：]?\s*$")
@@ -119,7 +120,7 @@ def split_bilingual(root: etree._Element) -> None:
         sub.text = m.group("en")
 
 
-def make_callouts(root: etree._Element, env: jinja2.Environment) -> int:
+def make_callouts(root: etree._Element, env: jinja2.Environment, label: str = "轶事") -> int:
     """A section whose heading starts with `💡 轶事` (any level) → the anecdote callout template."""
     n = 0
     limit = sum(1 for el in root.iter() if heading_level(el))
@@ -153,7 +154,7 @@ def make_callouts(root: etree._Element, env: jinja2.Environment) -> int:
         title_node = _strip_prefix(h)
         body = "".join(to_xhtml(b, with_tail=True) for b in body_nodes)
         new = _element(
-            env, "callout.html.j2", kind="anecdote", label="轶事", icon="✦", level=max(level, 2),
+            env, "callout.html.j2", kind="anecdote", label=label, icon="✦", level=max(level, 2),
             title=title_node, body=body, id=section.get("id") if target is section else h.get("id"),
         )  # fmt: skip
         for b in body_nodes:
@@ -411,7 +412,7 @@ def apply(root: etree._Element, part: Part, diag: Diagnostics, config: BookConfi
     merge_opener_heading(root, part, diag)
     promote_bold_lines(root)
     split_bilingual(root)
-    anecdotes = make_callouts(root, env)
+    anecdotes = make_callouts(root, env, locale_for(config.language)["anecdote"] if config is not None else "轶事")
     refs = make_boxes(root, part, diag, env)
     make_footnotes(root)
     ensure_ids(root, part)

@@ -246,6 +246,12 @@ def low_resolution_images(doc: Any, minimum: int = 300) -> list[str]:
 
 def low_resolution_pages(doc: Any, minimum: int = 300) -> list[tuple[int, str]]:
     """(page index, what) for raster images printed below `minimum` dpi."""
+    return [(page, f"image {src[-60:]} prints at {dpi:.0f} dpi (under {minimum})")
+            for page, src, dpi in low_resolution_found(doc, minimum)]  # fmt: skip
+
+
+def low_resolution_found(doc: Any, minimum: int = 300) -> list[tuple[int, str, float]]:
+    """(page index, the img's src, dpi) for raster images printed below `minimum` dpi."""
     from weasyprint.formatting_structure import boxes
 
     found = []
@@ -258,7 +264,7 @@ def low_resolution_pages(doc: Any, minimum: int = 300) -> list[tuple[int, str]]:
                 dpi = px / (box.width / 96)
                 if dpi < minimum:
                     src = box.element.get("src", "?") if box.element is not None else "?"
-                    found.append((page_no, f"image {src[-60:]} prints at {dpi:.0f} dpi (under {minimum})"))
+                    found.append((page_no, src, dpi))
         for child in getattr(box, "all_children", lambda: [])():
             walk(child, page_no)
 

@@ -4,8 +4,10 @@ WeasyPrint has no MathML. ziamath lays MathML out in pure Python with its bundle
 and writes each glyph as an SVG path, so the PDF carries the formula as vectors and no font. Each
 `<math>` is swapped for an `<img>` of its SVG, sized in `em` so it follows the text's size, and
 lowered by its depth so the formula's baseline sits on the line's; a display formula is centred by
-its `.equation` wrapper. The SVGs are cached by the hash of their MathML (and ink) in the build's
-cache, so an unchanged formula is drawn once.
+its `.equation` wrapper. A formula with CJK text (`\\text{中文}`), which STIX has no glyphs for and
+ziamath would silently leave out, is printed as its TeX in code instead (the parts stage warned at
+its line: book.parts.formulas); the EPUB keeps its MathML. The SVGs are cached by the hash of their
+MathML (and ink) in the build's cache, so an unchanged formula is drawn once.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from pathlib import Path
 from xml.sax.saxutils import quoteattr
 
 from book.engine.atomic import write_text
+from book.text import CJK_TEXT_RE
 
 MATH = re.compile(r"<math\b[^>]*>.*?</math>", re.S)
 TEX = re.compile(r'<annotation encoding="application/x-tex">(.*?)</annotation>', re.S)
@@ -60,7 +63,12 @@ def svg_file(mathml: str, ink: str, cache_dir: Path) -> Path:
 
 
 def image_tag(mathml: str, ink: str, cache_dir: Path) -> str:
-    """The `<img>` that stands for one `<math>` in print."""
+    """The `<img>` that stands for one `<math>` in print (its TeX as code when ziamath cannot draw it)."""
+    if has_cjk_text(mathml):
+        tex = TEX.search(mathml)
+        display = 'display="block"' in mathml[: mathml.find(">")]
+        cls = "math-source display" if display else "math-source"
+        return f'<code class="{cls}">{tex.group(1).strip() if tex else _text_of(mathml)}</code>'
     path = svg_file(mathml, ink, cache_dir)
     box = VIEWBOX.search(path.read_text(encoding="utf-8"))
     x, y, w, h = (float(v) for v in box.groups()) if box else (0.0, 0.0, DRAW_SIZE, DRAW_SIZE)
@@ -71,6 +79,15 @@ def image_tag(mathml: str, ink: str, cache_dir: Path) -> str:
     style = f"width:{w / DRAW_SIZE:.3f}em;height:{h / DRAW_SIZE:.3f}em;vertical-align:{-depth / DRAW_SIZE:.3f}em"
     cls = "math-svg display" if display else "math-svg"
     return f'<img class="{cls}" src="{path.as_uri()}" alt={quoteattr(_unescape(alt))} style="{style}"/>'
+
+
+def has_cjk_text(mathml: str) -> bool:
+    """Whether a formula's MathML carries text STIX Two Math has no glyphs for (Han, kana, Hangul…)."""
+    return bool(CJK_TEXT_RE.search(_text_of(TEX.sub("", mathml))))
+
+
+def _text_of(mathml: str) -> str:
+    return re.sub(r"<[^>]*>", "", mathml)
 
 
 def _unescape(text: str) -> str:

@@ -20,7 +20,7 @@ from typing import Any
 from book.engine.memo import memo_map
 from book.engine.workers import pool as process_pool
 from book.model import FRONT_KINDS, Build, PageMark, PdfResult, RenderedPart
-from book.pdf import document, furniture, imprint, layout, pagerefs
+from book.pdf import document, furniture, imagewarn, imprint, layout, pagerefs
 from book.pdf.stitch import Placed, stitch
 from book.pdf.weasy.fonts import deferred_fonts
 
@@ -40,7 +40,7 @@ class PartLayout:
     bookmarks: list[Any]  # WeasyPrint's bookmark tree, PDF coordinates, page indexes within the part
     warnings: list[str] = field(default_factory=list)
     fonts: dict[str, tuple[str, int]] = field(default_factory=dict)  # deferred: BaseFont → (file, face)
-    low_res: list[tuple[int, str]] = field(default_factory=list)  # (page index in the part, what)
+    low_res: list[tuple[int, str, float]] = field(default_factory=list)  # (page index in the part, src, dpi)
     names: list[list[str]] = field(default_factory=list)  # per page: anchors and block marks (page map)
 
 
@@ -78,7 +78,7 @@ def _render(html: str, css: list[str], base_url: str, options: dict[str, Any], p
         links.append(found)
     outside = {t for page in links for t, _ in page}
     warnings = [m for m in messages if not (m.startswith(NO_ANCHOR) and m[len(NO_ANCHOR) :].split()[0] in outside)]
-    low_res = layout.low_resolution_pages(doc)
+    low_res = layout.low_resolution_found(doc)
     with deferred_fonts() as fonts:  # subset once for the whole book, at assembly
         data = layout.write_bytes(doc, options, seed=html + "".join(css))
     bookmarks = doc.make_bookmark_tree(SCALE, transform_pages=True)
@@ -400,5 +400,6 @@ def _report(build: Build, target: Path, placed: list[Placed]) -> None:
             if msg not in said:
                 said.add(msg)
                 build.diag.warn(target, None, f"WeasyPrint: {msg}")
-        for index, what in p.result.low_res:
-            build.diag.warn(target, None, f"page {p.offset + index + 1}: {what}")
+    imagewarn.report_low_resolution(
+        build, target, [(p.offset + i, src, dpi) for p in placed for i, src, dpi in p.result.low_res]
+    )

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from book.engine.atomic import atomic_path
 from book.model import Build, PdfResult
-from book.pdf import document, finish, imprint, layout
+from book.pdf import document, finish, imagewarn, imprint, layout
 
 
 def write_one_document(
@@ -32,7 +32,6 @@ def write_one_document(
         finish.finish_pdf(tmp, build, profile, layout.front_page_count(doc, build))
     for msg in messages:
         build.diag.warn(target, None, f"WeasyPrint: {msg}")
-    for msg in layout.low_resolution_images(doc):
-        build.diag.warn(target, None, msg)
+    imagewarn.report_low_resolution(build, target, layout.low_resolution_found(doc))
     page_map = layout.page_marks(doc, build) if profile == "print" and not extra_stylesheets else None
     return PdfResult(target, len(doc.pages), page_map)

@@ -29,6 +29,7 @@ from lxml import html as lxml_html
 
 from book.engine.atomic import atomic_path, write_text
 from book.errors import Diagnostics
+from book.locale import locale_for, template_strings
 from book.model import Build, RenderedPart
 from book.pipeline import prepare
 
@@ -273,6 +274,7 @@ def make_package(
             "rows": _manifest_rows(build), "lint": lint, "warnings": warnings, "epubcheck": epubcheck,
             "changes": changes, "previous": previous["package"] if previous else None,
             "pages": review_pdf.page_count,
+            "t": template_strings(config.language), "region": locale_for(config.language).region,
         }  # fmt: skip
         env = _report_env(build)
         for template, filename in (("report.html.j2", "report.html"), ("report.md.j2", "report.md")):

@@ -26,6 +26,7 @@ from pathlib import Path
 
 from book.engine.atomic import write_bytes
 from book.errors import BookError, Problem
+from book.locale import locale_for
 
 TRUE = {"1", "true", "yes", "on"}
 _QUOTED = re.compile(r'"(?:[^"\\]|\\.)*"')
@@ -83,19 +84,16 @@ class SmtpSettings:
         )
 
 
-def build_message(package: Path, to: list[str], *, title: str, sender: str) -> EmailMessage:
-    """The mail: a short Chinese note, the package attached as application/zip."""
+def build_message(package: Path, to: list[str], *, title: str, sender: str, language: str = "zh-Hans") -> EmailMessage:
+    """The mail: a short Chinese note in the book's script, the package attached as application/zip."""
+    t = locale_for(language)
     msg = EmailMessage(policy=SMTP)
-    msg["Subject"] = f"《{title}》编辑包 {package.stem}"
+    msg["Subject"] = t["send_subject"].format(title=title, package=package.stem)
     msg["From"] = sender
     msg["To"] = ", ".join(to)
     msg["Date"] = formatdate(localtime=False)
     msg["Message-ID"] = make_msgid(domain=sender.rpartition("@")[2] or "localhost")
-    msg.set_content(
-        f"您好：\n\n附件是《{title}》的编辑包 {package.name}：审读 PDF（A4，段落编号，页边可批注）、"
-        "可修订的 DOCX、EPUB，以及报告（report.html / report.md，含自上一版以来的改动）。\n\n"
-        "请在 DOCX 中用修订模式修改，或在 PDF 上按“第八章 第12段”的方式标注。\n"
-    )
+    msg.set_content(t["send_body"].format(title=title, package=package.name))
     msg.add_attachment(package.read_bytes(), maintype="application", subtype="zip", filename=package.name)
     return msg
 
@@ -125,8 +123,8 @@ def send_package(
     if problems:
         raise BookError(problems)
     to = recipients
-    title = load_config(config_path).title
-    msg = build_message(package, to, title=title, sender=settings.sender)
+    config = load_config(config_path)
+    msg = build_message(package, to, title=config.title, sender=settings.sender, language=config.language)
     if dry_run is None:
         dry_run = not settings.host
     if dry_run:
