@@ -30,7 +30,7 @@ EPSILON = 0.01  # px: positions this close to a grid line are on it
 BACK = 0.2  # of a line: a block this little past a grid line goes back onto it (into leading only)
 OWN_PITCH_TAGS = frozenset({"table", "pre", "figure", "img", "svg", "math"})
 OWN_PITCH_CLASSES = frozenset({"footnote", "references", "sourceCode", "opener", "toc"})
-FILL_MAX = 2  # lines a page may be short of its foot and be filled
+FILL_MAX = 4  # lines a page may be short of its foot and be filled (a kept box or lead-in moved over)
 # what may take a line of space above it, in order of preference
 FILL_TAGS = (("h2", "h3", "h4", "h5", "h6"), ("figure", "table", "pre", "blockquote"), ("p",), ("ul", "ol"))
 FILL_CLASSES = frozenset({"callout", "summary-box", "sourceCode", "figure"})
