@@ -91,7 +91,11 @@ def _walk_blocks(box: Any, chain: list[Any], found: list[tuple[int, list[Any]]],
         if isinstance(child, boxes.LineBox):
             bottom[0] = max(bottom[0], child.position_y + child.height)
             continue
-        if not isinstance(child, boxes.BlockBox) or not child.is_in_normal_flow():
+        if not child.is_in_normal_flow():
+            continue
+        if not isinstance(child, boxes.BlockBox):  # a table: its rows are not line boxes of ours
+            if isinstance(child, boxes.BlockLevelBox):
+                bottom[0] = max(bottom[0], child.position_y + child.margin_height())
             continue
         rank = _rank(child)
         if rank is not None and (not found or found[-1][1][-1] is not child):
