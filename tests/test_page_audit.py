@@ -140,3 +140,12 @@ def test_grid_patch_on_a_render() -> None:
     walk(page, False)
     assert len(tops) >= 6
     assert all(abs((y - top) / pitch - round((y - top) / pitch)) < 0.01 for y in tops), tops
+
+
+def test_lead_in_over_a_table_is_not_at_the_foot() -> None:
+    lead = line(TOP - 22 * PITCH, "性能飞跃：")
+    table = [line(TOP - 23 * PITCH - k * 14, "MMLU 82% 70%", size=9.0) for k in range(3)]
+    pages = [page(0, grid(22)), page(1, grid(26)), page(2, grid(26))]
+    pages[0].lines[-1:-1] = [lead, *table]  # before the folio
+    a = audit_pages(pages)
+    assert a.lead_in_at_foot == []

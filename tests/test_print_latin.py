@@ -64,3 +64,33 @@ def test_tagged_words_hyphenate_in_weasyprint() -> None:
 
     walk(doc.pages[0]._page_box)
     assert any(t.endswith("\u2010") for t in texts), texts
+
+
+def test_split_box_repeats_its_title() -> None:
+    from weasyprint import CSS, HTML
+
+    from book.pdf import weasy
+    from book.pdf.weasy.continued import continued_mark
+
+    assert weasy.install() is True
+    assert continued_mark("zh-Hant") == "（續）" and continued_mark("zh-Hans") == "（续）"
+    paras = "".join(f"<p>第{i}段文字</p>" for i in range(30))
+    html = (
+        "<html lang='zh-Hans' style='font-size: 10px; line-height: 2'><body><div class='content'>"
+        f"<section class='callout'><h3 class='callout-title' id='t'>轶事标题</h3><div class='callout-body'>{paras}</div>"
+        "</section></div></body></html>"
+    )
+    css = "@page { size: 200px 300px; margin: 20px; } h3 { bookmark-level: 2; margin: 0; font-size: 10px; }"
+    doc = HTML(string=html).render(stylesheets=[CSS(string=css)])
+    assert len(doc.pages) >= 2
+
+    def texts(box: object) -> list[str]:
+        out = [box.text] if type(box).__name__ == "TextBox" else []  # type: ignore[attr-defined]
+        for child in getattr(box, "children", []):
+            out += texts(child)
+        return out
+
+    first, second = ("".join(texts(p._page_box)) for p in doc.pages[:2])
+    assert "轶事标题" in first and "（续）" not in first
+    assert second.startswith("轶事标题（续）"), second[:40]
+    assert len(doc.make_bookmark_tree()) == 1  # the copy is not a second outline entry
