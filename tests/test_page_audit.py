@@ -96,8 +96,9 @@ def test_sample_pages(sample_build: dict) -> None:
     assert a.grid_share >= 0.95, a.summary()
     assert not a.short_splits and not a.heading_at_foot and not a.lead_in_at_foot, a.summary()
     assert not a.single_char_lines and not a.widows_at_top, a.summary()
-    # reached, short of the issue's 95 %: a box kept whole leaves its page short by more than 2 lines
-    assert a.foot_share >= 0.75, a.summary()
+    # reached, short of the issue's 95 %: the misses are the references' own pitch and pages before
+    # an image placeholder of the offline build (a figure moved whole leaves 6–7 lines)
+    assert a.foot_share >= 0.85, a.summary()
     assert a.han_gap_lines <= 6, a.summary()  # lines whose few spaces stop at their limit
 
 
@@ -139,3 +140,12 @@ def test_grid_patch_on_a_render() -> None:
     walk(page, False)
     assert len(tops) >= 6
     assert all(abs((y - top) / pitch - round((y - top) / pitch)) < 0.01 for y in tops), tops
+
+
+def test_lead_in_over_a_table_is_not_at_the_foot() -> None:
+    lead = line(TOP - 22 * PITCH, "性能飞跃：")
+    table = [line(TOP - 23 * PITCH - k * 14, "MMLU 82% 70%", size=9.0) for k in range(3)]
+    pages = [page(0, grid(22)), page(1, grid(26)), page(2, grid(26))]
+    pages[0].lines[-1:-1] = [lead, *table]  # before the folio
+    a = audit_pages(pages)
+    assert a.lead_in_at_foot == []

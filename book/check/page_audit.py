@@ -407,7 +407,7 @@ def _keeps(a: Audit, body_pages: list[Page], body: float, is_body: Any) -> None:
         last = texts[-1] if texts else None
         if last is not None and last.size >= 1.1 * body:
             a.heading_at_foot.append(p.index + 1)
-        elif last is not None and last.text.rstrip().endswith(("：", ":")):
+        elif last is not None and last.text.rstrip().endswith(("：", ":")) and not _followed(p, last, a.pitch):
             a.lead_in_at_foot.append(p.index + 1)
         for ln in p.lines:
             if is_body(ln) and len(_letters(ln.text)) == 1 and _HAN.search(ln.text):
@@ -424,6 +424,11 @@ def _keeps(a: Audit, body_pages: list[Page], body: float, is_body: Any) -> None:
             if short and continued and run_on:
                 a.widows_at_top.append(p.index + 1)
         previous = p
+
+
+def _followed(p: Page, line: Line, pitch: float) -> bool:
+    """Whether smaller type (a table, a listing) follows `line` closely: what it introduces is on its page."""
+    return any(0 < line.y - ln.y <= 2 * pitch for ln in p.lines)
 
 
 def _boxes_split(a: Audit, body_pages: list[Page]) -> None:

@@ -19,7 +19,7 @@ from book.locale import locale_for, localize_css
 from book.model import BookConfig, Build, RenderedPart
 from book.parts.render import book_context, environment
 from book.parts.structures import footnotes_for_print
-from book.pdf import furniture, imprint, keeps, mathsvg, pagerefs, svgink
+from book.pdf import furniture, imprint, keeps, latin, mathsvg, pagerefs, svgink
 
 PRINT_STYLESHEETS = ("book.css", "components.css", "print.css", "technical.css", "grid.css")
 
@@ -84,6 +84,7 @@ def _print_body(part: RenderedPart, build: Build | None = None, ref_pages: dict[
     # Formulas as outlined SVG (WeasyPrint has no MathML), K-only in every profile: black is black.
     body = mathsvg.swap(body, K_BLACK, build.out / CACHE_DIR / "math" if build is not None else None)
     body = keeps.mark(body)  # lead-ins kept with what they introduce, no 1-character last line
+    body = latin.tag_latin(body)  # Latin runs hyphenate (the document is zh: Pyphen has no dictionary)
     for ref in part.resources:  # images by their file on disk
         path = ref.path
         if ref.media_type == "image/svg+xml" and build is not None:  # a diagram's colours in CMYK, as the text's

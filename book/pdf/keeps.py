@@ -64,4 +64,43 @@ def bind_title_words(body: str) -> str:
 
 
 def mark(body: str) -> str:
-    return bind_title_words(bind_last_characters(mark_lead_ins(body)))
+    return mark_long_boxes(bind_title_words(bind_last_characters(mark_lead_ins(body))))
+
+
+BOX_OPEN = re.compile(r'<section\b([^>]*\bclass="(?:callout|summary-box)\b[^"]*"[^>]*)>')
+SECTION_TAG = re.compile(r"<(/?)section\b")
+LONG_BOX = 12  # lines, about a third of a page: a box this long splits (3 lines a side) rather than move whole
+MEASURE = 30  # characters a box's line holds (the 32-字 measure less the box's padding)
+
+
+def box_lines(inner: str) -> int:
+    """About how many lines a box's markup sets: each block's characters over the measure, rounded up."""
+    lines = 0
+    for block in re.findall(r"<(?:p|li|h[1-6]|div class=\"callout-title\")\b[^>]*>([\s\S]*?)</", inner):
+        text = re.sub(r"<[^>]+>", "", block)
+        han = len(re.findall(f"[{HAN}]|[^\\x00-\\x7f]", text))
+        latin = len(re.findall(r"[\x21-\x7e]", text))
+        lines += max(1, -(-(han + latin // 2) // MEASURE))
+    return lines
+
+
+def mark_long_boxes(body: str) -> str:
+    """`box-long` on every callout and takeaways box of more than `LONG_BOX` lines: grid.css lets
+    those split, so a page is not left a third empty by a box moved whole to the next."""
+    out, pos = [], 0
+    for m in BOX_OPEN.finditer(body):
+        if m.start() < pos:
+            continue
+        depth, end = 0, len(body)
+        for t in SECTION_TAG.finditer(body, m.start()):
+            depth += -1 if t.group(1) else 1
+            if depth == 0:
+                end = t.start()
+                break
+        attrs = m.group(1)
+        if box_lines(body[m.end() : end]) > LONG_BOX:
+            attrs = _add_class(attrs, "box-long")
+        out.append(body[pos : m.start()] + f"<section{attrs}>")
+        pos = m.end()
+    out.append(body[pos:])
+    return "".join(out)

@@ -4,6 +4,7 @@ WeasyPrint 70 lacks what Chinese print needs in a few places, and we patch exact
 - `justify`: justified lines with Chinese text spread their slack between the characters (clreq).
 - `emoji`: a colour-emoji glyph becomes one embedded image per glyph instead of one per use.
 - `grid`: the blocks of the text start on the page's line grid (the body's line pitch).
+- `continued`: a box split across pages repeats its title, with （续）, where it continues.
 - `fonts` (`deferred_fonts()`, while a part is written): font programs are left out of each part's
   PDF and subset once for the whole book.
 - `fixed_document_id()` (while a part is written): the XMP DocumentID comes from the content, not
@@ -40,11 +41,12 @@ def install() -> bool:
         return _state["installed"]
     ok = pinned()
     if ok:
-        from book.pdf.weasy import emoji, grid, justify
+        from book.pdf.weasy import continued, emoji, grid, justify
 
         justify.install()
         emoji.install()
         grid.install()
+        continued.install()  # wraps the grid's block layout: after it
     else:
         print(
             f"warning: WeasyPrint {version()} is not the pinned {PINNED_VERSION}: Chinese justification and the "

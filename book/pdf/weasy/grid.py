@@ -30,7 +30,7 @@ EPSILON = 0.01  # px: positions this close to a grid line are on it
 BACK = 0.2  # of a line: a block this little past a grid line goes back onto it (into leading only)
 OWN_PITCH_TAGS = frozenset({"table", "pre", "figure", "img", "svg", "math"})
 OWN_PITCH_CLASSES = frozenset({"footnote", "references", "sourceCode", "opener", "toc"})
-FILL_MAX = 2  # lines a page may be short of its foot and be filled
+FILL_MAX = 4  # lines a page may be short of its foot and be filled (a kept box or lead-in moved over)
 # what may take a line of space above it, in order of preference
 FILL_TAGS = (("h2", "h3", "h4", "h5", "h6"), ("figure", "table", "pre", "blockquote"), ("p",), ("ul", "ol"))
 FILL_CLASSES = frozenset({"callout", "summary-box", "sourceCode", "figure"})
@@ -91,7 +91,11 @@ def _walk_blocks(box: Any, chain: list[Any], found: list[tuple[int, list[Any]]],
         if isinstance(child, boxes.LineBox):
             bottom[0] = max(bottom[0], child.position_y + child.height)
             continue
-        if not isinstance(child, boxes.BlockBox) or not child.is_in_normal_flow():
+        if not child.is_in_normal_flow():
+            continue
+        if not isinstance(child, boxes.BlockBox):  # a table: its rows are not line boxes of ours
+            if isinstance(child, boxes.BlockLevelBox):
+                bottom[0] = max(bottom[0], child.position_y + child.margin_height())
             continue
         rank = _rank(child)
         if rank is not None and (not found or found[-1][1][-1] is not child):
