@@ -172,7 +172,9 @@ def test_formulas_are_mathml_in_the_epub_and_no_dollar_is_printed(
         r'<div (class="equation" id="ch01-eq-attention"|id="ch01-eq-attention" class="equation")>\s*<math [^>]*display="block"',
         xhtml,
     )
-    assert re.search(r'<span class="eq-number"[^>]*>\(1-\d\)</span>\s*</div>', xhtml)  # numbered by the cross-references
+    assert re.search(
+        r'<span class="eq-number"[^>]*>\(1-\d\)</span>\s*</div>', xhtml
+    )  # numbered by the cross-references
     with zipfile.ZipFile(book / "build" / "book.epub") as z:
         opf = z.read("EPUB/content.opf").decode()
     assert re.search(r'<item href="ch01.xhtml"[^>]*properties="mathml"', opf), opf
