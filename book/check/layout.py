@@ -15,11 +15,13 @@ import html
 import re
 import shutil
 import subprocess
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 from book.check.page_keys import page_keys
-from book.engine.cache import Cache, digest
+from book.engine.cache import Cache, digest, toolchain_fingerprint
+from book.engine.workers import cores
 from book.model import BookConfig, Build, CheckResult, Part
 from book.pdf.furniture import Geometry, geometry
 
@@ -155,7 +157,8 @@ def measure(pdf_path: Path, geo: Geometry, cache: Cache | None = None) -> list[O
     import pikepdf
 
     with pikepdf.open(pdf_path) as pdf:
-        keys = [digest(k, n % 2, repr(geo), TOLERANCE) for n, k in enumerate(page_keys(pdf), 1)]
+        tool = toolchain_fingerprint()  # a changed check measures every page again
+        keys = [digest(k, n % 2, repr(geo), TOLERANCE, tool) for n, k in enumerate(page_keys(pdf), 1)]
     known: dict[str, list[Overflow]] = cache.load(LAYOUT_PAGES, "pages") or {}
     todo = {i for i, k in enumerate(keys) if k not in known}
     fresh = _measure(pdf_path, geo, todo) if todo else []
@@ -184,19 +187,30 @@ def _runs(pages: set[int]) -> list[tuple[int, int]]:
     return runs
 
 
+def _chunks(runs: list[tuple[int, int]], n: int, least: int = 64) -> list[tuple[int, int]]:
+    """Runs of pages cut into about `n` runs of equal length (none shorter than `least` pages)."""
+    total = sum(last - first + 1 for first, last in runs)
+    size = max(least, -(-total // max(1, n)))
+    out = []
+    for first, last in runs:
+        while last - first + 1 > size:
+            out.append((first, first + size - 1))
+            first += size
+        out.append((first, last))
+    return out
+
+
 def _measure(pdf_path: Path, geo: Geometry, only: set[int] | None = None) -> list[Overflow]:
     boxes = page_boxes(pdf_path)
     found: list[Overflow] = []
-    if not shutil.which("pdftotext"):
-        text: list[list[tuple[Box, str]]] = [[] for _ in boxes]
-    elif only is None:
-        text = words(pdf_path)
-    else:
-        text = [[] for _ in boxes]
-        for first, last in _runs(only):
-            n = last - first + 1
-            got = words(pdf_path, first, last)[:n]
-            text[first - 1 : last] = got + [[] for _ in range(n - len(got))]
+    text: list[list[tuple[Box, str]]] = [[] for _ in boxes]
+    if shutil.which("pdftotext"):
+        runs = _chunks(_runs(set(range(len(boxes))) if only is None else only), cores())
+        # pdftotext takes ~15 ms a page: a long book's pages in one process per core
+        with ThreadPoolExecutor(max_workers=max(1, min(len(runs), cores()))) as pool:
+            for (first, last), got in zip(runs, pool.map(lambda r: words(pdf_path, *r), runs), strict=True):
+                n = last - first + 1
+                text[first - 1 : last] = got[:n] + [[] for _ in range(n - len(got[:n]))]
     images = image_boxes(pdf_path, only)
     for number, ((trim, media), page_words, page_images) in enumerate(zip(boxes, text, images, strict=False), 1):
         area = type_area(trim, geo, number)
