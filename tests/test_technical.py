@@ -202,10 +202,13 @@ def test_dot_fence_is_a_vector_figure(built: tuple[Path, subprocess.CompletedPro
 
 
 @pytest.mark.slow
-def test_pdf_layout_check_finds_nothing_past_the_type_area(built: tuple[Path, subprocess.CompletedProcess]) -> None:
+def test_pdf_layout_check_finds_nothing_past_the_type_area(
+    built: tuple[Path, subprocess.CompletedProcess], tmp_path: Path
+) -> None:
     import dataclasses
 
-    from book.check.layout import measure
+    from book.check.layout import LAYOUT_PAGES, measure
+    from book.engine.cache import Cache
 
     book, proc = built
     assert "past the" not in proc.stderr
@@ -215,6 +218,13 @@ def test_pdf_layout_check_finds_nothing_past_the_type_area(built: tuple[Path, su
     # and it does see: a type area 8 characters narrower puts the listing's words, the table and the image past it
     narrow = measure(pdf, dataclasses.replace(geo, chars=geo.chars - 8))
     assert {o.kind for o in narrow} == {"text", "image"}, narrow[:5]
+    # through the cache: measured, then kept per page, then a third of the pages measured again
+    cache = Cache(tmp_path / "cache")
+    narrower = dataclasses.replace(geo, chars=geo.chars - 8)
+    assert measure(pdf, narrower, cache) == narrow
+    known = cache.load(LAYOUT_PAGES, "pages")
+    cache.store(LAYOUT_PAGES, "pages", {k: v for n, (k, v) in enumerate(known.items()) if n % 3})
+    assert measure(pdf, narrower, cache) == narrow == measure(pdf, narrower, cache)
 
 
 @pytest.mark.slow

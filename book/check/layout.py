@@ -10,18 +10,24 @@ Each finding names its page and, where the overflowing word is found in a source
 
 from __future__ import annotations
 
+import dataclasses
 import html
 import re
 import shutil
 import subprocess
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+from book.check.page_keys import page_keys
+from book.engine.cache import Cache, digest, toolchain_fingerprint
+from book.engine.workers import cores
 from book.model import BookConfig, Build, CheckResult, Part
 from book.pdf.furniture import Geometry, geometry
 
 TOLERANCE = 1.0  # pt: rounding in the layout and a glyph's side bearing
 WORD = re.compile(r'<word xMin="([-\d.]+)" yMin="([-\d.]+)" xMax="([-\d.]+)" yMax="([-\d.]+)">([^<]*)</word>')
+LAYOUT_PAGES = "layout-pages"  # cache stage: page digest → what was found on that page
 PAGE = re.compile(r'<page width="([\d.]+)" height="([\d.]+)">(.*?)</page>', re.S)
 
 
@@ -76,14 +82,18 @@ def _mul(a: tuple[float, ...], b: tuple[float, ...]) -> tuple[float, ...]:
             a4 * b0 + a5 * b2 + b4, a4 * b1 + a5 * b3 + b5)  # fmt: skip
 
 
-def image_boxes(pdf_path: Path) -> list[list[Box]]:
-    """Per page: the box of every image drawn on it (images inside forms included)."""
+def image_boxes(pdf_path: Path, only: set[int] | None = None) -> list[list[Box]]:
+    """Per page: the box of every image drawn on it (images inside forms included); with `only`,
+    the pages of those 0-based indexes only (the others: empty)."""
     import pikepdf
 
     found: list[list[Box]] = []
     with pikepdf.open(pdf_path) as pdf:
-        for page in pdf.pages:
+        for i, page in enumerate(pdf.pages):
             boxes: list[Box] = []
+            if only is not None and i not in only:
+                found.append(boxes)
+                continue
             _walk(page.obj, page.obj.get("/Resources"), (1.0, 0.0, 0.0, 1.0, 0.0, 0.0), boxes, 0)
             found.append(boxes)
     return found
@@ -118,9 +128,12 @@ def _walk(stream: object, resources: object, ctm: tuple[float, ...], boxes: list
                 _walk(xo, xo.get("/Resources", resources), _mul(matrix, ctm), boxes, depth + 1)
 
 
-def words(pdf_path: Path) -> list[list[tuple[Box, str]]]:
-    """Per page: every word's box (PDF points, origin bottom-left) and text, from pdftotext."""
-    out = subprocess.run(["pdftotext", "-bbox", str(pdf_path), "-"], capture_output=True, text=True, check=True).stdout
+def words(pdf_path: Path, first: int | None = None, last: int | None = None) -> list[list[tuple[Box, str]]]:
+    """Per page: every word's box (PDF points, origin bottom-left) and text, from pdftotext; with
+    `first` and `last` (1-based, inclusive), of those pages only."""
+    pages_arg = ["-f", str(first), "-l", str(last)] if first is not None and last is not None else []
+    cmd = ["pdftotext", "-bbox", *pages_arg, str(pdf_path), "-"]
+    out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
     pages = []
     for m in PAGE.finditer(out):
         height = float(m.group(2))
@@ -133,12 +146,72 @@ def words(pdf_path: Path) -> list[list[tuple[Box, str]]]:
     return pages
 
 
-def measure(pdf_path: Path, geo: Geometry) -> list[Overflow]:
-    """Everything set beyond the type area or the trim, page by page."""
+def measure(pdf_path: Path, geo: Geometry, cache: Cache | None = None) -> list[Overflow]:
+    """Everything set beyond the type area or the trim, page by page.
+
+    With `cache`, a page drawn exactly as one measured before (book.check.page_keys), on the same
+    side of the spread, keeps what was found on it: only the pages an edit changed are measured.
+    """
+    if cache is None:
+        return _measure(pdf_path, geo)
+    import pikepdf
+
+    with pikepdf.open(pdf_path) as pdf:
+        tool = toolchain_fingerprint()  # a changed check measures every page again
+        keys = [digest(k, n % 2, repr(geo), TOLERANCE, tool) for n, k in enumerate(page_keys(pdf), 1)]
+    known: dict[str, list[Overflow]] = cache.load(LAYOUT_PAGES, "pages") or {}
+    todo = {i for i, k in enumerate(keys) if k not in known}
+    fresh = _measure(pdf_path, geo, todo) if todo else []
+    by_page: dict[int, list[Overflow]] = {}
+    for o in fresh:
+        by_page.setdefault(o.page - 1, []).append(o)
+    found: list[Overflow] = []
+    kept: dict[str, list[Overflow]] = {}
+    for i, k in enumerate(keys):  # stored with page 0: the number is the page's place, not its content
+        page = by_page.get(i, []) if i in todo else [dataclasses.replace(o, page=i + 1) for o in known[k]]
+        kept[k] = [dataclasses.replace(o, page=0) for o in page]
+        found.extend(page)
+    if todo or len(kept) != len(known):
+        cache.store(LAYOUT_PAGES, "pages", kept)
+    return found
+
+
+def _runs(pages: set[int]) -> list[tuple[int, int]]:
+    """0-based page indexes → runs of consecutive pages (first, last), 1-based, inclusive."""
+    runs: list[tuple[int, int]] = []
+    for i in sorted(pages):
+        if runs and runs[-1][1] == i:
+            runs[-1] = (runs[-1][0], i + 1)
+        else:
+            runs.append((i + 1, i + 1))
+    return runs
+
+
+def _chunks(runs: list[tuple[int, int]], n: int, least: int = 64) -> list[tuple[int, int]]:
+    """Runs of pages cut into about `n` runs of equal length (none shorter than `least` pages)."""
+    total = sum(last - first + 1 for first, last in runs)
+    size = max(least, -(-total // max(1, n)))
+    out = []
+    for first, last in runs:
+        while last - first + 1 > size:
+            out.append((first, first + size - 1))
+            first += size
+        out.append((first, last))
+    return out
+
+
+def _measure(pdf_path: Path, geo: Geometry, only: set[int] | None = None) -> list[Overflow]:
     boxes = page_boxes(pdf_path)
     found: list[Overflow] = []
-    text = words(pdf_path) if shutil.which("pdftotext") else [[] for _ in boxes]
-    images = image_boxes(pdf_path)
+    text: list[list[tuple[Box, str]]] = [[] for _ in boxes]
+    if shutil.which("pdftotext"):
+        runs = _chunks(_runs(set(range(len(boxes))) if only is None else only), cores())
+        # pdftotext takes ~15 ms a page: a long book's pages in one process per core
+        with ThreadPoolExecutor(max_workers=max(1, min(len(runs), cores()))) as pool:
+            for (first, last), got in zip(runs, pool.map(lambda r: words(pdf_path, *r), runs), strict=True):
+                n = last - first + 1
+                text[first - 1 : last] = got[:n] + [[] for _ in range(n - len(got[:n]))]
+    images = image_boxes(pdf_path, only)
     for number, ((trim, media), page_words, page_images) in enumerate(zip(boxes, text, images, strict=False), 1):
         area = type_area(trim, geo, number)
         for raw, word in page_words:
@@ -188,7 +261,7 @@ LAYOUT_WARNINGS = 20  # past these, one line counts the rest
 
 def warn_layout(build: Build, pdf: Path) -> None:
     """The build's warnings for what its print PDF sets beyond the type area or the trim."""
-    found = measure(pdf, geometry(build.config, "print"))
+    found = measure(pdf, geometry(build.config, "print"), build.cache)
     for o in found[:LAYOUT_WARNINGS]:
         where = source_of(o, build.manifest.parts)
         hint = ("break the long word, URL or table row, or shorten it" if o.kind == "text"

@@ -24,7 +24,7 @@ from ebooklib import epub
 from lxml import etree
 
 from book.engine.atomic import atomic_path
-from book.engine.cache import Cache
+from book.engine.cache import Cache, digest, toolchain_fingerprint
 from book.epub import cover, fonts, spacing
 from book.locale import locale_for, localize_css
 from book.model import BookConfig, Build, EpubResult, FontReport, PageMark, RenderedPart
@@ -177,11 +177,22 @@ def _documents(
             )  # fmt: skip
             docs.append((part.id, part.filename, content, ["nav"]))
         else:
-            fixed = replace(part, body=spacing.fixed_spaces(_fix_links(part.body, part.filename, ids)))
+            fixed = replace(part, body=_gapped(build, _fix_links(part.body, part.filename, ids)))
             # EPUB 3: a content document with MathML declares it (EPUBCheck OPF-014 otherwise).
             properties = ["mathml"] if "<math" in fixed.body else []
             docs.append((part.id, part.filename, render.document(config, fixed, hrefs), properties))
+    cache_for(build).trim(GAPS_STAGE, 4 * len(parts))  # a few versions of each part
     return docs
+
+
+GAPS_STAGE = "epub-gaps"
+
+
+def _gapped(build: Build, body: str) -> str:
+    """`spacing.fixed_spaces(body)` through the cache: a build gathers the documents up to three
+    times (the font subsets' text twice, the package once), and an edit changes one part's body."""
+    key = digest(GAPS_STAGE, toolchain_fingerprint(), body)
+    return cache_for(build).memo(GAPS_STAGE, key, lambda: spacing.fixed_spaces(body))
 
 
 # Every character a page label can have (arabic and lower-case roman folios, book.pdf.document.folio_labels).
