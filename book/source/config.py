@@ -20,6 +20,7 @@ from book.bounds import GlobTooWide, has_magic, walk_glob
 from book.errors import BookError, Diagnostics, Problem, display_path
 from book.model import PROJECT_ROOT, BookConfig, SourceSpec
 from book.options import EpubOptions, PrintOptions, parse_section
+from book.source.copyright import read_cip
 from book.text import XML_INVALID, key_line, xml_safe
 
 SOURCE_SUFFIXES = (".md", ".markdown", ".txt")
@@ -33,8 +34,6 @@ KNOWN_KEYS = {
     "frontmatter", "parts", "backmatter", "chapter_label", "part_label", "editions",
     "printer", "impression", "cip",
 }  # fmt: skip
-# `cip:` — the publisher's CIP data (GB/T 12451) for the copyright page (book.cover.imprint).
-CIP_KEYS = ("place", "subjects", "classification", "number", "year")
 
 
 class BookLoader(yaml.SafeLoader):
@@ -211,7 +210,7 @@ def load_config(path: str | Path, diag: Diagnostics | None = None) -> BookConfig
     labels = {key: _label(c, key, language) for key in ("chapter_label", "part_label")}
     editions = _editions(c, language)
     imprint = {key: c.text_value(key).strip() for key in ("printer", "impression")}
-    cip = _cip(c)
+    cip = read_cip(c, _suggest)
     for p in c.problems:
         if p.severity == "warning":
             if diag is not None:
@@ -279,32 +278,6 @@ def _label(c: _Checker, key: str, language: str) -> str:
     if problem:
         c.err(key, f"'{key}' {problem}", f"write {key}: 第{{n}}章, {key}: '第 {{n:02d}} 天' or {key}: none")
     return pattern
-
-
-def _cip(c: _Checker) -> dict[str, Any]:
-    """`cip:` as a mapping of known keys (text, `subjects` a list of text); problems at their line."""
-    raw = c.data.get("cip")
-    if raw is None:
-        return {}
-    if not isinstance(raw, dict):
-        c.err("cip", "'cip' must be a mapping", "write cip: {place: 北京, classification: TP18, number: 123456}")
-        return {}
-    found: dict[str, Any] = {}
-    for key, value in raw.items():
-        if str(key) not in CIP_KEYS:
-            c.warn(key_line(c.text, str(key)), f"unknown key 'cip.{key}'", _suggest(str(key), set(CIP_KEYS)))
-            continue
-        if key == "subjects":
-            items = value if isinstance(value, list) else [value]
-            if not all(isinstance(v, (str, int)) and not isinstance(v, bool) for v in items):
-                c.err("cip", "'cip.subjects' must be a list of text", "write subjects: [人工智能—技术史]")
-                continue
-            found[key] = tuple(xml_safe(str(v)).strip() for v in items)
-        elif isinstance(value, (str, int)) and not isinstance(value, bool):
-            found[key] = xml_safe(str(value)).strip()
-        else:
-            c.err("cip", f"'cip.{key}' must be text", f'write {key}: "…"')
-    return found
 
 
 def _authors(c: _Checker) -> tuple[str, ...]:
