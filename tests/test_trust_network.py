@@ -454,7 +454,7 @@ def test_cover_errors_name_the_cover_line(book_dir: Path, capsys) -> None:
     assert f"book.yaml:{line}: error: cover 'images/missing.png' not found" in capsys.readouterr().err
 
 
-def test_pdf_warnings_name_the_final_pdf(built: dict, capsys, tmp_path: Path) -> None:
+def test_pdf_warnings_name_the_source_line_not_a_staging_file(built: dict, capsys, tmp_path: Path) -> None:
     # A 4 px image printed across the page: a low-resolution warning from the PDF stage.
     book, out = built["book"], tmp_path / "out"  # not built["out"]: its outputs stay as they were
     Image.new("RGB", (4, 4), "red").save(book / "tiny.png")
@@ -465,5 +465,7 @@ def test_pdf_warnings_name_the_final_pdf(built: dict, capsys, tmp_path: Path) ->
         (book / "chapters" / "3.md").unlink()
     assert code == 0
     pdf_warnings = [w for w in capsys.readouterr().err.splitlines() if "prints at" in w]
-    assert pdf_warnings and all(w.startswith(f"{out / 't.pdf'}: warning: page ") for w in pdf_warnings)
-    assert not any(".staging-" in w for w in pdf_warnings)
+    # the manuscript's line that shows the image, and the page it prints on; never a staging file
+    source = f"{book / 'chapters' / '3.md'}:"
+    assert pdf_warnings and all(w.startswith(source) and " on page " in w for w in pdf_warnings)
+    assert not any(".staging-" in w or ".pagemap-" in w for w in pdf_warnings)
