@@ -16,7 +16,7 @@ import re
 from lxml import etree
 
 from book.text import HAN, LATIN_END, LATIN_START
-from book.typography.text import runs
+from book.typography.text import place, runs
 
 XHTML_NS = "http://www.w3.org/1999/xhtml"
 CLASS = "cjk-gap"
@@ -38,14 +38,7 @@ def _split(root: etree._Element, node: etree._Element, attr: str, offsets: list[
         span = root.makeelement(f"{{{XHTML_NS}}}span" if root.tag.startswith("{") else "span", {"class": CLASS})
         span.text, span.tail = "", rest or None  # "": written <span …></span>, which HTML parsers read too
         spans.append(span)
-    if attr == "text":
-        for i, span in enumerate(spans):
-            node.insert(i, span)
-    else:
-        parent = node.getparent()
-        at = parent.index(node)
-        for i, span in enumerate(spans):
-            parent.insert(at + 1 + i, span)
+    place(node, attr, spans)
 
 
 def fixed_gaps(root: etree._Element) -> int:

@@ -17,7 +17,7 @@ from lxml import etree
 
 from book.errors import Diagnostics
 from book.model import Part
-from book.typography.text import is_protected, local
+from book.typography.text import is_protected, local, place
 
 # Emoji-presentation characters of the BMP (Unicode's Emoji_Presentation=Yes below U+1F000).
 _BMP_EMOJI = (
@@ -103,14 +103,7 @@ def _write(node: etree._Element, attr: str, pieces: list[str | etree._Element]) 
         else:
             items.append(p)
     setattr(node, attr, "".join(head) or None)
-    if attr == "text":
-        for i, el in enumerate(items):
-            node.insert(i, el)
-    else:
-        parent = node.getparent()
-        at = parent.index(node)
-        for i, el in enumerate(items):
-            parent.insert(at + 1 + i, el)
+    place(node, attr, items)
 
 
 def apply(root: etree._Element, part: Part, diag: Diagnostics) -> int:

@@ -45,6 +45,18 @@ def is_block(el: etree._Element) -> bool:
     return local(el.tag) in BLOCK_TAGS or bool(BLOCK_CLASSES & set((el.get("class") or "").split()))
 
 
+def place(node: etree._Element, attr: str, elements: list[etree._Element]) -> None:
+    """Put `elements` where `node`'s `attr` ("text" or "tail") was split: first inside it, or after it."""
+    if attr == "text":
+        for i, el in enumerate(elements):
+            node.insert(i, el)
+        return
+    parent = node.getparent()
+    at = parent.index(node)
+    for i, el in enumerate(elements):
+        parent.insert(at + 1 + i, el)
+
+
 def is_protected(el: etree._Element) -> bool:
     return local(el.tag) in PROTECTED_TAGS or el.get("data-typography") == "off"
 

@@ -13,7 +13,7 @@ import re
 from lxml import etree
 
 from book.text import FULLWIDTH_PUNCT, HAN
-from book.typography.text import is_protected, local
+from book.typography.text import is_protected, local, place
 
 ITALIC_TAGS = {"cite", "i", "var", "dfn", "address"}
 ITALIC_CLASSES = {"ref-container", "opener-title-en"}
@@ -37,14 +37,7 @@ def _wrap(root: etree._Element, node: etree._Element, attr: str) -> int:
         span = root.makeelement("span", {"class": CLASS})
         span.text, span.tail = run, after or None
         new.append(span)
-    if attr == "text":
-        for i, el in enumerate(new):
-            node.insert(i, el)
-    else:
-        parent = node.getparent()
-        at = parent.index(node)
-        for i, el in enumerate(new):
-            parent.insert(at + 1 + i, el)
+    place(node, attr, new)
     return len(new)
 
 
