@@ -17,35 +17,7 @@ from book.parts import crossref, index
 from book.parts.htmltree import parse_fragment
 from tests.conftest import run_cli
 
-BIB = """\
-@article{zhang2020,
-  author = {张三 and 李四},
-  title = {深度学习在自然语言处理中的应用},
-  journal = {计算机学报},
-  year = {2020},
-  volume = {43},
-  number = {5},
-  pages = {801--815},
-  langid = {chinese},
-}
-@misc{vaswani2017,
-  author = {Vaswani, Ashish and Shazeer, Noam and Parmar, Niki and Uszkoreit, Jakob},
-  title = {Attention Is All You Need},
-  year = {2017},
-  eprint = {1706.03762},
-  archivePrefix = {arXiv},
-  url = {https://arxiv.org/abs/1706.03762},
-  langid = {english},
-}
-@online{openai2023,
-  author = {{OpenAI}},
-  title = {GPT-4 Technical Report},
-  year = {2023},
-  url = {https://openai.com/research/gpt-4},
-  urldate = {2024-05-01},
-  langid = {english},
-}
-"""
+BIB = (Path(__file__).parent / "data" / "three-refs.bib").read_text(encoding="utf-8")
 
 FILLER = "这是一段用来占据版面的文字，让后面的内容落到别的页上。" * 10
 
@@ -220,9 +192,12 @@ def _part(body: str, pid: str = "ch03", kind: str = "chapter", number: int | Non
     return Part(pid, kind, Path(name), "题", "第三章", number, {}, body, 1)
 
 
+TEMPLATES = Path(__file__).resolve().parents[1] / "templates"
+
+
 def _config(tmp_path: Path) -> BookConfig:
     return BookConfig(
-        tmp_path, tmp_path / "book.yaml", "书", "", ("某",), "zh-Hans", "x", "", "", "", "", "s", (), (), ()
+        tmp_path, tmp_path / "book.yaml", "书", "", ("某",), "zh-Hans", "x", "", "", "", "", "s", (), (TEMPLATES,), ()
     )
 
 
@@ -313,3 +288,23 @@ def test_glossary_first_use_and_front_matter_index(tmp_path: Path) -> None:
     assert rp.body.count('class="glossary-link"') == 1 and "<h2>开源</h2>" in rp.body  # not in the heading
     assert rp.index_terms == [{"term": "开源", "key": "", "sub": "", "id": "ch01-fm1"}]
     assert 'id="ch01-fm1">开源</span>，再讲' not in rp.body and 'id="ch01-fm1">开源</span>。' in rp.body
+
+
+def test_glossary_and_index_come_from_templates_a_book_can_override(tmp_path: Path) -> None:
+    import dataclasses
+
+    from book.parts import glossary, index
+
+    own = tmp_path / "my-templates"
+    own.mkdir()
+    (own / "back-opener.html.j2").write_text('<header id="{{ id }}"><h1 class="mine">{{ title }}</h1></header>\n')
+    (tmp_path / "g.yaml").write_text("方法: 做事的办法。\n", encoding="utf-8")
+    config = dataclasses.replace(_config(tmp_path), glossary=tmp_path / "g.yaml", template_dirs=(own, TEMPLATES))
+    body = '<p id="ch01-p1">讲<span class="index-term-ref" id="ch01-i1">方法</span>。</p>'
+    rp = RenderedPart("ch01", "chapter", "ch01.xhtml", "", "第一章", body, index_terms=[
+        {"term": "方法", "key": "", "sub": "", "id": "ch01-i1"}])  # fmt: skip
+    back = glossary.apply(config, Manifest(config, [_part("", "ch01", number=1)]), [rp])
+    assert back is not None and '<h1 class="mine">术语表</h1>' in back.body and "<dd" in back.body
+    ix = index.build_part(config, [rp])
+    assert ix is not None and '<h1 class="mine">索引</h1>' in ix.body
+    assert '<a epub:type="index-locator" href="ch01.xhtml#ch01-i1">第一章</a>' in ix.body  # markup, not escaped

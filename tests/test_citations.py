@@ -14,35 +14,7 @@ from book.check.epubcheck import run_epubcheck
 from book.source.config import load_config
 from tests.conftest import run_cli
 
-BIB = """\
-@article{zhang2020,
-  author = {张三 and 李四},
-  title = {深度学习在自然语言处理中的应用},
-  journal = {计算机学报},
-  year = {2020},
-  volume = {43},
-  number = {5},
-  pages = {801--815},
-  langid = {chinese},
-}
-@misc{vaswani2017,
-  author = {Vaswani, Ashish and Shazeer, Noam and Parmar, Niki and Uszkoreit, Jakob},
-  title = {Attention Is All You Need},
-  year = {2017},
-  eprint = {1706.03762},
-  archivePrefix = {arXiv},
-  url = {https://arxiv.org/abs/1706.03762},
-  langid = {english},
-}
-@online{openai2023,
-  author = {{OpenAI}},
-  title = {GPT-4 Technical Report},
-  year = {2023},
-  url = {https://openai.com/research/gpt-4},
-  urldate = {2024-05-01},
-  langid = {english},
-}
-"""
+BIB = (Path(__file__).parent / "data" / "three-refs.bib").read_text(encoding="utf-8")
 
 CH1 = """\
 # 第一章 引用

@@ -143,19 +143,11 @@ def apply(config: BookConfig, manifest: Manifest, rendered: list[RenderedPart]) 
 
 def _part(config: BookConfig, entries: dict[str, dict[str, Any]], ids: dict[str, str]) -> RenderedPart:
     from book.parts.index import sort_key
+    from book.parts.render import environment
 
-    t = locale_for(config.language)
-    title = t["glossary"]
-    items = []
-    for term in sorted(entries, key=sort_key):
-        items.append(f'<dt id="{ids[term]}" epub:type="glossterm" role="term"><dfn>{html.escape(term)}</dfn></dt>\n'
-                     f'<dd epub:type="glossdef" role="definition">{html.escape(entries[term]["definition"])}</dd>')  # fmt: skip
-    body = (
-        f'<section class="part back glossary" epub:type="glossary" role="doc-glossary" aria-labelledby="{PART_ID}-title">\n'
-        f'<header class="opener back-opener" id="{PART_ID}">\n'
-        f'<h1 class="opener-title" id="{PART_ID}-title">{html.escape(title)}</h1>\n</header>\n'
-        f'<div class="content glossary-body">\n<dl>\n' + "\n".join(items) + "\n</dl>\n</div>\n</section>\n"
-    )
+    title = locale_for(config.language)["glossary"]
+    terms = [{"id": ids[t], "term": t, "definition": entries[t]["definition"]} for t in sorted(entries, key=sort_key)]
+    body = environment(config).get_template("glossary.html.j2").render(id=PART_ID, title=title, entries=terms)
     return RenderedPart(
         id=PART_ID, kind="back", filename=f"{PART_ID}.xhtml", title=title, label="", body=body,
         headings=[Heading(1, PART_ID, title)], landmark="glossary",

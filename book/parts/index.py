@@ -150,38 +150,35 @@ def _locators(e: Entry, labels: dict[str, tuple[str, str]]) -> str:
 
 def build_part(config: BookConfig, rendered: list[RenderedPart]) -> RenderedPart | None:
     """The 索引 part (the book's last), or None when nothing is marked or `index: false`."""
-    import html
-
     found = entries(rendered)
     if not found or not config.index:
         return None
+    from markupsafe import Markup
+
+    from book.parts.render import environment
+
     t = locale_for(config.language)
     labels = {rp.id: (rp.filename, rp.label or rp.title) for rp in rendered}
-    lines = []
-    for g in groups(found, t["index_latin"]):
-        lines.append(f'<section class="index-group" epub:type="index-group" id="{g["id"]}">')
-        lines.append(f'<h2 class="index-letter">{html.escape(g["title"])}</h2>')
-        lines.append('<ul class="index-entries" epub:type="index-entry-list">')
-        for e in g["entries"]:
-            own = _locators(e, labels) if e.places else ""
-            lines.append(f'<li class="index-entry" epub:type="index-entry"><span class="index-term" epub:type="index-term">'
-                         f"{html.escape(e.term)}</span> {own}")  # fmt: skip
-            if e.subs:
-                lines.append('<ul class="index-entries" epub:type="index-entry-list">')
-                for s in sorted(e.subs.values(), key=lambda s: sort_key(s.term)):
-                    lines.append(f'<li class="index-entry" epub:type="index-entry"><span class="index-term" epub:type="index-term">'
-                                 f"{html.escape(s.term)}</span> {_locators(s, labels)}</li>")  # fmt: skip
-                lines.append("</ul>")
-            lines.append("</li>")
-        lines.append("</ul>")
-        lines.append("</section>")
+    shown = [
+        {
+            "id": g["id"],
+            "title": g["title"],
+            "entries": [
+                {
+                    "term": e.term,
+                    "locators": Markup(_locators(e, labels) if e.places else ""),
+                    "subs": [
+                        {"term": s.term, "locators": Markup(_locators(s, labels))}
+                        for s in sorted(e.subs.values(), key=lambda s: sort_key(s.term))
+                    ],
+                }
+                for e in g["entries"]
+            ],
+        }
+        for g in groups(found, t["index_latin"])
+    ]
     title = t["index"]
-    body = (
-        f'<section class="part back index" epub:type="index" role="doc-index" aria-labelledby="{PART_ID}-title">\n'
-        f'<header class="opener back-opener" id="{PART_ID}">\n'
-        f'<h1 class="opener-title" id="{PART_ID}-title">{html.escape(title)}</h1>\n</header>\n'
-        f'<div class="content index-body">\n' + "\n".join(lines) + "\n</div>\n</section>\n"
-    )
+    body = environment(config).get_template("index.html.j2").render(id=PART_ID, title=title, groups=shown)
     return RenderedPart(
         id=PART_ID, kind="back", filename=f"{PART_ID}.xhtml", title=title, label="", body=body,
         headings=[Heading(1, PART_ID, title)], landmark="index",
