@@ -20,9 +20,9 @@ from lxml import etree
 from book.errors import Diagnostics
 from book.model import Part
 from book.parts.htmltree import parse_fragment
+from book.source.fences import CLOSE, CODE, Fences
 
 COMMENT = re.compile(r"<!--.*?-->", re.S)
-FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
 REFERENCE_DEF = re.compile(r"^ {0,3}\[(?!\^)[^\]]+\]:\s*\S+.*$")
 IMAGE = re.compile(r"!\[[^\]]*\]\([^)]*\)")
 LINK_TARGET = re.compile(r"\]\([^)]*\)|\]\[[^\]]*\]")
@@ -45,17 +45,12 @@ def source_blocks(body: str) -> list[tuple[int, str]]:
     blocks: list[tuple[int, str]] = []
     current: list[str] = []
     start = 0
-    fence = ""
+    fences = Fences()
     for i, line in enumerate(body.split("\n")):
-        m = FENCE.match(line)
-        if fence:
+        if fences.kind(line) in (CODE, CLOSE):
             current.append(line)
-            if m and line.strip().startswith(fence):
-                fence = ""
             continue
-        if m:
-            fence = m.group(1)[0] * 3
-        if not line.strip() and not fence:
+        if not line.strip():
             if current:
                 blocks.append((start, "\n".join(current)))
             current = []

@@ -28,6 +28,7 @@ from book.errors import BookError, Problem, display_path
 from book.locale import locale_for
 from book.model import BookConfig, Manifest, Part, RenderedPart
 from book.parts.htmltree import heading_level
+from book.source.fences import CLOSE, CODE, TEXT, Fences
 
 KINDS = ("fig", "tbl", "lst", "eq", "sec", "ch")
 # ASCII only: a label written against Han text (`如@fig-cat所示`) ends where the Han begins.
@@ -35,7 +36,6 @@ _LABEL = r"(?:fig|tbl|lst|eq|sec|ch)-[A-Za-z0-9_]+(?:[-:.][A-Za-z0-9_]+)*"
 # `[@fig-x]` or `@fig-x` not inside a word or an e-mail address (`a@fig-x.com`).
 REFERENCE = re.compile(rf"\[-?@({_LABEL})\]|(?<![A-Za-z0-9_.@])@({_LABEL})")
 DEFINITION = re.compile(rf"(?:\{{|\s)#({_LABEL})(?=[\s}}])")
-FENCE = re.compile(r"^\s*(`{3,}|~{3,})")
 INLINE_CODE = re.compile(r"(`+)(?:.+?)\1")
 # A display equation with a label; the math stage renders what is inside the wrapper.
 EQUATION = re.compile(rf"^\$\$(.+?)\$\$\s*\{{#({_LABEL})\}}\s*$")
@@ -44,16 +44,9 @@ PLACEHOLDER = re.compile(r'<span class="crossref" data-ref="([^"]+)">\s*</span>'
 
 def _outside_code(body: str, fix: Any) -> str:
     """`fix(line)` on every line not inside a fenced block, inline code spans left as written."""
-    out, fence = [], None
+    out, fences = [], Fences()
     for line in body.split("\n"):
-        m = FENCE.match(line)
-        if fence is not None:
-            if m and m.group(1)[0] == fence[0] and len(m.group(1)) >= len(fence):
-                fence = None
-            out.append(line)
-            continue
-        if m:
-            fence = m.group(1)
+        if fences.kind(line) != TEXT:
             out.append(line)
             continue
         pieces, last = [], 0
@@ -79,16 +72,10 @@ def protect(body: str) -> str:
 def definitions(part: Part) -> list[tuple[str, int]]:
     """Every label the part's source defines, with its line, in reading order (code left out)."""
     found: list[tuple[str, int]] = []
-    lines = part.body.split("\n")
-    fence = None
-    for i, line in enumerate(lines):
-        m = FENCE.match(line)
-        if fence is not None:
-            if m and m.group(1)[0] == fence[0] and len(m.group(1)) >= len(fence):
-                fence = None
-            continue
-        if m:
-            fence = m.group(1)  # the fence line itself may carry `#lst-x`
+    fences = Fences()
+    for i, line in enumerate(part.body.split("\n")):
+        if fences.kind(line) in (CODE, CLOSE):
+            continue  # the opening line itself may carry `#lst-x`
         for d in DEFINITION.finditer(" " + line):
             found.append((d.group(1), part.body_line + i))
     opener = part.meta.get("id") if isinstance(part.meta.get("id"), str) else None

@@ -19,11 +19,11 @@ import re
 
 from book.errors import Diagnostics
 from book.model import Part
+from book.source.fences import TEXT, Fences
 
 RULE = re.compile(r"^ {0,3}-{3,}[ \t]*$")
 LIST_ITEM = re.compile(r"^[ \t]*(?:[-*+]|\d{1,9}[.)])[ \t]+\S")
 INDENTED = re.compile(r"^(?: {4,}|\t)")
-FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
 HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]")
 CJK_PUNCT = re.compile(r"[\u3000-\u303f\uff00-\uffef]")
 CODE_SIGNS = re.compile(r"[;{}=<>$]|\b(?:def|return|function|var|let|const|import|class|if|for)\b|^\s*[#/]")
@@ -41,19 +41,11 @@ def _prose(line: str) -> bool:
 def defuse(body: str, part: Part, diag: Diagnostics) -> str:
     """The body with both traps defused; the same number of lines, each text line where it was."""
     lines = body.split("\n")
-    fence = ""
+    fences = Fences()  # an indented fence is prose set as code by mistake, which this stage handles
     i = 0
     while i < len(lines):
         line = lines[i]
-        m = FENCE.match(line)
-        if m and not INDENTED.match(line):
-            if not fence:
-                fence = m.group(1)[0] * 3
-            elif line.strip().startswith(fence):
-                fence = ""
-            i += 1
-            continue
-        if fence:
+        if (fences.inside or not INDENTED.match(line)) and fences.kind(line) != TEXT:
             i += 1
             continue
         if RULE.match(line) and i > 0 and LIST_ITEM.match(lines[i - 1]):

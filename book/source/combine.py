@@ -17,25 +17,15 @@ from pathlib import Path
 
 from book.errors import Diagnostics
 from book.model import SourceSpec
-from book.source.infer import ATX, FENCE
+from book.source.fences import text_lines
+from book.source.infer import ATX
 from book.source.read import Source, read_source
 
 
 def demote(body: str) -> str:
     """Every ATX heading one level down (outside code fences), when the text has an `# h1`."""
     lines = body.split("\n")
-    fence = ""
-    spots = []
-    for i, line in enumerate(lines):
-        m = FENCE.match(line)
-        if m:
-            if not fence:
-                fence = m.group(1)[0] * 3
-            elif line.strip().startswith(fence):
-                fence = ""
-            continue
-        if not fence and (h := ATX.match(line)):
-            spots.append((i, len(h.group(1))))
+    spots = [(i, len(h.group(1))) for i, line in text_lines(lines) if (h := ATX.match(line))]
     if not any(level == 1 for _, level in spots):
         return body
     for i, level in spots:

@@ -11,9 +11,10 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from book.source.fences import text_lines
+
 ATX = re.compile(r"^ {0,3}(#{1,6})[ \t]+(.*?)(?:[ \t]+#+)?[ \t]*$")
 SETEXT = re.compile(r"^ {0,3}(=+|-+)[ \t]*$")
-FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
 ATTRIBUTES = re.compile(r"\s*\{[^{}]*\}\s*$")  # `{#id .class}` after a heading
 INLINE_MARKUP = re.compile(r"[*_`]+|!?\[([^\]]*)\]\([^)]*\)")
 # `第三章`, `第3章`, `Chapter 3`, `3.` before the title proper, and what separates them from it.
@@ -26,17 +27,7 @@ DIGITS = re.compile(r"\d+")
 def first_heading(body: str, first_line: int = 1) -> tuple[str, int] | None:
     """The text of the body's first heading (ATX or setext, outside code fences) and its file line."""
     lines = body.split("\n")
-    fence = ""
-    for i, line in enumerate(lines):
-        m = FENCE.match(line)
-        if m:
-            if not fence:
-                fence = m.group(1)[0] * 3
-            elif line.strip().startswith(fence):
-                fence = ""
-            continue
-        if fence:
-            continue
+    for i, line in text_lines(lines):
         m = ATX.match(line)
         if m and m.group(2).strip():
             return _plain(m.group(2)), first_line + i
