@@ -32,7 +32,7 @@ def load(path: Path) -> dict[str, dict[str, Any]]:
     """The glossary file → {term: {"definition": str, "keys": [str]}}; a malformed file is an error."""
     import yaml
 
-    from book.source.config import load_yaml
+    from book.source.yamlfile import load_yaml
 
     shown = display_path(path)
     try:

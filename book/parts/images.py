@@ -34,7 +34,7 @@ from book.locale import locale_for, template_strings
 from book.model import ImageRef, Part
 from book.parts import links
 from book.parts.fetch import FetchError, FetchPolicy, fetch, sniff
-from book.source.config import SOURCE_SUFFIXES as MANUSCRIPT_SUFFIXES
+from book.source.entries import SOURCE_SUFFIXES as MANUSCRIPT_SUFFIXES
 
 if TYPE_CHECKING:
     from book.model import BookConfig

@@ -7,24 +7,20 @@ source, template, style or image outside it is ever read.
 from __future__ import annotations
 
 import datetime as dt
-import difflib
 import re
 import sys
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from book.bounds import GlobTooWide, has_magic, walk_glob
 from book.errors import BookError, Diagnostics, Problem, display_path
-from book.model import PROJECT_ROOT, BookConfig, SourceSpec
+from book.model import PROJECT_ROOT, BookConfig
 from book.options import EpubOptions, PrintOptions, parse_section
 from book.source.copyright import read_cip
-from book.text import XML_INVALID, key_line, xml_safe
-
-SOURCE_SUFFIXES = (".md", ".markdown", ".txt")
-
+from book.source.entries import inside, source_specs
+from book.source.yamlfile import Checker, load_yaml, suggest
+from book.text import key_line, xml_safe
 
 KNOWN_KEYS = {
     "title", "subtitle", "authors", "author", "language", "identifier", "publisher", "date",
@@ -36,66 +32,9 @@ KNOWN_KEYS = {
 }  # fmt: skip
 
 
-class BookLoader(yaml.SafeLoader):
-    """Safe YAML that never crashes on what authors write.
-
-    A date-shaped value that is not a real date (`2025-13-45`) stays a string, so the validator can
-    name its field and line instead of PyYAML raising a bare ValueError; repeated keys are recorded.
-    """
-
-    def __init__(self, stream: str) -> None:
-        super().__init__(stream)
-        self.duplicates: list[tuple[str, int]] = []
-
-    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node | None:  # type: ignore[override]
-        # An alias is shared, not copied, when loaded, but everything that walks the data (the
-        # config's hash) expands it: nine nested aliases of nine made a 1 KB file hang the build.
-        if self.check_event(yaml.AliasEvent):
-            event = self.peek_event()
-            raise yaml.composer.ComposerError(
-                None, None, f"YAML aliases (*{event.anchor}) are not allowed; write the value out", event.start_mark
-            )
-        return super().compose_node(parent, index)
-
-    def construct_yaml_timestamp(self, node: yaml.Node) -> Any:  # type: ignore[override]
-        try:
-            return super().construct_yaml_timestamp(node)
-        except (ValueError, OverflowError):
-            return self.construct_scalar(node)
-
-    def construct_mapping(self, node: yaml.Node, deep: bool = False) -> dict[Any, Any]:  # type: ignore[override]
-        seen: set[Any] = set()
-        for key_node, _ in getattr(node, "value", []):
-            if isinstance(key_node, yaml.ScalarNode):
-                if key_node.value in seen:
-                    self.duplicates.append((key_node.value, key_node.start_mark.line + 1))
-                seen.add(key_node.value)
-        return super().construct_mapping(node, deep=deep)
-
-
-BookLoader.add_constructor("tag:yaml.org,2002:timestamp", BookLoader.construct_yaml_timestamp)
-BookLoader.add_constructor("tag:yaml.org,2002:map", BookLoader.construct_yaml_map)
-
-
-def load_yaml(text: str) -> tuple[Any, list[tuple[str, int]]]:
-    """YAML text → (data, [(duplicate key, 1-based line)]); raises yaml.YAMLError on bad syntax."""
-    loader = BookLoader(text)
-    try:
-        return loader.get_single_data(), loader.duplicates
-    except RecursionError:
-        raise yaml.YAMLError("nested too deeply") from None
-    finally:
-        loader.dispose()
-
-
 def slugify(text: str) -> str:
     s = re.sub(r"[^A-Za-z0-9]+", "-", text).strip("-").lower()
     return s or "book"
-
-
-def _suggest(key: str, known: set[str] | list[str]) -> str:
-    close = difflib.get_close_matches(key, sorted(known), n=1, cutoff=0.75)
-    return f"did you mean '{close[0]}'?" if close else "remove it or check its spelling"
 
 
 SLUG = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
@@ -136,37 +75,6 @@ def _read(path: str | Path) -> tuple[Path, str, str, dict[str, Any], list[tuple[
     return config_path, shown, text, data, duplicates
 
 
-@dataclass
-class _Checker:
-    """Collects the problems of one book.yaml, each at the line of the key it is about."""
-
-    shown: str
-    text: str
-    data: dict[str, Any]
-    problems: list[Problem] = field(default_factory=list)
-    divisions: list[str] = field(default_factory=list)  # the titles of `parts:`, once read
-
-    def err(self, key: str | None, message: str, hint: str = "") -> None:
-        self.problems.append(Problem(self.shown, key_line(self.text, key) if key else None, message, hint))
-
-    def warn(self, line: int | None, message: str, hint: str = "") -> None:
-        self.problems.append(Problem(self.shown, line, message, hint, "warning"))
-
-    def text_value(self, key: str, default: str = "") -> str:
-        value = self.data.get(key)
-        if value is None:
-            return default
-        if isinstance(value, bool) or not isinstance(value, (str, int, float, dt.date)):
-            self.err(key, f"'{key}' must be text, not {type(value).__name__}", f'write {key}: "…"')
-            return default
-        text = value.isoformat() if isinstance(value, dt.date) else str(value)
-        if XML_INVALID.search(text):
-            self.warn(key_line(self.text, key), f"'{key}' contains control characters; they are removed",
-                      "delete them from book.yaml")  # fmt: skip
-            text = xml_safe(text)
-        return text
-
-
 def load_config(path: str | Path, diag: Diagnostics | None = None) -> BookConfig:
     """Read and validate `book.yaml`; every problem is reported with its line.
 
@@ -175,12 +83,12 @@ def load_config(path: str | Path, diag: Diagnostics | None = None) -> BookConfig
     """
     config_path, shown, text, data, duplicates = _read(path)
     root = config_path.parent
-    c = _Checker(shown, text, data)
+    c = Checker(shown, text, data)
     for key, line in duplicates:
         c.warn(line, f"key '{key}' appears twice; the last one wins", "keep only one")
     for key in data:
         if str(key) not in KNOWN_KEYS:
-            c.warn(key_line(text, str(key)), f"unknown key '{key}'", _suggest(str(key), KNOWN_KEYS))
+            c.warn(key_line(text, str(key)), f"unknown key '{key}'", suggest(str(key), KNOWN_KEYS))
     title = c.text_value("title").strip()
     if not title and "title" not in problems_keys(c.problems):
         c.err("title" if "title" in data else None, "book.yaml lacks the book's 'title'", "add 'title: 书名'")
@@ -194,7 +102,7 @@ def load_config(path: str | Path, diag: Diagnostics | None = None) -> BookConfig
     slug = c.text_value("slug") or slugify(title)
     if not SLUG.fullmatch(slug):
         c.err("slug", f"'slug' {slug!r} is not a plain file name", "use letters, digits, '-', '_' and '.' only")
-    sources = _sources(c, root)
+    sources = source_specs(c, root)
     dirs = {key: _folders(c, root, key) for key in ("templates", "styles")}
     options = _options(c, root)
     allow_private = data.get("allow_private_fetch", False)
@@ -210,7 +118,7 @@ def load_config(path: str | Path, diag: Diagnostics | None = None) -> BookConfig
     labels = {key: _label(c, key, language) for key in ("chapter_label", "part_label")}
     editions = _editions(c, language)
     imprint = {key: c.text_value(key).strip() for key in ("printer", "impression")}
-    cip = read_cip(c, _suggest)
+    cip = read_cip(c)
     for p in c.problems:
         if p.severity == "warning":
             if diag is not None:
@@ -258,7 +166,7 @@ def load_config(path: str | Path, diag: Diagnostics | None = None) -> BookConfig
     )
 
 
-def _editions(c: _Checker, language: str) -> tuple[str, ...]:
+def _editions(c: Checker, language: str) -> tuple[str, ...]:
     """`editions:` → the language tags the book is also built in (book.source.editions)."""
     from book.source.editions import parse_editions
 
@@ -268,7 +176,7 @@ def _editions(c: _Checker, language: str) -> tuple[str, ...]:
     return tags
 
 
-def _label(c: _Checker, key: str, language: str) -> str:
+def _label(c: Checker, key: str, language: str) -> str:
     """`chapter_label:` / `part_label:` → the pattern (the locale's by default, "" for none)."""
     from book.locale import locale_for
     from book.source.labels import parse_pattern
@@ -280,7 +188,7 @@ def _label(c: _Checker, key: str, language: str) -> str:
     return pattern
 
 
-def _authors(c: _Checker) -> tuple[str, ...]:
+def _authors(c: Checker) -> tuple[str, ...]:
     raw = c.data.get("authors", c.data.get("author"))
     if isinstance(raw, (str, int)) and xml_safe(str(raw)).strip():
         return (xml_safe(str(raw)),)
@@ -291,136 +199,7 @@ def _authors(c: _Checker) -> tuple[str, ...]:
     return ()
 
 
-SOURCE_KEYS = (("frontmatter", "frontmatter"), ("chapter", "chapters"), ("appendix", "appendices"),
-               ("backmatter", "backmatter"))  # fmt: skip
-ENTRY_OPTIONS = ["path", "trim_after", "files"]
-
-
-def _sources(c: _Checker, root: Path) -> list[SourceSpec]:
-    """`frontmatter:`, `chapters:`, `parts:` (each with its `chapters:`), `appendices:` and
-    `backmatter:` → the source files, each once, in reading order."""
-    sources: list[SourceSpec] = []
-    listed: set[Path] = set()  # resolved paths of `sources`: a set, as 10,000 files made a list quadratic
-    for kind, key in SOURCE_KEYS:
-        sources += _entries(c, root, kind, key, c.data.get(key), listed)
-        if key == "chapters":
-            for number, (title, chapters) in enumerate(_divisions(c), 1):
-                c.divisions.append(title)
-                sources += _entries(c, root, "chapter", "parts", chapters, listed, number)
-    return sources
-
-
-def _divisions(c: _Checker) -> list[tuple[str, Any]]:
-    """`parts:` → [(title, its chapters' entries)]; a malformed entry is an error at its line."""
-    raw = c.data.get("parts")
-    if raw is None:
-        return []
-    hint = "write 'parts:' then '  - title: 第一部分的标题' and an indented 'chapters:' list"
-    if not isinstance(raw, list):
-        c.err("parts", "'parts' must be a list of {title, chapters}", hint)
-        return []
-    found = []
-    for entry in raw:
-        if (
-            not isinstance(entry, dict)
-            or not isinstance(entry.get("title"), (str, int))
-            or not str(entry["title"]).strip()
-        ):
-            c.err("parts", "an entry of 'parts' has no title", hint)
-            continue
-        for extra in entry:
-            if extra not in ("title", "chapters"):
-                c.warn(key_line(c.text, str(extra), indented=True), f"unknown option '{extra}' in 'parts'",
-                       _suggest(str(extra), ["title", "chapters"]))  # fmt: skip
-        found.append((xml_safe(str(entry["title"]).strip()), entry.get("chapters")))
-    return found
-
-
-def _entry_line(c: _Checker, key: str, entry: Any) -> int | None:
-    """The line an entry of `parts:` is written on (its path's first occurrence), else its key's."""
-    if key == "parts" and isinstance(entry, str) and entry.strip():
-        m = re.search(rf"^[ \t-]*(?:path:\s*)?['\"]?{re.escape(entry.strip())}", c.text, re.M)
-        if m:
-            return c.text.count("\n", 0, m.start()) + 1
-    return key_line(c.text, key)
-
-
-def _entries(
-    c: _Checker, root: Path, kind: str, key: str, entries: Any, listed: set[Path], division: int = 0
-) -> list[SourceSpec]:
-    sources: list[SourceSpec] = []
-    entries = entries or []
-    if isinstance(entries, str):
-        entries = [entries]
-    if not isinstance(entries, list):
-        c.err(key, f"'{key}' must be a list of paths or globs", f"write '{key}:' then '  - path.md' lines")
-        return sources
-    for entry in entries:
-        opts: dict[str, Any] = {}
-        if isinstance(entry, dict):
-            opts = dict(entry)
-            entry = opts.pop("path", None)
-            for extra in opts:
-                if extra not in ENTRY_OPTIONS:
-                    c.warn(key_line(c.text, str(extra), indented=True), f"unknown option '{extra}' in '{key}'",
-                           _suggest(str(extra), ENTRY_OPTIONS))  # fmt: skip
-            if opts.get("trim_after") is not None and not isinstance(opts["trim_after"], str):
-                c.err(key, "'trim_after' must be text", 'write trim_after: "感谢阅读！"')
-                opts.pop("trim_after")
-        if entry is None and opts.get("files") is not None:  # `- files: [a.md, a/b.md]`: one chapter
-            files = _section_files(c, root, key, ".", opts["files"])
-            if files and files[0].resolve() not in listed:
-                listed.update(f.resolve() for f in files)
-                sources.append(SourceSpec(files[0], kind, opts.get("trim_after"), division, tuple(files)))
-            continue
-        if not isinstance(entry, str) or not entry.strip():
-            c.err(key, f"an entry of '{key}' has no path", "write '- path/to/file.md' or '- path: …'")
-            continue
-        if Path(entry).is_absolute() or ".." in Path(entry).parts:
-            c.err(key, f"'{entry}' leaves the book's folder", "list sources by a path inside the book's folder")
-            continue
-        if (root / entry).is_dir() and not has_magic(entry):  # a folder: one chapter, its files its sections
-            files = _section_files(c, root, key, entry, opts.get("files"))
-            if files and all(_inside(root, f) for f in files):
-                real = files[0].resolve()
-                if real not in listed:
-                    listed.update(f.resolve() for f in files)
-                    sources.append(SourceSpec(files[0], kind, opts.get("trim_after"), division, tuple(files)))
-            continue
-        try:
-            matches = _expand(root, entry)
-        except GlobTooWide as exc:
-            c.err(key, f"{exc}", "narrow the glob, or split the book")
-            continue
-        if not matches:
-            c.problems.append(Problem(c.shown, _entry_line(c, key, entry), f"'{entry}' matches no file",
-                                      "check the path in book.yaml (relative to book.yaml)"))  # fmt: skip
-        for m in matches:
-            if not _inside(root, m):
-                c.err(key, f"'{m.relative_to(root)}' leaves the book's folder (a symlink?)",
-                      "copy the file into the book's folder")  # fmt: skip
-                continue
-            real = m.resolve()
-            if real in listed:
-                c.warn(_entry_line(c, key, entry), f"'{m.relative_to(root)}' is listed twice; it is used once",
-                       "remove the repeated entry")  # fmt: skip
-                continue
-            listed.add(real)
-            sources.append(SourceSpec(m, kind, opts.get("trim_after"), division))
-    return sources
-
-
-def _section_files(c: _Checker, root: Path, key: str, folder: str, files: Any) -> list[Path]:
-    """A folder chapter's files (book.source.sections), each problem at the entry's line."""
-    from book.source.sections import section_files
-
-    found, problems = section_files(root, folder, files, SOURCE_SUFFIXES)
-    line = _entry_line(c, key, folder)
-    c.problems += [Problem(c.shown, line, what, hint) for what, hint in problems]
-    return found
-
-
-def _citations(c: _Checker, root: Path) -> tuple[tuple[Path, ...], Path | None]:
+def _citations(c: Checker, root: Path) -> tuple[tuple[Path, ...], Path | None]:
     """`bibliography:` (a path or a list) and `csl:` (a built-in style name or a .csl path) → files."""
     from book.parts.citations import BIB_SUFFIXES, STYLES, builtin_style
 
@@ -432,7 +211,7 @@ def _citations(c: _Checker, root: Path) -> tuple[tuple[Path, ...], Path | None]:
     files: list[Path] = []
     for entry in entries:
         path = root / entry
-        if Path(entry).is_absolute() or not _inside(root, path):
+        if Path(entry).is_absolute() or not inside(root, path):
             c.err(
                 "bibliography", f"'{entry}' leaves the book's folder", "keep the bibliography inside the book's folder"
             )
@@ -447,21 +226,21 @@ def _citations(c: _Checker, root: Path) -> tuple[tuple[Path, ...], Path | None]:
     if style in STYLES:
         return tuple(files), builtin_style(style)
     path = root / style
-    if not style.endswith(".csl") or Path(style).is_absolute() or not _inside(root, path) or not path.is_file():
+    if not style.endswith(".csl") or Path(style).is_absolute() or not inside(root, path) or not path.is_file():
         c.err("csl", f"'csl: {style}' is neither a built-in style nor a .csl file in the book",
               f"write one of {', '.join(STYLES)}, or the path of a .csl file inside the book")  # fmt: skip
         return tuple(files), builtin_style("numeric")
     return tuple(files), path
 
 
-def _folders(c: _Checker, root: Path, key: str) -> tuple[Path, ...]:
+def _folders(c: Checker, root: Path, key: str) -> tuple[Path, ...]:
     """`templates:` / `styles:` → the book's folder (if any) searched before the toolchain's."""
     override = c.data.get(key)
     chain: list[Path] = []
     if override is not None:
         if not isinstance(override, str) or not override.strip():
             c.err(key, f"'{key}' must be a folder path", f"write '{key}: {key}/'")
-        elif Path(override).is_absolute() or not _inside(root, root / override):
+        elif Path(override).is_absolute() or not inside(root, root / override):
             c.err(key, f"'{key}: {override}' leaves the book's folder", "keep it inside the book's folder")
         elif not (root / override).is_dir():
             c.err(key, f"'{key}: {override}' is not a folder", "create it or remove the key")
@@ -470,7 +249,7 @@ def _folders(c: _Checker, root: Path, key: str) -> tuple[Path, ...]:
     return tuple(chain + [PROJECT_ROOT / key])
 
 
-def _options(c: _Checker, root: Path) -> tuple[PrintOptions, EpubOptions]:
+def _options(c: Checker, root: Path) -> tuple[PrintOptions, EpubOptions]:
     """`print:` and `epub:` → their typed options (book.options declares and checks each one)."""
     parsed: dict[str, Any] = {}
     for key in ("print", "epub"):
@@ -486,19 +265,3 @@ def _options(c: _Checker, root: Path) -> tuple[PrintOptions, EpubOptions]:
 def problems_keys(problems: list[Problem]) -> set[str]:
     """Keys already reported as ill-typed, so a second message about them is not added."""
     return {m.group(1) for p in problems if (m := re.match(r"'(\w+)' must be", p.message))}
-
-
-def _inside(root: Path, path: Path) -> bool:
-    try:
-        path.resolve().relative_to(root.resolve())
-        return True
-    except ValueError:
-        return False
-
-
-def _expand(root: Path, pattern: str) -> list[Path]:
-    if has_magic(pattern):
-        found = walk_glob(root, pattern)
-        return [p for p in found if p.is_file() and p.suffix.lower() in SOURCE_SUFFIXES]
-    p = root / pattern
-    return [p] if p.is_file() else []

@@ -6,15 +6,15 @@ the block does not know is a warning at its line, a value that is not text an er
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
+from book.source.yamlfile import Checker, suggest
 from book.text import key_line, xml_safe
 
 CIP_KEYS = ("place", "subjects", "classification", "number", "year")
 
 
-def read_cip(c: Any, suggest: Callable[[str, set[str]], str]) -> dict[str, Any]:
+def read_cip(c: Checker) -> dict[str, Any]:
     """`cip:` as a mapping of known keys (text, `subjects` a list of text); problems at their line."""
     raw = c.data.get("cip")
     if raw is None:

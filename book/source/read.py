@@ -25,7 +25,7 @@ import yaml
 from book.bounds import read_source_bytes
 from book.errors import BookError, Diagnostics, Problem, display_path
 from book.model import SourceSpec
-from book.source.config import load_yaml
+from book.source.yamlfile import load_yaml
 from book.text import XML_INVALID, key_line
 
 FENCE = re.compile(r"\A---[ \t]*\n(.*?\n)?(?:---|\.\.\.)[ \t]*(?:\n|\Z)", re.S)
