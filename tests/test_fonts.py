@@ -11,6 +11,7 @@ from fontTools.ttLib import TTFont
 from book.engine.cache import Cache
 from book.epub.fonts import (
     FACES,
+    characters_by_face,
     characters_by_family,
     check_embeddable,
     embed_fonts,
@@ -95,3 +96,16 @@ def test_font_face_css_points_into_the_package(tmp_path: Path) -> None:
     assert '@font-face { font-family: "LXGW WenKai"; font-weight: normal' in css
     assert 'url("../fonts/LXGWWenKai-Regular.otf") format("opentype")' in css
     assert "http" not in css
+
+
+def test_each_weight_gets_its_own_face(tmp_path: Path) -> None:
+    css = CSS + ".note { font-family: 'Noto Sans CJK SC', sans-serif; } .note em { font-weight: 700; }"
+    css += " .note::before { content: '注'; font-weight: bold; }"
+    body = '<p class="note">常规<em>加粗</em>尾巴</p><h2>标题<span style="x">仍粗</span></h2>'
+    chars = characters_by_face([body], [css])
+    assert {"常", "规", "尾", "巴"} <= chars[("Noto Sans CJK SC", "normal")]  # a ::before's weight is its own
+    assert {"加", "粗", "标", "题", "仍"} <= chars[("Noto Sans CJK SC", "bold")]  # h2 is bold by default
+    assert not {"常", "尾"} & chars[("Noto Sans CJK SC", "bold")]
+    fonts = {(f.spec.family, f.spec.weight): f for f in embed_fonts([body], [css], Cache(tmp_path))}
+    assert fonts[("Noto Sans CJK SC", "normal")].href.endswith("NotoSansCJKsc-Regular.otf")
+    assert fonts[("Noto Sans CJK SC", "bold")].characters < fonts[("Noto Serif CJK SC", "normal")].characters

@@ -55,7 +55,12 @@ FACES: tuple[FaceSpec, ...] = (
     FaceSpec("Noto Sans", "normal", "Noto Sans:style=Regular", "NotoSans-Regular"),
     FaceSpec("Noto Serif", "normal", "Noto Serif:style=Italic", "NotoSerif-Italic", "italic"),
     FaceSpec("Noto Sans Symbols2", "normal", "Noto Sans Symbols2:style=Regular", "NotoSansSymbols2-Regular"),
+    # The Hei set at normal weight (placeholders, the publisher's line): its own face, or a reader
+    # given only the bold one prints that text bold.
+    FaceSpec("Noto Sans CJK SC", "normal", "Noto Sans CJK SC:style=Regular", "NotoSansCJKsc-Regular"),
 )
+# Elements a reading system sets bold with no stylesheet asking (the HTML standard's rendering rules).
+BOLD_BY_DEFAULT = frozenset({"h1", "h2", "h3", "h4", "h5", "h6", "strong", "b", "th"})
 
 
 def faces_for(region: str) -> tuple[FaceSpec, ...]:
@@ -173,8 +178,20 @@ def _first_family(value: list) -> str | None:
     return None
 
 
+def _weight(value: list) -> str | None:
+    """`font-weight`'s value as the face it picks: "bold", "normal", or None (inherit, unknown)."""
+    for token in value:
+        if token.type == "ident":
+            name = token.lower_value
+            return "bold" if name in ("bold", "bolder") else "normal" if name in ("normal", "lighter") else None
+        if token.type == "number":
+            return "bold" if token.value >= 600 else "normal"
+    return None
+
+
 def _stylesheet_rules(css_texts: Iterable[str]) -> tuple[cssselect2.Matcher, set[str]]:
-    """A matcher from selectors to the first family they set, and strings of `content:` rules."""
+    """A matcher from selectors to ("family", the first family) or ("weight", …) they set, and the
+    strings of `content:` rules."""
     matcher = cssselect2.Matcher()
     generated: set[str] = set()
     for css in css_texts:
@@ -187,15 +204,19 @@ def _stylesheet_rules(css_texts: Iterable[str]) -> tuple[cssselect2.Matcher, set
                 if decl.lower_name == "content":
                     generated.update(t.value for t in decl.value if t.type == "string")
                 if decl.lower_name == "font-family":
-                    family = _first_family(decl.value)
-                    if not family:
-                        continue
-                    try:
-                        selectors = cssselect2.compile_selector_list(rule.prelude)
-                    except cssselect2.SelectorError:
-                        continue
-                    for sel in selectors:
-                        matcher.add_selector(sel, family)
+                    payload = ("family", _first_family(decl.value))
+                elif decl.lower_name == "font-weight":
+                    payload = ("weight", _weight(decl.value))
+                else:
+                    continue
+                if not payload[1]:
+                    continue
+                try:
+                    selectors = cssselect2.compile_selector_list(rule.prelude)
+                except cssselect2.SelectorError:
+                    continue
+                for sel in selectors:
+                    matcher.add_selector(sel, payload)
     return matcher, generated
 
 
@@ -210,22 +231,35 @@ def characters_by_family(
     With a cache, each body's characters are kept by its text and the stylesheets': matching the
     selectors is most of an EPUB's packaging time, and an edit changes one body.
     """
+    chars: dict[str, set[str]] = {}
+    for (family, _), found in characters_by_face(bodies, css_texts, cache).items():
+        chars.setdefault(family, set()).update(found)
+    return chars
+
+
+def characters_by_face(
+    bodies: Iterable[str], css_texts: Iterable[str], cache: Cache | None = None
+) -> dict[tuple[str, str], set[str]]:
+    """As characters_by_family, by (family, "normal" | "bold"): the weight each text is set in."""
     css_texts, bodies = list(css_texts), list(bodies)
     if cache is None:
         return _characters(bodies, css_texts)
-    chars: dict[str, set[str]] = {}
-    css_key = digest("font-chars-css-1", *css_texts)
+    chars: dict[tuple[str, str], set[str]] = {}
+    css_key = digest("font-chars-css-2", *css_texts)
     for body in bodies:
         one = cache.memo("fontchars", digest(css_key, body), lambda b=body: _characters([b], css_texts))
-        for fam, found in one.items():
-            chars.setdefault(fam, set()).update(found)
+        for face, found in one.items():
+            chars.setdefault(face, set()).update(found)
     cache.trim("fontchars", keep=4 * len(bodies) + 16)  # the current bodies and a few edits back
     return chars
 
 
-def _characters(bodies: Iterable[str], css_texts: list[str]) -> dict[str, set[str]]:
+def _characters(bodies: Iterable[str], css_texts: list[str]) -> dict[tuple[str, str], set[str]]:
+    """Each text node counts for every family its element or an ancestor is matched with (a
+    descendant that switches family still counts for its ancestors' family), in its element's
+    weight: the last matching `font-weight` by specificity, else the parent's, else HTML's default."""
     matcher, generated = _stylesheet_rules(css_texts)
-    chars: dict[str, set[str]] = {}
+    chars: dict[tuple[str, str], set[str]] = {}
     extra = {c for s in generated for c in s if not c.isspace()}
     for body in bodies:
         # Whole XHTML documents as they are; body fragments wrapped into one.
@@ -234,13 +268,25 @@ def _characters(bodies: Iterable[str], css_texts: list[str]) -> dict[str, set[st
         )  # fmt: skip
         root = etree.fromstring(doc.encode("utf-8"), etree.XMLParser(resolve_entities=False, huge_tree=True))
         wrapper = cssselect2.ElementWrapper.from_xml_root(root)
+        state: dict[int, tuple[frozenset[str], str]] = {}  # element → (families so far, weight)
         for el in wrapper.iter_subtree():
-            families = {payload for *_, payload in matcher.match(el)}
+            node = el.etree_element
+            families, weight = state.get(id(node.getparent()), (frozenset(), "normal"))
+            if etree.QName(node).localname in BOLD_BY_DEFAULT:
+                weight = "bold"
+            matches = sorted(matcher.match(el), key=lambda m: m[:2])  # (specificity, order): the last wins
+            families = families | {value for *_, (what, value) in matches if what == "family"}
+            weight = next(  # a ::before's weight is its own, not the element's
+                (value for _, _, pseudo, (what, value) in reversed(matches) if what == "weight" and pseudo is None),
+                weight,
+            )
+            state[id(node)] = (families, weight)
             if not families:
                 continue
-            text = {c for c in "".join(el.etree_element.itertext()) if not c.isspace()}
+            own = (node.text or "") + "".join(child.tail or "" for child in node)
+            text = {c for c in own if not c.isspace()}
             for fam in families:
-                chars.setdefault(fam, set()).update(text | extra)
+                chars.setdefault((fam, weight), set()).update(text | extra)
     return chars
 
 
@@ -248,10 +294,17 @@ def embed_fonts(
     bodies: Iterable[str], css_texts: Iterable[str], cache: Cache, faces: tuple[FaceSpec, ...] = FACES
 ) -> list[EmbeddedFont]:
     """Subset every face that styles some of the book's text; faces styling nothing are left out."""
-    chars = characters_by_family(list(bodies), list(css_texts), cache)
+    chars = characters_by_face(list(bodies), list(css_texts), cache)
+    weights = {(f.family, f.style): set() for f in faces}
+    for f in faces:
+        weights[(f.family, f.style)].add(f.weight)
     fonts = []
     for spec in faces:
-        text = "".join(sorted(chars.get(spec.family, ())))
+        if len(weights[(spec.family, spec.style)]) > 1:  # the family's text in this weight only
+            found = chars.get((spec.family, spec.weight), set())
+        else:  # its only face: every weight's text (a reader emboldens what it must)
+            found = set().union(*(v for (fam, _), v in chars.items() if fam == spec.family))
+        text = "".join(sorted(found))
         if not text:
             continue
         path, index = locate(spec.pattern, spec.family)
