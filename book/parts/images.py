@@ -20,6 +20,7 @@ import dataclasses
 import hashlib
 import re
 import tempfile
+from collections.abc import Callable
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlsplit
@@ -160,6 +161,14 @@ def placeholder(img: etree._Element, note: str, host: str = "", config: BookConf
     return html.fragment_fromstring(text.strip())
 
 
+class _NotEmbedded(Exception):
+    """An image the book cannot carry: the warning, its hint, and the placeholder's label and host."""
+
+    def __init__(self, message: str, hint: str, label: str, host: str = "") -> None:
+        super().__init__(message)
+        self.message, self.hint, self.label, self.host = message, hint, label, host
+
+
 def apply(
     root: etree._Element, part: Part, diag: Diagnostics, root_dir: Path, *,
     config: BookConfig | None = None, cache_dir: Path | None = None,
@@ -167,6 +176,7 @@ def apply(
     """Embed, replace or refuse every image; return the part's embedded images (one per href)."""
     cache_dir = cache_dir or Path(tempfile.gettempdir()) / "book-image-cache"
     policy = FetchPolicy(allow_private=config.allow_private_fetch if config is not None else False)
+    strings = locale_for(config.language if config else "zh-Hans")
     found: dict[str, ImageRef] = {}
     warned: set[str] = set()
 
@@ -186,100 +196,102 @@ def apply(
         return f"{shown_path}:{(part.line_of(src) if src else _empty_src_line(part)) or ''}".rstrip(":")
 
     for img in [el for el in root.iter() if el.tag in MEDIA_TAGS]:
-        if img.tag != "img" or img.get("alt") is None:  # Pandoc writes <embed> for unknown extensions
-            if not img.get("alt"):
-                cap = img.getnext()
-                img.set("alt", "".join(cap.itertext()).strip() if cap is not None and cap.tag == "figcaption" else "")
-            img.attrib.pop("controls", None)
-            img.tag = "img"
+        _as_img(img)
         src = (img.get("src") or img.get("data") or "").strip()
         shown = src[:80] + ("…" if len(src) > 80 else "") or "an image with no path"
         img.set("data-source", where(src))  # kept by a placeholder (_replace), dropped once embedded
         if final:
             img.set("data-final", "true")
-        scheme = urlsplit(src).scheme.lower() if not re.match(r"^[A-Za-z]:[\\/]", src) else ""
-        ref: ImageRef | None = None
         try:
-            if scheme in ("http", "https"):
-                try:
-                    with pillow(src):
-                        got = fetch(src, cache_dir, policy)
-                    ref = _ref(got.path, got.path.read_bytes(), got.media_type)  # fetch() names it by its bytes
-                except FetchError as exc:
-                    warn_once(src, f"remote image not embedded ({exc}): {shown}", "a placeholder with its alt text is printed; build online or save the image in the book's folder")  # fmt: skip
-                    _replace(
-                        img,
-                        placeholder(
-                            img,
-                            locale_for(config.language if config else "zh-Hans")["image_unfetched"],
-                            urlsplit(src).hostname or "",
-                            config,
-                        ),
-                    )
-                    continue
-            elif scheme == "data":
-                data = decode_data_url(src)
-                with pillow(src):
-                    media_type, ext = sniff(data)
-                digest = hashlib.sha256(data).hexdigest()
-                path = cache_dir / f"data-{digest[:32]}.{ext}"
-                if not path.is_file():
-                    write_bytes(path, data)
-                ref = _ref(path, data, media_type)
-            elif scheme:
-                raise ValueError(f"scheme '{scheme}:' is not allowed for images")
-            else:
-                path = resolve_local(src, part, root_dir)
-                data = read_capped(path, MAX_IMAGE_BYTES, "image")  # by size first: a 2 GB file was read whole
-                with pillow(src):
-                    media_type, ext = sniff(data)
-                suffix = stored_suffix(path, media_type, ext)
-                if suffix != path.suffix.lstrip(".").lower():
-                    warn_once(src, f"image {shown} is a {ext.upper()} file named '{path.name}': stored as .{suffix}",
-                              f"rename it to '{path.stem}.{suffix}'")  # fmt: skip
-                ref = _ref(path, data, media_type, suffix)
-        except (ValueError, FetchError) as exc:
-            if isinstance(exc, (ImageTooLarge, FileTooLarge)) or isinstance(exc.__cause__, ImageTooLarge):
-                warn_once(src, f"image refused ({exc}): {shown}", f"scale it down (at most {MAX_PIXELS // 10**6} Mpx and {MAX_IMAGE_BYTES >> 20} MB)")  # fmt: skip
-                _replace(
-                    img,
-                    placeholder(
-                        img, template_strings(config.language if config else "zh-Hans")["image_refused"], "", config
-                    ),
-                )
-                continue
-            warn_once(src, f"image refused ({exc}): {shown}", "keep images inside the book's folder, as http(s) URLs or small data: images")  # fmt: skip
-            _replace(
-                img, placeholder(img, locale_for(config.language if config else "zh-Hans")["image_refused"], "", config)
-            )
-            continue
-        except FileNotFoundError:
-            warn_once(src, f"image not found: {shown}", "check the path (relative to the chapter's file)")
-            _replace(
-                img, placeholder(img, locale_for(config.language if config else "zh-Hans")["image_missing"], "", config)
-            )
+            ref = _load(src, shown, part, root_dir, cache_dir, policy, pillow, warn_once)
+        except _NotEmbedded as exc:
+            warn_once(src, exc.message, exc.hint)
+            _replace(img, placeholder(img, strings[exc.label], exc.host, config))
             continue
         found.setdefault(ref.href, _located(ref, part, src))  # the first reference's line
         img.set("src", ref.href)
         img.attrib.pop("data-source", None)
         img.attrib.pop("data-final", None)
         _fit(img)
-        parent = img.getparent()
-        if parent is not None and parent.tag == "figure" and "figure" not in (parent.get("class") or ""):
-            cap = parent.find("figcaption")
-            caption = _unwritten(parent, caption_of("".join(cap.itertext()), src) if cap is not None else "")
-            text = (
-                _env(config)
-                .get_template("figure.html.j2")
-                .render(href=ref.href, alt=img.get("alt") or "", caption=caption)
-            )
-            new = html.fragment_fromstring(text.strip())
-            if parent.get("id"):  # an author's {#fig-x}: cross-references point at it
-                new.set("id", parent.get("id"))
-            new.tail = parent.tail
-            parent.getparent().replace(parent, new)
+        _as_figure(img, ref, src, config)
     check_links(root, part, diag, root_dir)
     return list(found.values())
+
+
+def _as_img(el: etree._Element) -> None:
+    """Pandoc writes <embed> (and authors <video>, <object>…) for what it does not know: an <img> with an alt."""
+    if el.tag == "img" and el.get("alt") is not None:
+        return
+    if not el.get("alt"):
+        cap = el.getnext()
+        el.set("alt", "".join(cap.itertext()).strip() if cap is not None and cap.tag == "figcaption" else "")
+    el.attrib.pop("controls", None)
+    el.tag = "img"
+
+
+def _load(
+    src: str, shown: str, part: Part, root_dir: Path, cache_dir: Path, policy: FetchPolicy,
+    pillow: Callable[[str], contextlib.AbstractContextManager[None]], warn_once: Callable[[str, str, str], None],
+) -> ImageRef:  # fmt: skip
+    """The image `src` names, read (fetched, decoded) and checked; _NotEmbedded says why not."""
+    scheme = urlsplit(src).scheme.lower() if not re.match(r"^[A-Za-z]:[\\/]", src) else ""
+    try:
+        if scheme in ("http", "https"):
+            try:
+                with pillow(src):
+                    got = fetch(src, cache_dir, policy)
+            except FetchError as exc:
+                raise _NotEmbedded(
+                    f"remote image not embedded ({exc}): {shown}",
+                    "a placeholder with its alt text is printed; build online or save the image in the book's folder",
+                    "image_unfetched", urlsplit(src).hostname or "",
+                ) from None  # fmt: skip
+            return _ref(got.path, got.path.read_bytes(), got.media_type)  # fetch() names it by its bytes
+        if scheme == "data":
+            data = decode_data_url(src)
+            with pillow(src):
+                media_type, ext = sniff(data)
+            digest = hashlib.sha256(data).hexdigest()
+            path = cache_dir / f"data-{digest[:32]}.{ext}"
+            if not path.is_file():
+                write_bytes(path, data)
+            return _ref(path, data, media_type)
+        if scheme:
+            raise ValueError(f"scheme '{scheme}:' is not allowed for images")
+        path = resolve_local(src, part, root_dir)
+        data = read_capped(path, MAX_IMAGE_BYTES, "image")  # by size first: a 2 GB file was read whole
+        with pillow(src):
+            media_type, ext = sniff(data)
+        suffix = stored_suffix(path, media_type, ext)
+        if suffix != path.suffix.lstrip(".").lower():
+            warn_once(src, f"image {shown} is a {ext.upper()} file named '{path.name}': stored as .{suffix}",
+                      f"rename it to '{path.stem}.{suffix}'")  # fmt: skip
+        return _ref(path, data, media_type, suffix)
+    except (ValueError, FetchError) as exc:
+        if isinstance(exc, (ImageTooLarge, FileTooLarge)) or isinstance(exc.__cause__, ImageTooLarge):
+            hint = f"scale it down (at most {MAX_PIXELS // 10**6} Mpx and {MAX_IMAGE_BYTES >> 20} MB)"
+        else:
+            hint = "keep images inside the book's folder, as http(s) URLs or small data: images"
+        raise _NotEmbedded(f"image refused ({exc}): {shown}", hint, "image_refused") from None
+    except FileNotFoundError:
+        raise _NotEmbedded(
+            f"image not found: {shown}", "check the path (relative to the chapter's file)", "image_missing"
+        ) from None
+
+
+def _as_figure(img: etree._Element, ref: ImageRef, src: str, config: BookConfig | None) -> None:
+    """An image alone in Pandoc's <figure> becomes the book's figure (figure.html.j2), id kept."""
+    parent = img.getparent()
+    if parent is None or parent.tag != "figure" or "figure" in (parent.get("class") or ""):
+        return
+    cap = parent.find("figcaption")
+    caption = _unwritten(parent, caption_of("".join(cap.itertext()), src) if cap is not None else "")
+    text = _env(config).get_template("figure.html.j2").render(href=ref.href, alt=img.get("alt") or "", caption=caption)
+    new = html.fragment_fromstring(text.strip())
+    if parent.get("id"):  # an author's {#fig-x}: cross-references point at it
+        new.set("id", parent.get("id"))
+    new.tail = parent.tail
+    parent.getparent().replace(parent, new)
 
 
 def _located(ref: ImageRef, part: Part, src: str) -> ImageRef:
