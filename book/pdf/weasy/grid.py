@@ -229,9 +229,10 @@ def _aligned(box: Any) -> bool:
     return box.element_tag in ALIGNED_TAGS or bool(set((element.get("class") or "").split()) & ALIGNED_CLASSES)
 
 
-def baseline_shift(box: Any, first: float, pitch: float) -> float:
+def baseline_shift(box: Any, first: float, pitch: float, back: float = BACK) -> float:
     """How far to move `box` so its last baseline lands on a baseline of the grid (`first` + k ×
-    `pitch`): back into its own top margin when that is at most `BACK` of a line, else down."""
+    `pitch`): back into its own top margin when that is at most `back` of a line, else down. (A
+    block split at the foot has no room below: it may go back as far as its margin.)"""
     base = last_baseline(box)
     if base is None:
         return 0.0
@@ -239,7 +240,7 @@ def baseline_shift(box: Any, first: float, pitch: float) -> float:
     if off < EPSILON or pitch - off < EPSILON:
         return 0.0
     margin = box.margin_top if isinstance(box.margin_top, (int, float)) else 0.0
-    if off <= min(BACK * pitch, margin):
+    if off <= min(back * pitch, margin):
         return -off
     return pitch - off
 
@@ -304,9 +305,9 @@ def install() -> bool:
         result = original(context, box, bottom_space, skip_stack, containing_block, page_is_empty, absolute_boxes,
                           fixed_boxes, adjoining_margins, *args, **kwargs)  # fmt: skip
         baseline = getattr(context, "book_baseline", None)
-        if grid and baseline is not None and result[0] is not None and result[1] is None and _aligned(box):
+        if grid and baseline is not None and result[0] is not None and _aligned(box):
             new_box = result[0]
-            dy = baseline_shift(new_box, grid[0] + baseline, grid[1])
+            dy = baseline_shift(new_box, grid[0] + baseline, grid[1], 1.0 if result[1] is not None else BACK)
             if dy > 0 and context.overflows_page(bottom_space, new_box.border_box_y() + new_box.border_height() + dy):
                 dy = 0.0
             if dy:
