@@ -3,6 +3,7 @@ pitch ending on a grid baseline, bookmarks staying on their headings, and the au
 
 from __future__ import annotations
 
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -127,3 +128,21 @@ def test_a_caption_does_not_keep_its_figure_with_the_next_paragraph() -> None:
     figure = "<figure style='margin: 0; break-inside: avoid'><div style='height: 40px'></div><figcaption>图</figcaption></figure>"
     doc = _render(f"<style>figcaption {{ break-after: avoid }} {rule}</style>{para * 4}{figure}{para}")
     assert _baselines(doc.pages[0]._page_box, "figure"), "the figure stays on the page it fits"
+
+
+def test_book_check_audits_the_editions(sample_build: dict, tmp_path: Path) -> None:
+    """`editions: [zh-TW]` builds into <out>/zh-TW/: `book check` audits that PDF too, in its script."""
+    import shutil
+
+    from tests.conftest import ROOT, run_cli
+
+    (tmp_path / "book.yaml").write_text((ROOT / "book.yaml").read_text(encoding="utf-8") + "editions: [zh-TW]\n",
+                                        encoding="utf-8")  # fmt: skip
+    shutil.copytree(ROOT / "seeds", tmp_path / "seeds")
+    out = tmp_path / "out"
+    (out / "zh-TW").mkdir(parents=True)
+    shutil.copy(sample_build["pdf"], out / "zh-TW" / "ai-history.pdf")
+    proc = run_cli("check", "--config", str(tmp_path / "book.yaml"), "--out", str(out))
+    lines = proc.stdout.splitlines()
+    assert any(ln.startswith("PASS page audit (zh-TW): ") for ln in lines), lines
+    assert any(ln.startswith("FAIL pdffonts (zh-TW): ") for ln in lines), lines  # an SC file is not the TC edition
