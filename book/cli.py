@@ -129,6 +129,11 @@ def cmd_check(args: argparse.Namespace) -> int:
         report(check_layout(pdf_path, config))
     else:
         report(CheckResult("pdf", False, f"{pdf_path} not found: run `make` first"))
+    for tag in config.editions:  # `editions:` are built into <out>/<tag>/: their print PDF in its own script
+        edition_pdf = out / tag / f"{config.slug}.pdf"
+        if edition_pdf.exists():
+            for r in check_pdf(edition_pdf, tag):
+                report(CheckResult(f"{r.name} ({tag})", r.ok, r.summary, r.details))
     from book.check.retail import check_retail  # the stores' and the printer's: cover size, ISBN, spine
 
     for r in check_retail(config, out):

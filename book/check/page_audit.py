@@ -403,9 +403,10 @@ def _keeps(a: Audit, body_pages: list[Page], body: float, is_body: Any) -> None:
             for parity in (0, 1)}  # fmt: skip
     previous: Page | None = None
     for p in body_pages:
-        texts = [ln for ln in p.lines if ln.size > 0.9 * body]
+        # a heading has letters (an image placeholder's ▨ is not one) and nothing set under it
+        texts = [ln for ln in p.lines if ln.size > 0.9 * body and _letters(ln.text)]
         last = texts[-1] if texts else None
-        if last is not None and last.size >= 1.1 * body:
+        if last is not None and last.size >= 1.1 * body and not _followed(p, last, a.pitch):
             a.heading_at_foot.append(p.index + 1)
         elif last is not None and last.text.rstrip().endswith(("：", ":")) and not _followed(p, last, a.pitch):
             a.lead_in_at_foot.append(p.index + 1)

@@ -29,11 +29,15 @@ from typing import Any
 EPSILON = 0.01  # px: positions this close to a grid line are on it
 BACK = 0.2  # of a line: a block this little past a grid line goes back onto it (into leading only)
 OWN_PITCH_TAGS = frozenset({"table", "pre", "figure", "img", "svg", "math"})
-OWN_PITCH_CLASSES = frozenset({"footnote", "references", "sourceCode", "opener", "toc"})
+OWN_PITCH_CLASSES = frozenset({"footnote", "sourceCode", "opener", "toc"})
+ALIGNED_TAGS = frozenset({"table", "figure", "pre"})
+ALIGNED_CLASSES = frozenset({"sourceCode"})
+NUDGE = 0.1  # of a line: a baseline this close to the grid's is set on it (smaller type in a grid line)
 FILL_MAX = 4  # lines a page may be short of its foot and be filled (a kept box or lead-in moved over)
 # what may take a line of space above it, in order of preference
 FILL_TAGS = (("h2", "h3", "h4", "h5", "h6"), ("figure", "table", "pre", "blockquote"), ("p",), ("ul", "ol"))
-FILL_CLASSES = frozenset({"callout", "summary-box", "sourceCode", "figure"})
+FILL_CLASSES = frozenset({"callout", "summary-box", "sourceCode", "figure", "references"})
+PARAGRAPH_RANK = len(FILL_TAGS)  # last: the space between two paragraphs of the running text
 _installed = False
 
 
@@ -71,9 +75,13 @@ def _grid_state(box: Any, parent: Any) -> bool:
     return inherited
 
 
-def _rank(box: Any) -> int | None:
+def _rank(box: Any, parent: Any) -> int | None:
+    """The preference of the space above `box` for the page's slack (lower first), or None: only a
+    block whose top is in the text's flow, and not an anonymous block inside its element (the line
+    of a heading before its English subtitle: space there opens inside the heading, below its
+    bookmark and anchor)."""
     element = getattr(box, "element", None)
-    if element is None or not getattr(box, "book_grid", False):
+    if element is None or not getattr(box, "book_flow", False) or element is getattr(parent, "element", None):
         return None
     classes = set((element.get("class") or "").split())
     if classes & FILL_CLASSES:
@@ -81,26 +89,71 @@ def _rank(box: Any) -> int | None:
     for rank, tags in enumerate(FILL_TAGS):
         if box.element_tag in tags and (box.element_tag != "p" or "lead-in" in classes):
             return rank
+    parent_classes = set((getattr(parent, "element", None) is not None and parent.element.get("class") or "").split())
+    if box.element_tag == "p" and (
+        "content" in parent_classes or parent.element_tag == "section" and not parent_classes & FILL_CLASSES
+    ):
+        return PARAGRAPH_RANK
     return None
 
 
-def _walk_blocks(box: Any, chain: list[Any], found: list[tuple[int, list[Any]]], bottom: list[float]) -> None:
+def last_baseline(box: Any) -> float | None:
+    """The lowest baseline of the lines in `box` (its rows', cells' and captions' too), or None."""
     from weasyprint.formatting_structure import boxes
 
+    if isinstance(box, boxes.LineBox):
+        return box.position_y + box.baseline
+    lowest = None
+    for child in getattr(box, "children", ()):
+        if isinstance(child, boxes.Box) and (child.is_in_normal_flow() or isinstance(child, boxes.LineBox)):
+            base = last_baseline(child)
+            if base is not None and (lowest is None or base > lowest):
+                lowest = base
+    return lowest
+
+
+def _walk_blocks(box: Any, chain: list[Any], found: list[tuple[int, list[Any]]], bottom: list[float],
+                 kept: bool = False) -> None:  # fmt: skip
+    """The candidates for the page's slack under `box` into `found`, its last baseline into `bottom`.
+    `kept`: `box`'s top is bound to what is above it. A block kept with the one before it (after a
+    heading, a lead-in, a box's title) takes no space above it, nor does the first block inside a
+    box with a top padding or border (the space would open inside the box)."""
+    from weasyprint.formatting_structure import boxes
+
+    previous = None
     for child in box.children:
         if isinstance(child, boxes.LineBox):
-            bottom[0] = max(bottom[0], child.position_y + child.height)
+            bottom[0] = max(bottom[0], child.position_y + child.baseline)
+            previous = child
             continue
         if not child.is_in_normal_flow():
             continue
+        if previous is None:
+            bound = kept or bool(box.padding_top or box.border_top_width) and box is not chain[0]
+        else:
+            bound = _keeps_with_next(previous)
+        previous = child
         if not isinstance(child, boxes.BlockBox):  # a table: its rows are not line boxes of ours
             if isinstance(child, boxes.BlockLevelBox):
-                bottom[0] = max(bottom[0], child.position_y + child.margin_height())
+                base = last_baseline(child)
+                bottom[0] = max(bottom[0], base if base is not None else child.border_box_y() + child.border_height())
             continue
-        rank = _rank(child)
+        rank = None if bound else _rank(child, box)
         if rank is not None and (not found or found[-1][1][-1] is not child):
             found.append((rank, [*chain, child]))
-        _walk_blocks(child, [*chain, child], found, bottom)
+        _walk_blocks(child, [*chain, child], found, bottom, bound)
+
+
+def _keeps_with_next(box: Any) -> bool:
+    """Whether `box` is kept with the block after it (a heading, a lead-in, a box's title)."""
+    from weasyprint.formatting_structure import boxes
+
+    if isinstance(box, boxes.LineBox):
+        return False
+    if box.style["break_after"] in ("avoid", "avoid-page"):
+        return True
+    last = next((c for c in reversed(getattr(box, "children", ())) if c.is_in_normal_flow()), None)
+    return last is not None and not isinstance(last, boxes.LineBox) and _keeps_with_next(last)
 
 
 def _shift_after(chain: list[Any], dy: float) -> None:
@@ -117,9 +170,26 @@ def _shift_after(chain: list[Any], dy: float) -> None:
             parent.height += dy
 
 
-def fill_page(page_box: Any, origin: float, pitch: float) -> int:
+def spread(spaces: list[tuple[int, list[Any]]], lines: int) -> list[tuple[int, list[Any]]]:
+    """Which spaces take the `lines` (one each, in rank order): of the last rank needed, ones spread
+    evenly over the page; with fewer spaces than lines, the last again."""
+    chosen: list[tuple[int, list[Any]]] = []
+    for rank in sorted({r for r, _ in spaces}):
+        same = [s for s in spaces if s[0] == rank]
+        need = lines - len(chosen)
+        if need <= 0:
+            break
+        if len(same) > need:
+            same = [same[(2 * i + 1) * len(same) // (2 * need)] for i in range(need)]
+        chosen += same
+    chosen += [chosen[-1]] * (lines - len(chosen))
+    return chosen
+
+
+def fill_page(page_box: Any, origin: float, pitch: float, baseline: float) -> int:
     """Give the lines a page is short of its foot to the spaces above its headings and boxes
-    (a whole line each); how many lines were given."""
+    (a whole line each); how many lines were given. `baseline`: where the body's baseline lies in
+    its line, so the page's last baseline (a table row's, a caption's too) counts the lines."""
     from weasyprint.formatting_structure import boxes
 
     if any(isinstance(c, boxes.FootnoteAreaBox) and c.children for c in page_box.children):
@@ -131,17 +201,71 @@ def fill_page(page_box: Any, origin: float, pitch: float) -> int:
     bottom = [origin]
     _walk_blocks(root, [root], found, bottom)
     capacity = int((page_box.content_box_y() + page_box.height - origin) / pitch + EPSILON)
-    short = capacity - round((bottom[0] - origin) / pitch)
+    short = capacity - 1 - round((bottom[0] - origin - baseline) / pitch)
     # a block at the page top already starts the page: no space goes above it
     spaces = [(rank, chain) for rank, chain in found if chain[-1].position_y > origin + 1]
     if not 1 <= short <= FILL_MAX or not spaces:
         return 0
-    chosen = sorted(spaces, key=lambda s: s[0])[:short]
-    chosen += [chosen[-1]] * (short - len(chosen))
+    chosen = spread(spaces, short)
     order = {id(chain[-1]): i for i, (_, chain) in enumerate(spaces)}
     for _, chain in sorted(chosen, key=lambda s: -order[id(s[1][-1])]):
         _shift_after([page_box, *chain], pitch)
     return short
+
+
+def _is_content(box: Any) -> bool:
+    element = getattr(box, "element", None)
+    return element is not None and "content" in (element.get("class") or "").split()
+
+
+def _aligned(box: Any) -> bool:
+    """Whether `box` is a block of the text with its own pitch (a table, figure or listing): its
+    last baseline is put on the grid, so at a page foot it ends on the common foot."""
+    if not getattr(box, "book_flow", False) or getattr(box, "book_grid", False):
+        return False
+    element = getattr(box, "element", None)
+    if element is None or not box.is_in_normal_flow():
+        return False
+    return box.element_tag in ALIGNED_TAGS or bool(set((element.get("class") or "").split()) & ALIGNED_CLASSES)
+
+
+def baseline_shift(box: Any, first: float, pitch: float, back: float = BACK) -> float:
+    """How far to move `box` so its last baseline lands on a baseline of the grid (`first` + k ×
+    `pitch`): back into its own top margin when that is at most `back` of a line, else down. (A
+    block split at the foot has no room below: it may go back as far as its margin.)"""
+    base = last_baseline(box)
+    if base is None:
+        return 0.0
+    off = (base - first) % pitch
+    if off < EPSILON or pitch - off < EPSILON:
+        return 0.0
+    margin = box.margin_top if isinstance(box.margin_top, (int, float)) else 0.0
+    if off <= min(back * pitch, margin):
+        return -off
+    return pitch - off
+
+
+def nudge_lines(page_box: Any, first: float, pitch: float) -> int:
+    """Set each line of the text whose baseline lies just off the grid (smaller type in a grid line,
+    e.g. the reference list's: its baseline sits higher in the line) onto its grid baseline; how many."""
+    from weasyprint.formatting_structure import boxes
+
+    moved = 0
+
+    def walk(box: Any) -> None:
+        nonlocal moved
+        for child in getattr(box, "children", ()):
+            if isinstance(child, boxes.LineBox):
+                if getattr(box, "book_grid", False):
+                    off = (child.position_y + child.baseline - first + pitch / 2) % pitch - pitch / 2
+                    if EPSILON < abs(off) <= NUDGE * pitch:
+                        child.translate(dy=-off)
+                        moved += 1
+            elif isinstance(child, boxes.ParentBox) and child.is_in_normal_flow():
+                walk(child)
+
+    walk(page_box)
+    return moved
 
 
 def install() -> bool:
@@ -152,18 +276,25 @@ def install() -> bool:
     from weasyprint.formatting_structure import boxes
     from weasyprint.layout import block, page
     from weasyprint.layout.percent import resolve_percentages
+    from weasyprint.text.line_break import strut
 
     original = block.block_level_layout
 
     def block_level_layout(context: Any, box: Any, bottom_space: float, skip_stack: Any, containing_block: Any,
                            page_is_empty: bool = True, absolute_boxes: Any = None, fixed_boxes: Any = None,
                            adjoining_margins: Any = None, *args: Any, **kwargs: Any) -> Any:  # fmt: skip
+        grid = None
         if box.is_for_root_element:
             pitch = _pitch(box.style)
             context.book_grid = (box.position_y, pitch) if pitch else None
+            if pitch and getattr(context, "book_baseline", None) is None:
+                context.book_baseline = strut(box.style)[1]
         else:
+            box.book_flow = getattr(containing_block, "book_grid", False)
             box.book_grid = _grid_state(box, containing_block)
             grid = getattr(context, "book_grid", None)
+            if grid and box.book_grid and not box.book_flow and _is_content(box):
+                context.book_baseline = strut(box.style)[1]  # the text's own face, not the root's
             # a block continued from the previous page starts at the page top, on the grid already
             if grid and box.book_grid and not page_is_empty and skip_stack is None and isinstance(box, boxes.BlockBox):
                 if not isinstance(box, boxes.TableBox):
@@ -171,8 +302,17 @@ def install() -> bool:
                 margin_top = 0 if box.margin_top == "auto" else box.margin_top
                 top = box.position_y + block.collapse_margin([*(adjoining_margins or []), margin_top])
                 box.position_y += snapped(top, *grid) - top
-        return original(context, box, bottom_space, skip_stack, containing_block, page_is_empty, absolute_boxes,
-                        fixed_boxes, adjoining_margins, *args, **kwargs)  # fmt: skip
+        result = original(context, box, bottom_space, skip_stack, containing_block, page_is_empty, absolute_boxes,
+                          fixed_boxes, adjoining_margins, *args, **kwargs)  # fmt: skip
+        baseline = getattr(context, "book_baseline", None)
+        if grid and baseline is not None and result[0] is not None and _aligned(box):
+            new_box = result[0]
+            dy = baseline_shift(new_box, grid[0] + baseline, grid[1], 1.0 if result[1] is not None else BACK)
+            if dy > 0 and context.overflows_page(bottom_space, new_box.border_box_y() + new_box.border_height() + dy):
+                dy = 0.0
+            if dy:
+                new_box.translate(dy=dy)
+        return result
 
     original_make_page = page.make_page
 
@@ -181,7 +321,9 @@ def install() -> bool:
         grid = getattr(context, "book_grid", None)
         # a full page: the text goes on to the next page without a forced break
         if grid and resume is not None and not page_type.blank and next_page["break"] == "any":
-            fill_page(page_box, *grid)
+            fill_page(page_box, *grid, getattr(context, "book_baseline", 0.0) or 0.0)
+        if grid and getattr(context, "book_baseline", None) is not None:
+            nudge_lines(page_box, grid[0] + context.book_baseline, grid[1])
         return page_box, resume, next_page
 
     block.block_level_layout = block_level_layout
