@@ -107,6 +107,8 @@ def audit_lines_pdf(path: Path) -> LineAudit:
             continue
         a.body_pages += 1
         for ln in lines:
+            if len(ln.glyphs) < 5:
+                continue  # a display line (第八章, a letter-spaced label), never a justified one
             a.body_lines += 1
             _line_figures(a, ln)
             if previous is not None and previous.text.endswith(_HYPHENS) and len(previous.glyphs) > 1:
