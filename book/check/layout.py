@@ -24,6 +24,7 @@ from book.engine.cache import Cache, digest, toolchain_fingerprint
 from book.engine.workers import cores
 from book.model import BookConfig, Build, CheckResult, Part
 from book.pdf.furniture import Geometry, geometry
+from book.text import CLOSING, STOPS
 
 TOLERANCE = 1.0  # pt: rounding in the layout and a glyph's side bearing
 WORD = re.compile(r'<word xMin="([-\d.]+)" yMin="([-\d.]+)" xMax="([-\d.]+)" yMax="([-\d.]+)">([^<]*)</word>')
@@ -128,6 +129,14 @@ def _walk(stream: object, resources: object, ctm: tuple[float, ...], boxes: list
                 _walk(xo, xo.get("/Resources", resources), _mul(matrix, ctm), boxes, depth + 1)
 
 
+HALF_AT_END = CLOSING + STOPS  # marks whose ink is in their first half: halted at a line's end
+
+
+def _half_em(box: Box) -> float:
+    """Half the em of the type a pdftotext word box is set in (its height is the font's size)."""
+    return 0.5 * (box.y1 - box.y0)
+
+
 def words(pdf_path: Path, first: int | None = None, last: int | None = None) -> list[list[tuple[Box, str]]]:
     """Per page: every word's box (PDF points, origin bottom-left) and text, from pdftotext; with
     `first` and `last` (1-based, inclusive), of those pages only."""
@@ -221,6 +230,13 @@ def _measure(pdf_path: Path, geo: Geometry, only: set[int] | None = None) -> lis
                 found.append(Overflow(number, "text", "trim", past_trim, word))
                 continue
             past = max(area.x0 - box.x0, box.x1 - area.x1)
+            if (
+                past > TOLERANCE
+                and word[-1:] in HALF_AT_END
+                and area.x0 - box.x0 <= TOLERANCE
+                and box.x1 - area.x1 <= _half_em(box) + TOLERANCE
+            ):
+                continue  # a line-end mark set half-width (book.pdf.weasy.justify): its blank half is not drawn
             if past > TOLERANCE:
                 found.append(Overflow(number, "text", "type area", past, word))
         for box in page_images:
