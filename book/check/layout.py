@@ -132,9 +132,11 @@ def _walk(stream: object, resources: object, ctm: tuple[float, ...], boxes: list
 HALF_AT_END = CLOSING + STOPS  # marks whose ink is in their first half: halted at a line's end
 
 
-def _half_em(box: Box) -> float:
-    """Half the em of the type a pdftotext word box is set in (its height is the font's size)."""
-    return 0.5 * (box.y1 - box.y0)
+def halted_at_end(box: Box, area: Box, word: str) -> bool:
+    """Whether `word` passes the type area's right edge only by the blank half of the mark ending it:
+    pdftotext measures a mark by its full em, the line set it half-width."""
+    half_em = 0.5 * (box.y1 - box.y0)  # a word box is as tall as its type's size
+    return word[-1:] in HALF_AT_END and area.x0 - box.x0 <= TOLERANCE and box.x1 - area.x1 <= half_em + TOLERANCE
 
 
 def words(pdf_path: Path, first: int | None = None, last: int | None = None) -> list[list[tuple[Box, str]]]:
@@ -230,12 +232,7 @@ def _measure(pdf_path: Path, geo: Geometry, only: set[int] | None = None) -> lis
                 found.append(Overflow(number, "text", "trim", past_trim, word))
                 continue
             past = max(area.x0 - box.x0, box.x1 - area.x1)
-            if (
-                past > TOLERANCE
-                and word[-1:] in HALF_AT_END
-                and area.x0 - box.x0 <= TOLERANCE
-                and box.x1 - area.x1 <= _half_em(box) + TOLERANCE
-            ):
+            if past > TOLERANCE and halted_at_end(box, area, word):
                 continue  # a line-end mark set half-width (book.pdf.weasy.justify): its blank half is not drawn
             if past > TOLERANCE:
                 found.append(Overflow(number, "text", "type area", past, word))
