@@ -10,11 +10,11 @@ the adjustments after them) and lets that audit strip the running heads and foli
 from __future__ import annotations
 
 import re
-from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from book.check.page_audit import HAN_GAP_LIMIT, Line, _mode, audit_pages, read_pages
+from book.model import CheckResult
 from book.text import CLOSING, HAN, OPENING, STOPS
 
 _HAN = re.compile(f"[{HAN}]")
@@ -123,6 +123,8 @@ def audit_lines_pdf(path: Path) -> LineAudit:
     return a
 
 
-def names_broken(words: list[str]) -> Counter[str]:
-    """How often each broken name occurs (for the report)."""
-    return Counter(words)
+def check_line_audit(path: Path) -> CheckResult:
+    """`book check`'s line: the audit's figures; it fails where a name is broken by a hyphen."""
+    a = audit_lines_pdf(path)
+    problems = [f"a name hyphenated: {w}" for w in a.name_breaks]
+    return CheckResult("line audit", not problems, a.summary(), problems)
