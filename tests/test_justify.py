@@ -131,8 +131,8 @@ def test_compress_a_mark_inside_the_line_when_none_ends_it() -> None:
 
 
 def test_no_compression_where_the_gaps_stay_within_the_limit() -> None:
-    # 9.5 em: 一…八， fills 9 em, its 0.5 em over 8 gaps is well under ⅛ em: nothing is compressed
-    first = _lines("一二三四五六七八，九十甲乙丙丁戊己庚辛", 9.5)[0]
+    # 9.4 em: 一…八， fills 9 em, its 0.4 em over 8 gaps is under 1/16 em: nothing is compressed
+    first = _lines("一二三四五六七八，九十甲乙丙丁戊己庚辛", 9.4)[0]
     assert _text(first) == "一二三四五六七八，" and not getattr(first[0], "halts", ())
 
 

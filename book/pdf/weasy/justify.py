@@ -11,7 +11,8 @@ over each text box that holds CJK (`Layout.set_text`, also patched). Lines witho
 clreq's order of adjustment caps the Han expansion: past `HAN_GAP_LIMIT` (⅛ em) between characters,
 a line that has spaces (around Latin words) keeps its Han gaps at the cap and puts the rest of its
 slack into those spaces; a line without spaces has no other break and expands its Han gaps further.
-Before any of it, clreq's order compresses: where the next character (with the marks bound to it) is
+Before any of it, clreq's order compresses: where a line's gaps would open more than
+`COMPRESS_ABOVE` and the next character (with the marks bound to it) is
 too wide for the line by no more than half an em for each of up to `MAX_COMPRESSED` marks, the
 line takes it in and those marks are set half-width with the face's `halt` feature, the mark at the
 line's end first (its blank half is at the margin), then the marks inside the line from its end
@@ -34,11 +35,12 @@ CJK_CHAR = re.compile(f"[{HAN}{re.escape(FULLWIDTH_PUNCT)}\u3000-\u303f\uff00-\u
 _PROBE = 0.3137  # px; not a whole px: Pango rounds half letter-spacings of whole px (hinting)
 HAN_GAP_LIMIT = 0.125  # em: the most a gap between Han characters grows while spaces can take the rest
 SPACE_LIMIT = 0.5  # em: the most a space grows; past it the Han gaps take the rest after all
-# Compress only where the line as Pango broke it would be loose (gaps over the limit). Compressing
-# wherever it fits (clreq's order taken literally) set 139 marks half-width on the sample instead of
-# 57, but the breaks it moved left as many loose lines as it saved (sample 3 → 5, a Latin-heavy
+# em: compress only where the line as Pango broke it would open its gaps wider than this. Compressing
+# wherever it fits (clreq's order taken literally) set 139 marks half-width on the sample, but the
+# breaks it moved left as many loose lines as it saved (sample 3 → 5 lines over ⅛ em, a Latin-heavy
 # book 12 → 10): a moved break is as likely to end a later line before an unbreakable Latin word.
-COMPRESS_ONLY_LOOSE = True
+# Past 1/16 em: sample 3 → 3 (62 marks), the Latin-heavy book 12 → 11; past ⅛ em: 3 and 12.
+COMPRESS_ABOVE = 1 / 16
 MAX_COMPRESSED = 3  # marks a line may compress (each by half an em) to take in one more character
 COMPRESS_END = CLOSING + STOPS  # a mark at a line's end gives up the blank half at the margin
 COMPRESS_MID = CLOSING + OPENING + STOPS.replace("。", "")  # inside a line; a full stop keeps its space
@@ -288,11 +290,11 @@ def install() -> bool:
         if half < 0.4 * style["font_size"]:
             return result  # the face has no `halt` (the Kai): nothing to compress with
         unit = text[start:end]
-        # a line whose gaps would stay within the limit is left as Pango broke it: taking a
+        # a line whose gaps would stay within COMPRESS_ABOVE is left as Pango broke it: taking a
         # character in would only move the breaks of the lines after it (and loosen one of those)
         slack = available_width - new_box.width
         gaps = max(1, len(CJK_CHAR.findall(new_box.text)) - 1 + new_box.text.count(" "))
-        if COMPRESS_ONLY_LOOSE and slack <= HAN_GAP_LIMIT * style["font_size"] * gaps:
+        if slack <= COMPRESS_ABOVE * style["font_size"] * gaps:
             return result
         over = new_box.width - available_width + (len(unit) - sum(c in "⁠" for c in unit)) * style["font_size"]
         if unit[:1].isascii() or not 0 < over <= MAX_COMPRESSED * half:
