@@ -24,6 +24,7 @@ from book.engine.cache import Cache, digest, toolchain_fingerprint
 from book.engine.workers import cores
 from book.model import BookConfig, Build, CheckResult, Part
 from book.pdf.furniture import Geometry, geometry
+from book.text import CLOSING, STOPS
 
 TOLERANCE = 1.0  # pt: rounding in the layout and a glyph's side bearing
 WORD = re.compile(r'<word xMin="([-\d.]+)" yMin="([-\d.]+)" xMax="([-\d.]+)" yMax="([-\d.]+)">([^<]*)</word>')
@@ -128,6 +129,16 @@ def _walk(stream: object, resources: object, ctm: tuple[float, ...], boxes: list
                 _walk(xo, xo.get("/Resources", resources), _mul(matrix, ctm), boxes, depth + 1)
 
 
+HALF_AT_END = CLOSING + STOPS  # marks whose ink is in their first half: halted at a line's end
+
+
+def halted_at_end(box: Box, area: Box, word: str) -> bool:
+    """Whether `word` passes the type area's right edge only by the blank half of the mark ending it:
+    pdftotext measures a mark by its full em, the line set it half-width."""
+    half_em = 0.5 * (box.y1 - box.y0)  # a word box is as tall as its type's size
+    return word[-1:] in HALF_AT_END and area.x0 - box.x0 <= TOLERANCE and box.x1 - area.x1 <= half_em + TOLERANCE
+
+
 def words(pdf_path: Path, first: int | None = None, last: int | None = None) -> list[list[tuple[Box, str]]]:
     """Per page: every word's box (PDF points, origin bottom-left) and text, from pdftotext; with
     `first` and `last` (1-based, inclusive), of those pages only."""
@@ -221,6 +232,8 @@ def _measure(pdf_path: Path, geo: Geometry, only: set[int] | None = None) -> lis
                 found.append(Overflow(number, "text", "trim", past_trim, word))
                 continue
             past = max(area.x0 - box.x0, box.x1 - area.x1)
+            if past > TOLERANCE and halted_at_end(box, area, word):
+                continue  # a line-end mark set half-width (book.pdf.weasy.justify): its blank half is not drawn
             if past > TOLERANCE:
                 found.append(Overflow(number, "text", "type area", past, word))
         for box in page_images:

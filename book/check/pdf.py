@@ -155,6 +155,7 @@ def check_pdf_print(path: Path, language: str = "zh-Hans") -> CheckResult:
 def check_pdf(path: Path, language: str = "zh-Hans") -> list[CheckResult]:
     """Every validator of the print PDF (`book check` calls this when it exists), for the book's language."""
     from book.check.faces import check_pdf_faces
+    from book.check.line_audit import check_line_audit
     from book.check.page_audit import check_page_audit
 
     return [
@@ -162,4 +163,5 @@ def check_pdf(path: Path, language: str = "zh-Hans") -> list[CheckResult]:
         check_pdf_print(path, language),
         check_pdf_faces(path, language),
         check_page_audit(path, grid=GRID_MIN),
+        check_line_audit(path),
     ]
