@@ -29,3 +29,25 @@ def test_watches_sources_images_cover_styles_and_bibliography(tmp_path: Path) ->
         assert root / expected in watched, expected
     assert root not in watched  # never the book's folder recursively (build/, .venv/ are in it)
     assert any(p.name == "templates" for p in watched) and any(p.name == "styles" for p in watched)
+
+
+def test_stamp_sees_a_save_and_a_grown_watch_list_adds_no_difference(tmp_path: Path) -> None:
+    from book.tools.preview_inputs import expected_stamp, stamp
+
+    for folder in ("chapters", "images", "build", "chapters/.git"):
+        (tmp_path / folder).mkdir()
+    chapter = tmp_path / "chapters" / "01.md"
+    chapter.write_text("一\n", encoding="utf-8")
+    (tmp_path / "chapters" / ".01.md.swp").write_text("x", encoding="utf-8")
+    (tmp_path / "images" / "a.png").write_bytes(b"png")
+    old = [tmp_path / "chapters"]
+    before = stamp(old, tmp_path / "build")
+    assert list(before) == [chapter]  # hidden files and folders are not inputs
+    new = [*old, tmp_path / "images"]  # the build began to embed from images/
+    after = stamp(new)
+    assert expected_stamp(before, old, after, new) == after
+    assert expected_stamp(before, old, {}, old) == before
+    chapter.write_text("一二\n", encoding="utf-8")  # a save during the build
+    assert stamp(new) != expected_stamp(before, old, after, new)
+    chapter.unlink()
+    assert chapter not in stamp(old)

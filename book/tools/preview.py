@@ -92,6 +92,9 @@ class Previewer:
             self.print_pages = PrintPages(on_ready=self._notify, log=log)
         self._bodies: dict[str, str] = {}
         self._edited = ""
+        # The watched files as the last build began to read them (book.tools.preview_inputs.stamp),
+        # carried onto the watch list it ended with: the watcher rebuilds when they differ.
+        self.expected: dict | None = None
 
     def _notify(self) -> None:
         with self.changed:
@@ -115,7 +118,12 @@ class Previewer:
         return status
 
     def rebuild(self) -> BuildResult:
+        from book.tools.preview_inputs import expected_stamp, stamp
+
         start = time.perf_counter()
+        skip = self.out.resolve()
+        old = self.watch_paths()
+        before = stamp(old, skip)
         try:
             data, title, parts = build_epub(self.config_path, self.out, self._seen)
         except BookError as exc:
@@ -125,6 +133,8 @@ class Previewer:
             err = traceback.format_exc()
             data = None
         elapsed = time.perf_counter() - start
+        now = self.watch_paths()
+        self.expected = expected_stamp(before, old, stamp(now, skip) if now != old else {}, now)
         with self.lock:
             prev = self.state
             if data is not None:
@@ -143,10 +153,15 @@ class Previewer:
             return sorted(self.read)
         from book.tools.preview_inputs import read_paths
 
-        return read_paths(load_config(self.config_path))
+        try:
+            return read_paths(load_config(self.config_path))
+        except BookError:  # a book.yaml that does not load yet: watch it until it does
+            return [self.config_path]
 
     def watch(self, stop: threading.Event) -> None:
         from watchfiles import watch
+
+        from book.tools.preview_inputs import stamp
 
         out = self.out.resolve()
 
@@ -157,9 +172,19 @@ class Previewer:
         while not stop.is_set():
             watched = self.watch_paths()
             self.log("preview: watching " + ", ".join(str(p) for p in watched))
-            for changes in watch(*watched, watch_filter=relevant, stop_event=stop, debounce=200, rust_timeout=500):
-                names = ", ".join(sorted({Path(p).name for _, p in changes}))
-                self.log(f"preview: changed {names}; rebuilding")
+            # Events alone can miss a save: one made while the watcher restarts on a new watch list
+            # is seen by nobody, and watchfiles empties its change set when a wait times out. So
+            # each quiet half second (an empty yield) the files are compared with what the last
+            # build began from, and any difference is rebuilt too.
+            for changes in watch(*watched, watch_filter=relevant, stop_event=stop, debounce=200, rust_timeout=500,
+                                 yield_on_timeout=True):  # fmt: skip
+                if changes:
+                    names = ", ".join(sorted({Path(p).name for _, p in changes}))
+                    self.log(f"preview: changed {names}; rebuilding")
+                elif stamp(watched, out) != self.expected:
+                    self.log("preview: a change the watcher did not report; rebuilding")
+                else:
+                    continue
                 self.rebuild()
                 if self.watch_paths() != watched:  # a new image or file named: watch it too
                     break
