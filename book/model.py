@@ -331,6 +331,9 @@ class PdfResult:
     path: Path
     page_count: int
     page_map: list[PageMark] | None = None
+    # What the layout set beyond the type area or the trim, (page, kind, beyond, by, text) as
+    # book.check.layout.Overflow; None: not measured while laid out (the PDF is measured instead)
+    overflows: list[tuple[int, str, str, float, str]] | None = None
 
 
 @dataclass(frozen=True)

@@ -348,7 +348,7 @@ def write_pdf(
         if profile == "print":
             from book.check.layout import warn_layout
 
-            warn_layout(build, t)
+            warn_layout(build, t, result.overflows)
         return result
 
     target = target or build.pdf_target(profile)

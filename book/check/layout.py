@@ -272,9 +272,13 @@ def check_layout(pdf_path: Path, config: BookConfig) -> CheckResult:
 LAYOUT_WARNINGS = 20  # past these, one line counts the rest
 
 
-def warn_layout(build: Build, pdf: Path) -> None:
-    """The build's warnings for what its print PDF sets beyond the type area or the trim."""
-    found = measure(pdf, geometry(build.config, "print"), build.cache)
+def warn_layout(build: Build, pdf: Path, measured: list[tuple[int, str, str, float, str]] | None = None) -> None:
+    """The build's warnings for what its print PDF sets beyond the type area or the trim; with
+    `measured`, as found while the parts were laid out (book.pdf.overflow), else measured on the PDF."""
+    if measured is None:
+        found = measure(pdf, geometry(build.config, "print"), build.cache)
+    else:
+        found = [Overflow(*o) for o in measured]
     for o in found[:LAYOUT_WARNINGS]:
         where = source_of(o, build.manifest.parts)
         hint = ("break the long word, URL or table row, or shorten it" if o.kind == "text"

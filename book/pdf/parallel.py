@@ -20,7 +20,7 @@ from typing import Any
 from book.engine.memo import memo_map
 from book.engine.workers import pool as process_pool
 from book.model import FRONT_KINDS, Build, PageMark, PdfResult, RenderedPart
-from book.pdf import document, furniture, imagewarn, imprint, layout, pagerefs
+from book.pdf import document, furniture, imagewarn, imprint, layout, overflow, pagerefs
 from book.pdf.stitch import Placed, stitch
 from book.pdf.weasy.fonts import deferred_fonts
 
@@ -42,6 +42,7 @@ class PartLayout:
     fonts: dict[str, tuple[str, int]] = field(default_factory=dict)  # deferred: BaseFont → (file, face)
     low_res: list[tuple[int, str, float]] = field(default_factory=list)  # (page index in the part, src, dpi)
     names: list[list[str]] = field(default_factory=list)  # per page: anchors and block marks (page map)
+    overflows: list[list[overflow.Finding]] = field(default_factory=list)  # per page (book.pdf.overflow)
 
 
 def render_part_pdf(html: str, css: list[str], base_url: str, options: dict[str, Any]) -> PartLayout:
@@ -49,6 +50,7 @@ def render_part_pdf(html: str, css: list[str], base_url: str, options: dict[str,
     options = dict(options)
     epoch = str(options.pop("source_date_epoch"))
     policy = options.pop("read_policy", None)
+    area = options.pop("layout_check", None)
     global _rendered
     if _rendered:
         # The last part's boxes form reference cycles: free them before this part, not at some
@@ -57,11 +59,15 @@ def render_part_pdf(html: str, css: list[str], base_url: str, options: dict[str,
         gc.collect()
     _rendered = True
     with layout.epoch_env(epoch):
-        return _render(html, css, base_url, options, policy)
+        return _render(html, css, base_url, options, policy, area)
 
 
-def _render(html: str, css: list[str], base_url: str, options: dict[str, Any], policy: Any = None) -> PartLayout:
+def _render(
+    html: str, css: list[str], base_url: str, options: dict[str, Any], policy: Any = None, area: Any = None
+) -> PartLayout:
     doc, messages = layout.render_document(html, css, base_url, policy)
+    # The build's layout check, on the boxes just laid out: cached with the part (book.pdf.overflow)
+    overflows = [overflow.page_findings(page, area, i) for i, page in enumerate(doc.pages)] if area else []
     own: set[str] = set()
     anchors, links = [], []
     for page in doc.pages:
@@ -83,7 +89,9 @@ def _render(html: str, css: list[str], base_url: str, options: dict[str, Any], p
         data = layout.write_bytes(doc, options, seed=html + "".join(css))
     bookmarks = doc.make_bookmark_tree(SCALE, transform_pages=True)
     names = [layout.page_names(page) for page in doc.pages]
-    return PartLayout(data, len(doc.pages), anchors, links, _plain(bookmarks), warnings, dict(fonts), low_res, names)
+    return PartLayout(
+        data, len(doc.pages), anchors, links, _plain(bookmarks), warnings, dict(fonts), low_res, names, overflows
+    )
 
 
 def _plain(tree: list[Any]) -> list[Any]:
@@ -119,6 +127,8 @@ def write_pdf_parallel(
         "source_date_epoch": build.source_date_epoch(),
         "read_policy": document.read_policy(build),
     }
+    if profile == "print":  # each part measured for overflow where it is laid out
+        options["layout_check"] = overflow.area_of(furniture.geometry(config, profile))
     front, toc, matter, bodies = _kinds(build)
     groups = ([front] if front else []) + [[p] for p in matter] + [[p] for p in bodies]
     # Page references get a placeholder until every part's folios are known (book.pdf.pagerefs).
@@ -221,7 +231,22 @@ def write_pdf_parallel(
     stamps = front_stamp + [(r, s, front_pages + start) for r, s, start in placed_sheets]
     stitch(build, target, profile, sequence, placed, stamps, front_pages)
     _report(build, target, placed)
-    return PdfResult(target, len(sequence), page_map)
+    found = _overflows(placed, stamps) if "layout_check" in options else None
+    return PdfResult(target, len(sequence), page_map, found)
+
+
+def _overflows(placed: list[Placed], stamps: list[tuple[Any, list[furniture.Sheet], int]]) -> list[Any]:
+    """Every part's and every furniture sheet's overflow findings as (book page, *finding), by page."""
+    found: list[tuple[int, int, Any]] = []
+    for p in placed:
+        for i, page in enumerate(p.result.overflows):
+            found.extend((p.offset + i + 1, 0, f) for f in page)
+    for furn, sheets, first_page in stamps:
+        for i, sheet in enumerate(sheets):
+            if sheet.kind != "none" and i < len(furn.overflows):
+                found.extend((first_page + i + 1, 1, f) for f in furn.overflows[i])
+    found.sort(key=lambda t: (t[0], t[1]))
+    return [(page, *f) for page, _, f in found]
 
 
 def _kinds(build: Build) -> tuple[list[RenderedPart], ...]:
