@@ -146,3 +146,16 @@ def test_book_check_audits_the_editions(sample_build: dict, tmp_path: Path) -> N
     lines = proc.stdout.splitlines()
     assert any(ln.startswith("PASS page audit (zh-TW): ") for ln in lines), lines
     assert any(ln.startswith("FAIL pdffonts (zh-TW): ") for ln in lines), lines  # an SC file is not the TC edition
+
+
+def test_a_listing_split_at_the_foot_ends_on_the_foot() -> None:
+    para = "<p style='margin: 0'>" + "正文" * 6 + "</p>"
+    code = "\n".join(f"line {i}" for i in range(12))
+    listing = (f"<div class='sourceCode' style='margin: 7px 0'><pre style='margin: 0; font-size: 11px; "
+               f"line-height: 1.3; orphans: 3; widows: 3'>{code}</pre></div>")  # fmt: skip
+    doc = _render(para * 8 + listing + para)
+    assert len(doc.pages) == 2
+    page = doc.pages[0]._page_box
+    first, pitch = _baselines(page, "p")[0], 14 * 1.75
+    last = _baselines(page, "pre")[-1]
+    assert (last - first) / pitch == pytest.approx(11, abs=0.01)  # the page's 12th line: its foot

@@ -245,6 +245,43 @@ def baseline_shift(box: Any, first: float, pitch: float, back: float = BACK) -> 
     return pitch - off
 
 
+def _last_line(box: Any) -> Any:
+    from weasyprint.formatting_structure import boxes
+
+    if isinstance(box, boxes.LineBox):
+        return box
+    for child in reversed(getattr(box, "children", ())):
+        if isinstance(child, boxes.LineBox) or (isinstance(child, boxes.Box) and child.is_in_normal_flow()):
+            found = _last_line(child)
+            if found is not None:
+                return found
+    return None
+
+
+def split_to_foot(box: Any, first: float, pitch: float, limit: float) -> float:
+    """Move a block split at the page foot (a listing: its own pitch) so its last line sits on the
+    page's last grid baseline that line fits above `limit` (the page's bottom), down into the room its
+    widows left or back into its top margin; the box, stretched to the page bottom as a split box
+    is, keeps its bottom there. How far it moved."""
+    line = _last_line(box)
+    if line is None:
+        return 0.0
+    base, below = line.position_y + line.baseline, line.height - line.baseline
+    foot = first + ((limit - below - first) // pitch) * pitch
+    dy = foot - base
+    margin = box.margin_top if isinstance(box.margin_top, (int, float)) else 0.0
+    if abs(dy) < EPSILON or dy < -margin or dy > pitch * FILL_MAX:
+        return 0.0
+    box.translate(dy=dy)
+    node = box
+    while node is not None:  # the box and its last descendants end at the page bottom, not past it
+        excess = node.border_box_y() + node.border_height() - limit
+        if excess > 0 and isinstance(node.height, (int, float)):
+            node.height = max(0.0, node.height - excess)
+        node = next((c for c in reversed(getattr(node, "children", ())) if c.is_in_normal_flow()), None)
+    return dy
+
+
 def nudge_lines(page_box: Any, first: float, pitch: float) -> int:
     """Set each line of the text whose baseline lies just off the grid (smaller type in a grid line,
     e.g. the reference list's: its baseline sits higher in the line) onto its grid baseline; how many."""
@@ -307,7 +344,10 @@ def install() -> bool:
         baseline = getattr(context, "book_baseline", None)
         if grid and baseline is not None and result[0] is not None and _aligned(box):
             new_box = result[0]
-            dy = baseline_shift(new_box, grid[0] + baseline, grid[1], 1.0 if result[1] is not None else BACK)
+            if result[1] is not None:  # split at the foot: its last line goes onto the foot
+                split_to_foot(new_box, grid[0] + baseline, grid[1], context.page_bottom - bottom_space)
+                return result
+            dy = baseline_shift(new_box, grid[0] + baseline, grid[1])
             if dy > 0 and context.overflows_page(bottom_space, new_box.border_box_y() + new_box.border_height() + dy):
                 dy = 0.0
             if dy:
