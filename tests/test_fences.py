@@ -42,3 +42,18 @@ def test_traps_leave_a_nested_listing_alone() -> None:
     part = Part("ch01", "chapter", Path("c.md"), "题", "", 1, {}, body, 1)
     diag = Diagnostics()
     assert traps.defuse(body, part, diag) == body and not diag.warnings
+
+
+def test_a_listing_is_its_code_for_conservation() -> None:
+    from pathlib import Path
+
+    from book.errors import Diagnostics
+    from book.model import Part
+    from book.parts import conservation
+
+    body = "```python\ndef step():\n    return compute(x0)  # 第 1 步\n```\n\n```\n未印出的代码行\n```\n"
+    part = Part("ch01", "chapter", Path("c.md"), "题", "", 1, {}, body, 1)
+    printed = '<pre><code><span class="k">def</span> step():\n    return compute(x0)  # 第 1 步</code></pre>'
+    diag = Diagnostics(echo=False)
+    assert conservation.check(part, body, printed, printed, diag) == 1  # the info string is not text…
+    assert [p.line for p in diag.problems] == [6]  # …but a listing's lost code is

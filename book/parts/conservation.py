@@ -20,7 +20,7 @@ from lxml import etree
 from book.errors import Diagnostics
 from book.model import Part
 from book.parts.htmltree import parse_fragment
-from book.source.fences import CLOSE, CODE, Fences
+from book.source.fences import CLOSE, CODE, OPEN, Fences
 
 COMMENT = re.compile(r"<!--.*?-->", re.S)
 REFERENCE_DEF = re.compile(r"^ {0,3}\[(?!\^)[^\]]+\]:\s*\S+.*$")
@@ -65,6 +65,10 @@ def source_blocks(body: str) -> list[tuple[int, str]]:
 
 def _text_of_block(block: str) -> str:
     lines = [ln for ln in block.split("\n") if not REFERENCE_DEF.match(ln)]
+    fences = Fences()
+    if lines and fences.kind(lines[0]) == OPEN:  # a listing: its code; the fences and info string are not text
+        kinds = [fences.kind(ln) for ln in lines[1:]]
+        lines = [ln for ln, k in zip(lines[1:], kinds, strict=True) if k == CODE]
     text = "\n".join(lines)
     if text.lstrip().startswith("<") and not AUTOLINK.match(text.lstrip()):
         return ""  # raw HTML: the sanitizer keeps what it allows, on purpose
