@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from book.check.page_audit import HAN_GAP_LIMIT, Line, _mode, audit_pages, read_pages
+from book.check.page_audit import HAN_GAP_LIMIT, MIN_JUSTIFIED, Line, _mode, audit_pages, han_gaps, read_pages
 from book.model import CheckResult
 from book.text import CLOSING, HAN, OPENING, STOPS
 
@@ -55,13 +55,11 @@ def _latin(c: str) -> bool:
 
 def _line_figures(a: LineAudit, line: Line) -> None:
     glyphs = line.glyphs
-    loose = False
+    gaps = han_gaps(line)
+    a.han_gap_max = max([a.han_gap_max, *gaps])
+    loose = any(em > HAN_GAP_LIMIT + 0.005 for em in gaps)
     for g, h in zip(glyphs, glyphs[1:], strict=False):
         size = g.size or 1.0
-        if _HAN.match(g.char) and (_HAN.match(h.char) or h.char in _PUNCT):
-            em = g.extra / size
-            a.han_gap_max = max(a.han_gap_max, em)
-            loose = loose or em > HAN_GAP_LIMIT + 0.005
         han_latin = (_HAN.match(g.char) and _latin(h.char)) or (_latin(g.char) and _HAN.match(h.char))
         if han_latin:
             a.han_latin_max = max(a.han_latin_max, (h.x - g.x - g.advance) / size)
@@ -70,7 +68,6 @@ def _line_figures(a: LineAudit, line: Line) -> None:
         if g.char in _PUNCT and g.size and (g.advance + g.extra) / g.size < 0.75:
             a.compressed += 1
     a.loose_lines += loose
-    # the page audit drops the space glyphs: a space shows as a wide step between two glyphs
     # the page audit drops the space glyphs: a space shows as a wide step beside a Latin glyph
     spaced = any(h.x - g.x - g.advance > 0.15 * (g.size or 1) and (g.char.isascii() or h.char.isascii())
                  for g, h in zip(glyphs, glyphs[1:], strict=False))  # fmt: skip
@@ -107,7 +104,7 @@ def audit_lines_pdf(path: Path) -> LineAudit:
             continue
         a.body_pages += 1
         for ln in lines:
-            if len(ln.glyphs) < 5:
+            if len(ln.glyphs) < MIN_JUSTIFIED:
                 continue  # a display line (第八章, a letter-spaced label), never a justified one
             a.body_lines += 1
             _line_figures(a, ln)

@@ -454,17 +454,29 @@ def _boxes_split(a: Audit, body_pages: list[Page]) -> None:
                 a.short_splits.append(where)
 
 
+MIN_JUSTIFIED = 5  # glyphs: a shorter line is a display line (第八章, a letter-spaced label), never justified
+
+
+def han_gaps(line: Line) -> list[float]:
+    """The tracking after each Han character followed by Han or a mark, in em, on a justified line
+    (one definition for this audit and book.check.line_audit); a display line has none."""
+    if len(line.glyphs) < MIN_JUSTIFIED:
+        return []
+    return [
+        g.extra / (g.size or 1.0)
+        for g, h in zip(line.glyphs, line.glyphs[1:], strict=False)
+        if _HAN.match(g.char) and (_HAN.match(h.char) or not h.char.isascii())
+    ]
+
+
 def _gaps(a: Audit, body_pages: list[Page], is_body: Any) -> None:
     for p in body_pages:
         for ln in p.lines:
             if not is_body(ln):
                 continue
-            loose = 0
-            for g, h in zip(ln.glyphs, ln.glyphs[1:], strict=False):
-                if _HAN.match(g.char) and (_HAN.match(h.char) or not h.char.isascii()):
-                    em = g.extra / g.size
-                    a.han_gap_max = max(a.han_gap_max, em)
-                    loose += em > HAN_GAP_LIMIT + 0.005
+            gaps = han_gaps(ln)
+            a.han_gap_max = max([a.han_gap_max, *gaps])
+            loose = sum(em > HAN_GAP_LIMIT + 0.005 for em in gaps)
             a.han_gaps += loose
             a.han_gap_lines += loose > 0
 
