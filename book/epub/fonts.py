@@ -173,7 +173,8 @@ def _first_family(value: list) -> str | None:
     return None
 
 
-def _stylesheet_rules(css_texts: Iterable[str]) -> tuple[cssselect2.Matcher, set[str]]:
+@lru_cache(maxsize=4)  # a long-running preview parsed the same stylesheets again on every edit
+def _stylesheet_rules(css_texts: tuple[str, ...]) -> tuple[cssselect2.Matcher, frozenset[str]]:
     """A matcher from selectors to the first family they set, and strings of `content:` rules."""
     matcher = cssselect2.Matcher()
     generated: set[str] = set()
@@ -196,7 +197,7 @@ def _stylesheet_rules(css_texts: Iterable[str]) -> tuple[cssselect2.Matcher, set
                         continue
                     for sel in selectors:
                         matcher.add_selector(sel, family)
-    return matcher, generated
+    return matcher, frozenset(generated)
 
 
 def characters_by_family(
@@ -224,7 +225,7 @@ def characters_by_family(
 
 
 def _characters(bodies: Iterable[str], css_texts: list[str]) -> dict[str, set[str]]:
-    matcher, generated = _stylesheet_rules(css_texts)
+    matcher, generated = _stylesheet_rules(tuple(css_texts))
     chars: dict[str, set[str]] = {}
     extra = {c for s in generated for c in s if not c.isspace()}
     for body in bodies:
