@@ -9,6 +9,7 @@ the page, while the last good book stays on screen.
 
 from __future__ import annotations
 
+import gc
 import json
 import shutil
 import subprocess
@@ -75,6 +76,26 @@ def build_epub(
     parts = [{"id": p.id, "href": p.filename, "title": p.title, "label": p.label, "kind": p.kind}
              for p in build.parts]  # fmt: skip
     return path.read_bytes(), build.config.title, parts
+
+
+def warm() -> None:
+    """What the first edit would otherwise wait for, done while the author reads: the part stage's
+    modules (a first build from the cache imports none of them), Pandoc's version and the fonts'
+    coverage (nine fc-match runs). The first save's reload took half as long again as the next ones.
+    What is alive then lives as long as the server: frozen, the collector no longer walks it on every
+    rebuild (a full collection during a 30-chapter rebuild: 66 ms, frozen 38 ms)."""
+    try:
+        import pypandoc
+
+        from book.parts import process  # noqa: F401
+        from book.typography.coverage import coverage
+
+        pypandoc.get_pandoc_version()
+        coverage()
+    except Exception:  # noqa: BLE001 - only a head start: the edit does all this itself if it must
+        pass
+    gc.collect()
+    gc.freeze()
 
 
 class Previewer:
@@ -346,6 +367,7 @@ def run(
         return 1
     previewer = Previewer(config_path, out, log=lambda m: print(m, file=sys.stderr, flush=True), pdf=pdf)
     previewer.rebuild()
+    threading.Thread(target=warm, daemon=True).start()
     with PreviewServer(previewer, port) as server:
         # The one line on stdout: scripts and tests read the URL from it.
         print(f"preview: {server.url}", flush=True)
