@@ -63,13 +63,15 @@ def config_key(config: BookConfig, stage: str = "parts") -> str:
     return digest(plain(fields))
 
 
-def part_key(config: BookConfig, part: Part) -> str:
-    """Everything `process_part` reads: the part (text, front matter, position), config, templates, code."""
+def part_key(config: BookConfig, part: Part, book_wide: tuple[str, str] | None = None) -> str:
+    """Everything `process_part` reads: the part (text, front matter, position), config, templates, code.
+    `book_wide` is `(config_key(config), tree_digest(config.template_dirs))` when already known."""
     cited = [_with_contents([*config.bibliography, config.csl])] if config.bibliography else []  # edits re-render
     from book.parts.diagrams import tools_present  # a fence left as code is drawn once its tool is installed
 
+    settings, templates = book_wide or (config_key(config), tree_digest(config.template_dirs))
     return digest(
-        "part", toolchain_fingerprint(), config_key(config), tree_digest(config.template_dirs), plain(part), *cited,
+        "part", toolchain_fingerprint(), settings, templates, plain(part), *cited,
         tools_present() if "```" in part.body or "~~~" in part.body else "",
     )  # fmt: skip
 
@@ -123,7 +125,8 @@ def process_parts(
     """
     from book.parts.process import deps_current, run_part
 
-    keys = [part_key(config, p) for p in parts]
+    book_wide = (config_key(config), tree_digest(config.template_dirs))  # once, not once per part
+    keys = [part_key(config, p, book_wide) for p in parts]
     results: list[ProcessedPart | None] = [None] * len(parts)
     todo: list[int] = []
     for i, key in enumerate(keys):
@@ -281,16 +284,19 @@ def cached_output(build: Build, stage: str, target: Path, produce: Callable[[Pat
     return result
 
 
-def write_epub(build: Build, target: Path | None = None, page_map: list[PageMark] | None = None) -> EpubResult:
+def write_epub(
+    build: Build, target: Path | None = None, page_map: list[PageMark] | None = None, *, compress: bool = True
+) -> EpubResult:
     """The EPUB through the cache (ebooklib is imported only on a miss). Without a page map it has
-    no page list: nothing is laid out to make one."""
+    no page list: nothing is laid out to make one. `compress=False`: entries stored (the preview's)."""
 
     def produce(t: Path) -> EpubResult:
         from book.epub import package
 
-        return package.package_epub(build, t, page_map=page_map)
+        return package.package_epub(build, t, page_map=page_map, compress=compress)
 
-    return cached_output(build, "epub", target or build.epub_path, produce, page_map=page_map)
+    options: dict[str, Any] = {} if compress else {"compress": False}  # the usual key stays as it was
+    return cached_output(build, "epub", target or build.epub_path, produce, page_map=page_map, **options)
 
 
 def warm_pdf() -> None:

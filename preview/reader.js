@@ -21,7 +21,7 @@ const params = new URLSearchParams(location.search);
 const store = window.sessionStorage;
 const prefs = window.localStorage;
 const $ = (id) => document.getElementById(id);
-const state = { version: 0, book: null, rendition: null, toc: [] };
+const state = { version: 0, book: null, rendition: null, toc: [], opening: false, next: null };
 window.reader = state;
 
 function setting(name, fallback, allowed) {
@@ -184,13 +184,34 @@ function listen() {
     }
     showError("");
     if (!state.book && status.has_book) openBook(status);
-    else if (status.version > state.version) {
-      // Reload where the reader is (saved on every page turn), not where the URL first pointed.
-      const url = new URL(location.href);
-      url.searchParams.delete("at");
-      location.replace(url.href);
-    }
+    else if (status.version > state.version) reopen(status);
   });
+}
+
+// A new build: the new book replaces the old one in this page, where the reader is (saved on every
+// page turn), not where the URL first pointed. Reloading the page instead parsed epub.js again and
+// cost as much as the rebuild of one chapter. Builds that arrive meanwhile wait for this one.
+async function reopen(status) {
+  state.next = status;
+  if (state.opening) return;
+  state.opening = true;
+  try {
+    while (state.next && state.next.version > state.version) {
+      const latest = state.next;
+      state.next = null;
+      if (params.has("at")) {
+        params.delete("at");
+        const url = new URL(location.href);
+        url.searchParams.delete("at");
+        history.replaceState(null, "", url.href);
+      }
+      if (state.rendition) state.rendition.destroy();
+      if (state.book) state.book.destroy();
+      await openBook(latest);
+    }
+  } finally {
+    state.opening = false;
+  }
 }
 
 async function main() {

@@ -189,7 +189,8 @@ def _weight(value: list) -> str | None:
     return None
 
 
-def _stylesheet_rules(css_texts: Iterable[str]) -> tuple[cssselect2.Matcher, set[str]]:
+@lru_cache(maxsize=4)  # a long-running preview parsed the same stylesheets again on every edit
+def _stylesheet_rules(css_texts: tuple[str, ...]) -> tuple[cssselect2.Matcher, frozenset[str]]:
     """A matcher from selectors to ("family", the first family) or ("weight", …) they set, and the
     strings of `content:` rules."""
     matcher = cssselect2.Matcher()
@@ -217,7 +218,7 @@ def _stylesheet_rules(css_texts: Iterable[str]) -> tuple[cssselect2.Matcher, set
                     continue
                 for sel in selectors:
                     matcher.add_selector(sel, payload)
-    return matcher, generated
+    return matcher, frozenset(generated)
 
 
 def characters_by_family(
@@ -258,7 +259,7 @@ def _characters(bodies: Iterable[str], css_texts: list[str]) -> dict[tuple[str, 
     """Each text node counts for every family its element or an ancestor is matched with (a
     descendant that switches family still counts for its ancestors' family), in its element's
     weight: the last matching `font-weight` by specificity, else the parent's, else HTML's default."""
-    matcher, generated = _stylesheet_rules(css_texts)
+    matcher, generated = _stylesheet_rules(tuple(css_texts))
     chars: dict[tuple[str, str], set[str]] = {}
     extra = {c for s in generated for c in s if not c.isspace()}
     for body in bodies:

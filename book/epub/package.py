@@ -18,6 +18,7 @@ import warnings
 import zipfile
 from collections.abc import Callable
 from dataclasses import replace
+from functools import lru_cache
 from pathlib import Path
 
 from ebooklib import epub
@@ -37,9 +38,14 @@ def _link_map(parts: list[RenderedPart]) -> dict[str, str]:
     """id → file name, to turn in-book `#id` links into cross-file links."""
     ids: dict[str, str] = {}
     for p in parts:
-        for m in re.finditer(r'\sid="([^"]+)"', p.body):
-            ids.setdefault(m.group(1), p.filename)
+        for found in _ids(p.body):
+            ids.setdefault(found, p.filename)
     return ids
+
+
+@lru_cache(maxsize=64)  # scanning every body twice was a tenth of a one-chapter preview rebuild
+def _ids(body: str) -> tuple[str, ...]:
+    return tuple(m.group(1) for m in re.finditer(r'\sid="([^"]+)"', body))
 
 
 def _fix_links(body: str, here: str, ids: dict[str, str]) -> str:
@@ -223,8 +229,11 @@ def prewarm(build: Build) -> None:
         pass
 
 
-def package_epub(build: Build, target: Path | None = None, page_map: list[PageMark] | None = None) -> EpubResult:
-    """The EPUB of `build` at `target`; with the print edition's `page_map`, a page list and page breaks."""
+def package_epub(
+    build: Build, target: Path | None = None, page_map: list[PageMark] | None = None, *, compress: bool = True
+) -> EpubResult:
+    """The EPUB of `build` at `target`; with the print edition's `page_map`, a page list and page breaks.
+    `compress=False` stores the zip's entries (the preview's: read at once over loopback)."""
     config = build.config
     target = target or build.epub_path
     epoch = build.source_date_epoch()
@@ -313,8 +322,11 @@ def package_epub(build: Build, target: Path | None = None, page_map: list[PageMa
         with warnings.catch_warnings():  # ebooklib warns about its own option as it re-raises a write error
             warnings.filterwarnings("ignore", "In the future throwing exceptions", UserWarning)
             epub.write_epub(str(raw), b, {"raise_exceptions": True, "mtime": when, "epub2_guide": False,
-                                          "epub3_landmark": False, "epub3_pages": False})  # fmt: skip
-        reproducible_zip(raw, final, when, rewrite={"EPUB/content.opf": lambda d: finish_package(d, config.language)})
+                                          "epub3_landmark": False, "epub3_pages": False,
+                                          # read back once, just below: the final zip is deflated there
+                                          "compresslevel": 1 if compress else 0})  # fmt: skip
+        reproducible_zip(raw, final, when, rewrite={"EPUB/content.opf": lambda d: finish_package(d, config.language)},
+                         compress=compress)  # fmt: skip
     return EpubResult(target, [FontReport(f.href, len(f.data), f.glyphs, f.characters) for f in embedded])
 
 
@@ -335,9 +347,14 @@ def finish_package(opf: bytes, language: str) -> bytes:
 
 
 def reproducible_zip(
-    src: Path, dst: Path, when: dt.datetime, rewrite: dict[str, Callable[[bytes], bytes]] | None = None
+    src: Path,
+    dst: Path,
+    when: dt.datetime,
+    rewrite: dict[str, Callable[[bytes], bytes]] | None = None,
+    compress: bool = True,
 ) -> None:
-    """Rewrite a zip with one fixed timestamp and fixed attributes, `mimetype` first and stored."""
+    """Rewrite a zip with one fixed timestamp and fixed attributes, `mimetype` first and stored
+    (and every entry stored without `compress`)."""
     rewrite = rewrite or {}
     stamp = (max(when.year, 1980), when.month, when.day, when.hour, when.minute, when.second)
     with zipfile.ZipFile(src) as zin, zipfile.ZipFile(dst, "w") as zout:
@@ -348,7 +365,7 @@ def reproducible_zip(
             zi = zipfile.ZipInfo(info.filename, date_time=stamp)
             zi.external_attr = 0o644 << 16
             zi.create_system = 3
-            stored = info.filename == "mimetype"
+            stored = info.filename == "mimetype" or not compress
             zi.compress_type = zipfile.ZIP_STORED if stored else zipfile.ZIP_DEFLATED
             zout.writestr(zi, data, compresslevel=None if stored else 9)
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 import difflib
 import html
 import re
+from functools import lru_cache
 from typing import Any
 
 from lxml import etree
@@ -71,17 +72,23 @@ def protect(body: str) -> str:
 
 def definitions(part: Part) -> list[tuple[str, int]]:
     """Every label the part's source defines, with its line, in reading order (code left out)."""
-    found: list[tuple[str, int]] = []
-    fences = Fences()
-    for i, line in enumerate(part.body.split("\n")):
-        if fences.kind(line) in (CODE, CLOSE):
-            continue  # the opening line itself may carry `#lst-x`
-        for d in DEFINITION.finditer(" " + line):
-            found.append((d.group(1), part.body_line + i))
+    found = list(_defined(part.body, part.body_line))
     opener = part.meta.get("id") if isinstance(part.meta.get("id"), str) else None
     if opener and opener.startswith("ch-"):
         found.append((opener, part.body_line))
     return found
+
+
+@lru_cache(maxsize=64)  # every part is scanned on every build: a long-running preview re-scanned 29 unedited ones
+def _defined(body: str, body_line: int) -> tuple[tuple[str, int], ...]:
+    found: list[tuple[str, int]] = []
+    fences = Fences()
+    for i, line in enumerate(body.split("\n")):
+        if fences.kind(line) in (CODE, CLOSE):
+            continue  # the opening line itself may carry `#lst-x`
+        for d in DEFINITION.finditer(" " + line):
+            found.append((d.group(1), body_line + i))
+    return tuple(found)
 
 
 def chapter_prefix(part: Part) -> str:

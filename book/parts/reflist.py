@@ -61,16 +61,33 @@ def citeproc_items(refs: list[Reference], part: Part, config: BookConfig) -> lis
 
 def format_entries(items: list[dict[str, Any]], part: Part, config: BookConfig) -> dict[str, tuple[str, str, bool]]:
     """citeproc's entries: id → (label "[1]", XHTML of the entry, Western entry)."""
-    from book.parts.citations import ET_AL_ZH, HAN, builtin_style
-    from book.parts.convert import BUNDLED_PANDOC, PANDOC_RTS
-    from book.parts.htmltree import parse_fragment, to_xhtml
-    from book.parts.references import url_with_breaks
+    from book.engine.cache import digest
+    from book.parts.citations import builtin_style
 
     if not items:
         return {}
     meta = json.dumps({"references": items, "link-citations": False}, ensure_ascii=False)
     body = f"---\n{meta}\n---\n\n" + " ".join(f"[@{i['id']}]" for i in items) + "\n"
     csl = config.csl or builtin_style("numeric")
+    key = digest(body, csl)  # the style by its content
+    if key not in _FORMATTED:
+        _FORMATTED[key] = _formatted(body, csl, part)
+        while len(_FORMATTED) > 64:
+            del _FORMATTED[next(iter(_FORMATTED))]
+    return dict(_FORMATTED[key])
+
+
+# A reference list's entries as citeproc formatted them, by the list and the style: a long-running
+# preview re-rendering an edited chapter ran Pandoc on its unchanged list again (a fifth of a second).
+_FORMATTED: dict[str, dict[str, tuple[str, str, bool]]] = {}
+
+
+def _formatted(body: str, csl: Any, part: Part) -> dict[str, tuple[str, str, bool]]:
+    from book.parts.citations import ET_AL_ZH, HAN
+    from book.parts.convert import BUNDLED_PANDOC, PANDOC_RTS
+    from book.parts.htmltree import parse_fragment, to_xhtml
+    from book.parts.references import url_with_breaks
+
     args = [str(BUNDLED_PANDOC), "--from=markdown", "--to=html5", "--wrap=none", "--sandbox", "--citeproc",
             f"--csl={csl}", *PANDOC_RTS]  # fmt: skip
     try:
