@@ -223,8 +223,15 @@ def characters_by_family(
     return chars
 
 
+@lru_cache(maxsize=4)
+def _rules_of(css_texts: tuple[str, ...]) -> tuple[cssselect2.Matcher, set[str]]:
+    """`_stylesheet_rules` once per process for the same stylesheets: the bodies are matched one by
+    one (each cached on its own), and parsing the sheets for each was a third of the matching."""
+    return _stylesheet_rules(css_texts)
+
+
 def _characters(bodies: Iterable[str], css_texts: list[str]) -> dict[str, set[str]]:
-    matcher, generated = _stylesheet_rules(css_texts)
+    matcher, generated = _rules_of(tuple(css_texts))
     chars: dict[str, set[str]] = {}
     extra = {c for s in generated for c in s if not c.isspace()}
     for body in bodies:
