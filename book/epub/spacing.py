@@ -44,7 +44,7 @@ def _split(root: etree._Element, node: etree._Element, attr: str, offsets: list[
 def fixed_gaps(root: etree._Element) -> int:
     """Every Han–Latin U+0020 under `root` → a `cjk-gap` span; returns how many."""
     todo: dict[tuple[int, str], tuple[etree._Element, str, list[int]]] = {}
-    for run in runs(root, keep=lambda text: GAP_RE.search(text) is not None):
+    for run in runs(root):
         for m in GAP_RE.finditer(run.text):
             i = m.start()
             if run.locked(i):

@@ -160,9 +160,8 @@ class Run:
                 setattr(s.node, s.attr, new or None)
 
 
-def runs(root: etree._Element, keep: Callable[[str], bool] | None = None) -> Iterator[Run]:
-    """Every inline run under `root`, skipping protected blocks entirely; with `keep`, only the runs
-    whose text it keeps (tested before a run is built: building one is most of the cost)."""
+def runs(root: etree._Element) -> Iterator[Run]:
+    """Every inline run under `root`, skipping protected blocks entirely."""
     pending: list[list[Seg]] = []
 
     def walk_block(el: etree._Element, depth: int) -> None:
@@ -197,8 +196,6 @@ def runs(root: etree._Element, keep: Callable[[str], bool] | None = None) -> Ite
         return
     walk_block(root, 0)
     for segs in pending:
-        if keep is not None and not keep("".join(getattr(s.node, s.attr) or "" for s in segs)):
-            continue
         if any(getattr(s.node, s.attr) for s in segs):
             run = Run(segs)
             for m in URL_RE.finditer(run.text):
