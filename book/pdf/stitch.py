@@ -78,21 +78,28 @@ def _dedupe_icc(pdf: Any) -> None:
             same[obj.objgen] = obj.read_bytes() == data
         return same[obj.objgen]
 
-    def visit(obj: Any) -> None:  # direct children only: indirect ones are visited as top-level objects
-        if isinstance(obj, pikepdf.Array):
-            if len(obj) == 2 and str(obj[0]) == "/ICCBased" and is_copy(obj[1]):
-                obj[1] = canonical
-                return
-            for item in obj:
-                if not getattr(item, "is_indirect", True):
-                    visit(item)
-        elif isinstance(obj, pikepdf.Dictionary | pikepdf.Stream):
-            for _key, item in obj.items():
-                if not getattr(item, "is_indirect", True):
-                    visit(item)
+    def point(space: Any) -> None:
+        if isinstance(space, pikepdf.Array) and len(space) == 2 and str(space[0]) == "/ICCBased":
+            if is_copy(space[1]):
+                space[1] = canonical
 
-    for obj in list(pdf.objects):
-        visit(obj)
+    # A colour space is named where it is used: the resources' /ColorSpace entries (WeasyPrint's
+    # device-cmyk), an image's or a shading's own /ColorSpace, a transparency group's /CS. Only
+    # those are looked at, not every object of the book (a walk of all of them took 1.4 s).
+    for res in subset.resource_dicts(pdf):
+        for space in (res.get("/ColorSpace") or {}).values():
+            point(space)
+        for kind in ("/XObject", "/Shading"):
+            for item in (res.get(kind) or {}).values():
+                if isinstance(item, pikepdf.Dictionary | pikepdf.Stream):
+                    point(item.get("/ColorSpace"))
+                    group = item.get("/Group")
+                    if isinstance(group, pikepdf.Dictionary):
+                        point(group.get("/CS"))
+    for page in pdf.pages:
+        group = page.obj.get("/Group")
+        if isinstance(group, pikepdf.Dictionary):
+            point(group.get("/CS"))
 
 
 def stitch(

@@ -109,7 +109,7 @@ def cmap(entries: dict[int, bytes]) -> bytes:
     return b"\n".join(lines)
 
 
-def _resource_dicts(pdf: Any) -> Iterator[Any]:
+def resource_dicts(pdf: Any) -> Iterator[Any]:
     """Every /Resources dictionary of the pages and of the forms they use, once each."""
     seen: set[Any] = set()
     todo = [page.obj for page in pdf.pages]
@@ -146,7 +146,7 @@ def merge_fonts(pdf: Any, sources: dict[str, tuple[str, int]]) -> int:
 
     groups: dict[str, list[Any]] = {}
     slots: list[tuple[Any, Any, str]] = []  # (font resource dict, resource name, BaseFont)
-    for res in _resource_dicts(pdf):
+    for res in resource_dicts(pdf):
         fonts = res.get("/Font")
         if fonts is None:
             continue
