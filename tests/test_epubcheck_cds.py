@@ -1,0 +1,103 @@
+"""EPUBCheck's class-data archive (book.check.cds): used when it is there, never a failure when not."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from book.check import cds
+from book.check.epubcheck import EpubCheckRun
+from tests.test_bench import fake_java, jvm_runs
+
+
+@pytest.fixture
+def cache_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    home = tmp_path / "xdg"
+    monkeypatch.setenv("XDG_CACHE_HOME", str(home))
+    return home
+
+
+def _jar(tmp_path: Path) -> Path:
+    jar = tmp_path / "epubcheck.jar"
+    jar.write_bytes(b"PK jar")
+    return jar
+
+
+def test_no_archive_runs_without_sharing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cache_home: Path) -> None:
+    log = fake_java(tmp_path, monkeypatch)
+    epub = tmp_path / "book.epub"
+    epub.write_bytes(b"PK")
+    jar = _jar(tmp_path)
+    assert cds.share_options(jar) == ()
+    assert EpubCheckRun(epub, jar).result().ok
+    assert "SharedArchiveFile" not in jvm_runs(log)[0]
+    assert "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC -Xms8m" in jvm_runs(log)[0]
+
+
+def test_archive_present_is_used_and_empty_one_is_not(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cache_home: Path
+) -> None:
+    log = fake_java(tmp_path, monkeypatch)
+    epub = tmp_path / "book.epub"
+    epub.write_bytes(b"PK")
+    jar = _jar(tmp_path)
+    archive = cds.archive_path(jar)
+    assert archive is not None and archive.is_relative_to(cache_home)
+    archive.parent.mkdir(parents=True)
+    archive.write_bytes(b"")  # a dump cut short
+    assert cds.share_options(jar) == ()
+    archive.write_bytes(b"not really an archive")
+    EpubCheckRun(epub, jar).result()
+    line = jvm_runs(log)[-1]
+    assert f"-XX:SharedArchiveFile={archive} -Xshare:auto -Xlog:cds=off" in line
+    assert line.index("SharedArchiveFile") < line.index("-jar")
+
+
+def test_new_runtime_or_jar_looks_for_another_archive(tmp_path: Path, cache_home: Path) -> None:
+    """A JVM or EPUBCheck upgrade never maps the old archive: its name is made from both identities."""
+    jar = _jar(tmp_path)
+    java = tmp_path / "java"
+    java.write_bytes(b"one")
+    first = cds.archive_path(jar, java)
+    java.write_bytes(b"another runtime")
+    assert cds.archive_path(jar, java) != first
+    jar.write_bytes(b"PK another jar")
+    assert cds.archive_path(jar, java) not in (first, None)
+
+
+def test_failed_dump_leaves_no_archive(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cache_home: Path) -> None:
+    fake_java(tmp_path, monkeypatch)  # lists no classes, dumps nothing
+    jar = _jar(tmp_path)
+    assert cds.make_archive(jar) is None
+    archive = cds.archive_path(jar)
+    assert archive is not None and not archive.exists()
+    assert cds.share_options(jar) == ()
+    assert list(archive.parent.iterdir()) == []  # no temporary folder left behind
+
+
+@pytest.mark.skipif(shutil.which("java") is None, reason="no Java runtime")
+def test_real_jvm_ignores_corrupt_archive_quietly(tmp_path: Path, cache_home: Path) -> None:
+    """What the JVM does with a damaged or foreign archive under these options: runs, says nothing."""
+    jar = _jar(tmp_path)
+    archive = cds.archive_path(jar)
+    assert archive is not None
+    archive.parent.mkdir(parents=True)
+    archive.write_bytes(os.urandom(4096))
+    proc = subprocess.run(
+        ["java", *cds.share_options(jar), "-XX:+UseSerialGC", "-version"], capture_output=True, text=True, timeout=60
+    )
+    assert proc.returncode == 0
+    assert "warning" not in proc.stderr.lower() and "cds" not in proc.stderr.lower()
+
+
+def test_small_epub_is_an_epub(tmp_path: Path) -> None:
+    import zipfile
+
+    path = cds._small_epub(tmp_path / "s.epub")
+    with zipfile.ZipFile(path) as z:
+        assert z.namelist()[0] == "mimetype" and z.getinfo("mimetype").compress_type == zipfile.ZIP_STORED
+        assert "OEBPS/nav.xhtml" in z.namelist()
