@@ -312,6 +312,7 @@ def write_pdf(
     meanwhile: Callable[[], None] | None = None,
     after_layout: Callable[[list[PageMark]], None] | None = None,
     extra_stylesheets: tuple[str | Path, ...] = (),
+    after_workers: Callable[[], None] | None = None,
 ) -> PdfResult:
     """The PDF through the cache (WeasyPrint is imported only on a miss).
 
@@ -319,8 +320,9 @@ def write_pdf(
     out in parallel workers and assembled (book.pdf.parallel), each part's layout cached on its
     own, so an edit to one chapter lays out that chapter only; `jobs=1` lays the book out as one
     document. `meanwhile` runs here while the workers lay the parts out; `after_layout(page_map)`
-    once the page map is known, while the workers draw the furniture. Neither runs when the PDF
-    comes from the cache or is laid out as one document.
+    once the page map is known, while the workers draw the furniture; `after_workers()` once the
+    layout workers are gone. None runs when the PDF comes from the cache or is laid out as one
+    document.
     """
     if jobs is None:
         jobs = worker_count(sum(1 for p in build.parts if p.kind != "front") + 1)
@@ -336,7 +338,7 @@ def write_pdf(
             with progress_for(len(build.parts)) as progress:
                 return write_pdf_parallel(
                     build, t, profile, extra_stylesheets, workers=jobs, meanwhile=meanwhile,
-                    after_layout=after_layout, stage=progress.stage,
+                    after_layout=after_layout, stage=progress.stage, after_workers=after_workers,
                 )  # fmt: skip
         with _spinner(build, "PDF (one document)"):
             from book.pdf.single import write_one_document
@@ -452,10 +454,20 @@ def build(request: BuildRequest) -> BuildOutcome:
             outcome = BuildOutcome(build)
             write_reports(build, stage.path)
 
-            def epub_now(page_map: list[PageMark] | None) -> None:
+            def epub_now(page_map: list[PageMark] | None, start: bool = True) -> None:
                 outcome.epub = write_epub(build, stage.path(build.epub_path), page_map)
                 if request.check:
-                    checks.append(EpubCheckRun(outcome.epub.path, cache=build.cache))
+                    checks.append(EpubCheckRun(outcome.epub.path, cache=build.cache, start=start))
+
+            def epub_during_furniture(page_map: list[PageMark]) -> None:
+                # Written while the workers draw the furniture, checked once they are gone: the JVM
+                # (~150 MB) beside two layout workers and the parent made the build's memory peak,
+                # and on two cores the workers leave it no CPU; the stitch leaves it a core.
+                epub_now(page_map, start=False)
+
+            def start_checks() -> None:
+                for run in checks:
+                    run.start()
 
             if "pdf" in formats:
                 want_epub = "epub" in formats
@@ -476,7 +488,8 @@ def build(request: BuildRequest) -> BuildOutcome:
                     jobs=request.pdf_jobs,
                     meanwhile=prewarm_epub if want_epub else None,
                     # Parallel layout knows the page map before the running heads are drawn.
-                    after_layout=epub_now if want_epub and request.profile == "print" else None,
+                    after_layout=epub_during_furniture if want_epub and request.profile == "print" else None,
+                    after_workers=start_checks,
                 )
             if "epub" in formats:
                 if outcome.epub is None:  # the print PDF's page map gives the EPUB its page list

@@ -101,3 +101,21 @@ def test_small_epub_is_an_epub(tmp_path: Path) -> None:
     with zipfile.ZipFile(path) as z:
         assert z.namelist()[0] == "mimetype" and z.getinfo("mimetype").compress_type == zipfile.ZIP_STORED
         assert "OEBPS/nav.xhtml" in z.namelist()
+
+
+def test_deferred_run_starts_when_asked_or_when_collected(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cache_home: Path
+) -> None:
+    """The build writes the EPUB during the furniture round and starts the JVM once the workers are gone."""
+    log = fake_java(tmp_path, monkeypatch)
+    epub = tmp_path / "book.epub"
+    epub.write_bytes(b"PK")
+    run = EpubCheckRun(epub, start=False)
+    assert run.proc is None and jvm_runs(log) == []
+    run.start()
+    run.start()  # once only
+    assert run.result().ok and len(jvm_runs(log)) == 1
+    assert EpubCheckRun(epub, start=False).result().ok  # never started: collecting it starts it
+    assert len(jvm_runs(log)) == 2
+    EpubCheckRun(epub, start=False).cancel()  # a build that failed before starting it
+    assert len(jvm_runs(log)) == 2

@@ -65,8 +65,9 @@ class EpubCheckRun:
     an EPUB already checked byte for byte gets its stored verdict and no JVM is started.
     """
 
-    def __init__(self, path: Path, jar: Path | None = None, cache: Cache | None = None) -> None:
+    def __init__(self, path: Path, jar: Path | None = None, cache: Cache | None = None, start: bool = True) -> None:
         self.proc: subprocess.Popen[bytes] | None = None
+        self.cmd: list[str] | None = None  # the JVM to start: now, or at `start()` (the build's choice)
         self.tmp = tempfile.TemporaryDirectory()
         self.report = Path(self.tmp.name) / "report.json"
         self.cached: CheckResult | None = None
@@ -81,8 +82,15 @@ class EpubCheckRun:
                 self.cached = hit
                 return
         if shutil.which("java"):
-            cmd = ["java", *JVM_OPTIONS, *share_options(jar), "-jar", str(jar), "--json", str(self.report), str(path)]
-            self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            java = ["java", *JVM_OPTIONS, *share_options(jar)]
+            self.cmd = [*java, "-jar", str(jar), "--json", str(self.report), str(path)]
+        if start:
+            self.start()
+
+    def start(self) -> None:
+        """Start the JVM (once; nothing to start for a cached verdict or without Java)."""
+        if self.cmd is not None and self.proc is None:
+            self.proc = subprocess.Popen(self.cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
     def cancel(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
@@ -102,6 +110,7 @@ class EpubCheckRun:
         return result
 
     def _verdict(self) -> CheckResult:
+        self.start()
         if self.proc is None:
             self.tmp.cleanup()
             return CheckResult("epubcheck", False, "java not found: install a Java runtime (default-jre-headless)")

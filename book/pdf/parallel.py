@@ -100,8 +100,11 @@ def write_pdf_parallel(
     meanwhile: Callable[[], None] | None = None,
     after_layout: Callable[[list[PageMark]], None] | None = None,
     stage: Callable[[str, int | None], Callable[..., None]] | None = None,
+    after_workers: Callable[[], None] | None = None,
 ) -> PdfResult:
     """The book's PDF from parts laid out in parallel; the same layout as `book.pdf.single.write_pdf`.
+
+    `after_workers()` runs once the layout workers have exited, before the stitch.
 
     `stage(name, total)` (book.engine.progress) gets one task per round of layout, advanced per part.
     """
@@ -212,6 +215,8 @@ def write_pdf_parallel(
     finally:
         if own_pool:
             pool.shutdown()
+    if after_workers is not None:
+        after_workers()
 
     pairs = list(zip(matter, matter_results, strict=True))
     sequence, placed, front_pages = _sequence(front_result, toc_result, bodies, body_results, pairs)
