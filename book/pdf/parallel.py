@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from book.engine.memo import memo_map
+from book.engine.memory import release_freed_memory
 from book.engine.workers import pool as process_pool
 from book.model import FRONT_KINDS, Build, PageMark, PdfResult, RenderedPart
 from book.pdf import document, furniture, imagewarn, imprint, layout, pagerefs
@@ -225,6 +226,7 @@ def write_pdf_parallel(
     placed_sheets = zip(body_furniture, body_sheets, body_start, strict=True)
     stamps = front_stamp + [(r, s, front_pages + start) for r, s, start in placed_sheets]
     stitch(build, target, profile, sequence, placed, stamps, front_pages)
+    release_freed_memory()  # the stitch's freed peak, before the layout check and beside EPUBCheck
     _report(build, target, placed)
     return PdfResult(target, len(sequence), page_map)
 
