@@ -466,6 +466,7 @@ def build(request: BuildRequest) -> BuildOutcome:
                 # (~150 MB) beside two layout workers and the parent made the build's memory peak,
                 # and on two cores the workers leave it no CPU; the stitch leaves it a core.
                 epub_now(page_map, start=False)
+                release_freed_memory()
 
             def start_checks() -> None:
                 for run in checks:
@@ -482,6 +483,7 @@ def build(request: BuildRequest) -> BuildOutcome:
                     from book.epub.package import prewarm
 
                     prewarm(build)
+                    release_freed_memory()  # its fonts' freed pages: the parent sits beside two workers
 
                 outcome.pdf = write_pdf(
                     build,

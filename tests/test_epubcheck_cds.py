@@ -127,3 +127,22 @@ def test_release_freed_memory_is_safe_to_call() -> None:
     garbage = [bytes(1000) for _ in range(10_000)]
     del garbage
     assert release_freed_memory() in (True, False)  # glibc: trimmed or nothing to trim; elsewhere False
+
+
+def test_checker_crash_with_clean_report_is_a_failure(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cache_home: Path
+) -> None:
+    """EPUBCheck that dies (StackOverflowError) writes a report with no messages and exits 1: never a PASS."""
+    from book.engine.cache import Cache
+    from tests.test_bench import REPORT
+
+    log = fake_java(tmp_path, monkeypatch, write=REPORT)
+    java = tmp_path / "bin" / "java"
+    java.write_text(java.read_text(encoding="utf-8") + "exit 1\n", encoding="utf-8")
+    epub = tmp_path / "book.epub"
+    epub.write_bytes(b"PK")
+    cache = Cache(tmp_path / ".cache")
+    for _ in range(2):
+        result = EpubCheckRun(epub, cache=cache).result()
+        assert not result.ok and "exit 1" in result.summary
+    assert len(jvm_runs(log)) == 2  # not cached

@@ -114,7 +114,7 @@ class EpubCheckRun:
         if self.proc is None:
             self.tmp.cleanup()
             return CheckResult("epubcheck", False, "java not found: install a Java runtime (default-jre-headless)")
-        self.proc.wait()
+        code = self.proc.wait()
         try:
             data = json.loads(self.report.read_text(encoding="utf-8"))
         except (OSError, ValueError):  # none, or cut short by a JVM that died while writing it
@@ -132,6 +132,10 @@ class EpubCheckRun:
                 where = f"{loc[0].get('path', '')}:{loc[0].get('line', '')}"
                 details.append(f"{sev} {msg.get('ID')} {where}: {msg.get('message')}")
         bad = counts["FATAL"] + counts["ERROR"] + counts["WARNING"]
+        if code != 0 and bad == 0:
+            # The checker itself failed (a StackOverflowError in Jing with -Xss512k): its report
+            # lists no problem, but it checked nothing. Not a verdict, so not cached.
+            return CheckResult("epubcheck", False, f"EPUBCheck {version} stopped (exit {code}) without a verdict")
         summary = (
             f"EPUBCheck {version}: {counts['FATAL']} fatal, {counts['ERROR']} errors, {counts['WARNING']} warnings"
         )
