@@ -8,8 +8,9 @@ previous ones:
 
     parts (workers) ─┬─ meanwhile: import WeasyPrint
     PDF layout (workers) ─┬─ meanwhile: the EPUB's cover and font subsets
-    PDF furniture (workers) ─┬─ meanwhile (page map known): the EPUB, then EPUBCheck in the background
-    PDF assembled ── EPUBCheck collected ── outputs committed
+    PDF furniture (workers) ─┬─ meanwhile (page map known): the EPUB
+    PDF assembled ─┬─ meanwhile (the workers gone): EPUBCheck in the background
+    EPUBCheck collected ── outputs committed
 
 The EPUB and the PDF are cached by a hash of the rendered parts, the styles and the options that
 decide them; a whole build is recorded (`book.engine.record`) so that a rebuild with nothing
