@@ -455,6 +455,7 @@ def build(request: BuildRequest) -> BuildOutcome:
                 edition=request.edition,
             )
             outcome = BuildOutcome(build)
+            release_freed_memory()  # the parts' processing peak, before the layout workers are forked
             write_reports(build, stage.path)
 
             def epub_now(page_map: list[PageMark] | None, start: bool = True) -> None:
