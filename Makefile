@@ -83,6 +83,13 @@ $(MERMAID_STAMP): scripts/mermaid/package.json scripts/mermaid/package-lock.json
 	cd .tools/mermaid && PUPPETEER_SKIP_DOWNLOAD=true npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
+# EPUBCheck's class-data archive (book.check.cds) in ~/.cache/book/cds, once per Java runtime and jar:
+# each EPUBCheck run then starts faster; a missing or stale one only means a slower start.
+.PHONY: epubcheck-cds
+tools: epubcheck-cds
+epubcheck-cds: $(STAMP)
+	-$(PY) -m book.check.cds
+
 sysdeps:
 	@bash scripts/sysdeps.sh
 

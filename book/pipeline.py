@@ -8,8 +8,9 @@ previous ones:
 
     parts (workers) ─┬─ meanwhile: import WeasyPrint
     PDF layout (workers) ─┬─ meanwhile: the EPUB's cover and font subsets
-    PDF furniture (workers) ─┬─ meanwhile (page map known): the EPUB, then EPUBCheck in the background
-    PDF assembled ── EPUBCheck collected ── outputs committed
+    PDF furniture (workers) ─┬─ meanwhile (page map known): the EPUB
+    PDF assembled ─┬─ meanwhile (the workers gone): EPUBCheck in the background
+    EPUBCheck collected ── outputs committed
 
 The EPUB and the PDF are cached by a hash of the rendered parts, the styles and the options that
 decide them; a whole build is recorded (`book.engine.record`) so that a rebuild with nothing
@@ -32,6 +33,7 @@ from book.cover import imprint
 from book.engine.atomic import Staging, write_bytes, write_text
 from book.engine.cache import Cache, digest, toolchain_fingerprint, tree_digest
 from book.engine.memo import KEEP_VERSIONS, plain
+from book.engine.memory import release_freed_memory
 from book.engine.progress import progress_for
 from book.engine.record import CACHE_DIR, BuildRecord
 from book.engine.workers import pool, worker_count
@@ -318,6 +320,7 @@ def write_pdf(
     meanwhile: Callable[[], None] | None = None,
     after_layout: Callable[[list[PageMark]], None] | None = None,
     extra_stylesheets: tuple[str | Path, ...] = (),
+    after_workers: Callable[[], None] | None = None,
 ) -> PdfResult:
     """The PDF through the cache (WeasyPrint is imported only on a miss).
 
@@ -325,8 +328,9 @@ def write_pdf(
     out in parallel workers and assembled (book.pdf.parallel), each part's layout cached on its
     own, so an edit to one chapter lays out that chapter only; `jobs=1` lays the book out as one
     document. `meanwhile` runs here while the workers lay the parts out; `after_layout(page_map)`
-    once the page map is known, while the workers draw the furniture. Neither runs when the PDF
-    comes from the cache or is laid out as one document.
+    once the page map is known, while the workers draw the furniture; `after_workers()` once the
+    layout workers are gone. None runs when the PDF comes from the cache or is laid out as one
+    document.
     """
     if jobs is None:
         jobs = worker_count(sum(1 for p in build.parts if p.kind != "front") + 1)
@@ -342,7 +346,7 @@ def write_pdf(
             with progress_for(len(build.parts)) as progress:
                 return write_pdf_parallel(
                     build, t, profile, extra_stylesheets, workers=jobs, meanwhile=meanwhile,
-                    after_layout=after_layout, stage=progress.stage,
+                    after_layout=after_layout, stage=progress.stage, after_workers=after_workers,
                 )  # fmt: skip
         with _spinner(build, "PDF (one document)"):
             from book.pdf.single import write_one_document
@@ -355,6 +359,7 @@ def write_pdf(
             from book.check.layout import warn_layout
 
             warn_layout(build, t, result.overflows)
+            release_freed_memory()  # the stitch's and any text extraction's, while EPUBCheck may still run
         return result
 
     target = target or build.pdf_target(profile)
@@ -456,12 +461,24 @@ def build(request: BuildRequest) -> BuildOutcome:
                 edition=request.edition,
             )
             outcome = BuildOutcome(build)
+            release_freed_memory()  # the parts' processing peak, before the layout workers are forked
             write_reports(build, stage.path)
 
-            def epub_now(page_map: list[PageMark] | None) -> None:
+            def epub_now(page_map: list[PageMark] | None, start: bool = True) -> None:
                 outcome.epub = write_epub(build, stage.path(build.epub_path), page_map)
                 if request.check:
-                    checks.append(EpubCheckRun(outcome.epub.path, cache=build.cache))
+                    checks.append(EpubCheckRun(outcome.epub.path, cache=build.cache, start=start))
+
+            def epub_during_furniture(page_map: list[PageMark]) -> None:
+                # Written while the workers draw the furniture, checked once they are gone: the JVM
+                # (~150 MB) beside two layout workers and the parent made the build's memory peak,
+                # and on two cores the workers leave it no CPU; the stitch leaves it a core.
+                epub_now(page_map, start=False)
+                release_freed_memory()
+
+            def start_checks() -> None:
+                for run in checks:
+                    run.start()
 
             if "pdf" in formats:
                 want_epub = "epub" in formats
@@ -474,6 +491,7 @@ def build(request: BuildRequest) -> BuildOutcome:
                     from book.epub.package import prewarm
 
                     prewarm(build)
+                    release_freed_memory()  # its fonts' freed pages: the parent sits beside two workers
 
                 outcome.pdf = write_pdf(
                     build,
@@ -482,7 +500,8 @@ def build(request: BuildRequest) -> BuildOutcome:
                     jobs=request.pdf_jobs,
                     meanwhile=prewarm_epub if want_epub else None,
                     # Parallel layout knows the page map before the running heads are drawn.
-                    after_layout=epub_now if want_epub and request.profile == "print" else None,
+                    after_layout=epub_during_furniture if want_epub and request.profile == "print" else None,
+                    after_workers=start_checks,
                 )
             if "epub" in formats:
                 if outcome.epub is None:  # the print PDF's page map gives the EPUB its page list

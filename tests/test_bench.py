@@ -175,7 +175,7 @@ def test_epubcheck_verdict_cached_by_epub_content(tmp_path: Path, monkeypatch: p
     epub.write_bytes(b"PK two")  # other bytes: checked again
     EpubCheckRun(epub, cache=cache).result()
     assert len(jvm_runs(log)) == 2
-    assert "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC -jar" in jvm_runs(log)[0]
+    assert "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC -Xms8m" in jvm_runs(log)[0]
 
 
 def test_epubcheck_without_cache_always_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

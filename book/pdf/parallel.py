@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from book.engine.memo import memo_map
+from book.engine.memory import release_freed_memory
 from book.engine.workers import pool as process_pool
 from book.model import FRONT_KINDS, Build, PageMark, PdfResult, RenderedPart
 from book.pdf import document, furniture, imagewarn, imprint, layout, overflow, pagerefs
@@ -108,8 +109,11 @@ def write_pdf_parallel(
     meanwhile: Callable[[], None] | None = None,
     after_layout: Callable[[list[PageMark]], None] | None = None,
     stage: Callable[[str, int | None], Callable[..., None]] | None = None,
+    after_workers: Callable[[], None] | None = None,
 ) -> PdfResult:
     """The book's PDF from parts laid out in parallel; the same layout as `book.pdf.single.write_pdf`.
+
+    `after_workers()` runs once the layout workers have exited, before the stitch.
 
     `stage(name, total)` (book.engine.progress) gets one task per round of layout, advanced per part.
     """
@@ -222,6 +226,8 @@ def write_pdf_parallel(
     finally:
         if own_pool:
             pool.shutdown()
+    if after_workers is not None:
+        after_workers()
 
     pairs = list(zip(matter, matter_results, strict=True))
     sequence, placed, front_pages = _sequence(front_result, toc_result, bodies, body_results, pairs)
@@ -230,6 +236,7 @@ def write_pdf_parallel(
     placed_sheets = zip(body_furniture, body_sheets, body_start, strict=True)
     stamps = front_stamp + [(r, s, front_pages + start) for r, s, start in placed_sheets]
     stitch(build, target, profile, sequence, placed, stamps, front_pages)
+    release_freed_memory()  # the stitch's freed peak, before the layout check and beside EPUBCheck
     _report(build, target, placed)
     found = _overflows(placed, stamps) if "layout_check" in options else None
     return PdfResult(target, len(sequence), page_map, found)
