@@ -188,6 +188,17 @@ def test_conservation_names_the_lost_block() -> None:
     assert p.line == 5 and 'text lost: "第二段文字不见了。" became a table' in p.message
 
 
+def test_conservation_reads_the_text_around_a_printed_url() -> None:
+    from book.parts import conservation
+
+    url = "https://example.com/" + "segment" * 12
+    body = f"# 题\n\n一个很长的网址 {url} 不能断开。\n\n另一段 {url} 的后半丢了。\n"
+    printed = f"<p>一个很长的网址 {url[:30]}\u200b{url[30:]} 不能断开。</p><p>另一段 {url}</p>"
+    diag = Diagnostics(echo=False)
+    assert conservation.check(_part(body), body, printed, printed, diag) == 1
+    assert [p.line for p in diag.problems] == [5]  # the second: its text after the URL is gone
+
+
 # --- through the CLI --------------------------------------------------------------------------------
 
 

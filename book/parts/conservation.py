@@ -64,6 +64,12 @@ def source_blocks(body: str) -> list[tuple[int, str]]:
 
 
 def _text_of_block(block: str) -> str:
+    return "".join(_runs_of_block(block))
+
+
+def _runs_of_block(block: str) -> list[str]:
+    """The block's text as `essence` compares it, in the runs its URLs separate (a printed URL may be
+    broken or shortened by typography, so the text on either side is looked for on its own)."""
     lines = [ln for ln in block.split("\n") if not REFERENCE_DEF.match(ln)]
     fences = Fences()
     if lines and fences.kind(lines[0]) == OPEN:  # a listing: its code; the fences and info string are not text
@@ -71,15 +77,15 @@ def _text_of_block(block: str) -> str:
         lines = [ln for ln, k in zip(lines[1:], kinds, strict=True) if k == CODE]
     text = "\n".join(lines)
     if text.lstrip().startswith("<") and not AUTOLINK.match(text.lstrip()):
-        return ""  # raw HTML: the sanitizer keeps what it allows, on purpose
+        return []  # raw HTML: the sanitizer keeps what it allows, on purpose
     text = MARKER.sub("", text)
     text = IMAGE.sub("", text)  # an image's alt is its caption only when it says something (book.parts.images)
     text = AUTOLINK.sub(r"\1", text)
     text = LINK_TARGET.sub("]", text)
     text = KEYS.sub("", text)
     text = TAG.sub("", text)
-    text = URL.sub("", text)  # typography may break or shorten a printed URL
-    return essence(html.unescape(text))  # `&#8;` is one (removed) character, not the digit 8
+    # `&#8;` is one (removed) character, not the digit 8
+    return [run for piece in URL.split(text) if (run := essence(html.unescape(piece)))]
 
 
 def _construct(fragment_root: etree._Element, needle: str) -> str:
@@ -136,8 +142,9 @@ def check(
     for k, (line, block) in enumerate(blocks):
         if k == first_heading and k <= 1:
             continue  # the leading heading merges into the opener, which prints it as the label and title
-        needle = _text_of_block(block)
-        if len(needle) < MIN_CHARS or needle in out:
+        runs = _runs_of_block(block)
+        needle = "".join(runs)
+        if len(needle) < MIN_CHARS or needle in out or (len(runs) > 1 and all(r in out for r in runs)):
             continue
         # A block may be split by the structures (a callout's title from its heading): its lines then.
         pieces = [p for ln in block.split("\n") if len(p := _text_of_block(ln)) >= MIN_CHARS]
