@@ -1,9 +1,9 @@
 """Java class-data sharing for EPUBCheck: the jar and the Java runtime → an AppCDS archive, or none.
 
 An archive of the classes EPUBCheck loads saves each run parsing and verifying them again: on the
-sample's EPUB, OpenJDK 17, 5 interleaved runs on a loaded 2-core machine, 8.8 → 7.6 s CPU and
-18.1 → 14.8 s wall (median). Making it costs a run that lists the classes and a dump (~12 s CPU,
-30 MB), so it is made once per machine by `make tools` (`python -m book.check.cds`), into the user's
+sample's EPUB, OpenJDK 17, medians of 5 interleaved runs, 7.70 → 7.01 s wall and 9.18 → 8.40 s CPU
+(load 2; at load 10, 8.8 → 7.6 s CPU). Making it costs a run that lists the classes and a dump
+(~18 s CPU, 28 MB), so it is made once per machine by `make tools` (`python -m book.check.cds`), into the user's
 cache (`$XDG_CACHE_HOME/book/`, outside `build/`, which `make clean` empties), never during a build.
 
 OpenJDK 17.0.15's dynamic dump (`-XX:ArchiveClassesAtExit`) crashes on EPUBCheck's lambdas

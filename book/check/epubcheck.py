@@ -29,7 +29,8 @@ KEEP = 6  # verdicts kept: a few EPUBs side by side (undoing an edit finds its v
 # The heap starts small and keeps little free room (the serial collector grows it only as far as
 # the live data needs): the default initial heap (1/64 of the RAM, 376 MB here) let the young
 # generation fill with ~100 MB of garbage before the first collection. On the 30-chapter book's
-# 1.1 MB EPUB: peak PSS 235 → 146 MB, CPU 16.0 → 17.6 s (2 interleaved runs, loaded machine).
+# 1.1 MB EPUB: peak PSS 235 → 146 MB, CPU 16.0 → 17.6 s (2 interleaved runs, loaded machine); on
+# the sample's: 241 → 140 MB, 7.7 → 8.7 s CPU (5 runs). The run is overlapped with the PDF.
 # Not a hard -Xmx: a cap near the live data makes the collector thrash instead of failing (48 MB:
 # 52 s CPU on that EPUB, 32 MB: 225 s), and a bigger book would cross any fixed cap.
 # Nor a smaller -Xss: at 512 KB Jing's RELAX NG validation overflows its stack.
