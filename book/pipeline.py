@@ -31,78 +31,19 @@ from typing import Any
 from book.bounds import MAX_SOURCE_BYTES
 from book.cover import imprint
 from book.engine.atomic import Staging, write_bytes, write_text
-from book.engine.cache import Cache, digest, toolchain_fingerprint, tree_digest
-from book.engine.memo import KEEP_VERSIONS, plain
+from book.engine.cache import Cache, tree_digest
+from book.engine.memo import KEEP_VERSIONS
 from book.engine.memory import release_freed_memory
 from book.engine.progress import progress_for
 from book.engine.record import CACHE_DIR, BuildRecord
 from book.engine.workers import pool, worker_count
 from book.errors import BookError, Diagnostics, Problem
+from book.keys import config_key, output_key, part_key
 from book.model import BookConfig, Build, CheckResult, EpubResult, PageMark, Part, PdfResult, ProcessedPart
-from book.options import invalidating
 from book.source.config import load_config
 from book.source.manifest import build_manifest
 
 KEEP_OUTPUT_VERSIONS = 6
-
-
-# --- keys: what each stage's result depends on -----------------------------------------------------
-
-
-# book.yaml keys only the printer's cover prints (book cover, never cached); 定价 is on the 版权页 too
-COVER_ONLY = ("blurb",)
-
-
-def config_key(config: BookConfig, stage: str = "parts") -> str:
-    """The config minus its list of sources (one chapter's edit must not invalidate the others), with
-    only the `print:` / `epub:` options that decide `stage`."""
-    fields = {
-        f.name: getattr(config, f.name)
-        for f in dataclasses.fields(config)
-        if f.name not in ("sources", "print", "epub", *COVER_ONLY)
-    }
-    fields["options"] = {"print": invalidating(config.print, stage), "epub": invalidating(config.epub, stage)}
-    return digest(plain(fields))
-
-
-def part_key(config: BookConfig, part: Part, book_wide: tuple[str, str] | None = None) -> str:
-    """Everything `process_part` reads: the part (text, front matter, position), config, templates, code.
-    `book_wide` is `(config_key(config), tree_digest(config.template_dirs))` when already known."""
-    cited = [_with_contents([*config.bibliography, config.csl])] if config.bibliography else []  # edits re-render
-    from book.parts.diagrams import tools_present  # a fence left as code is drawn once its tool is installed
-
-    settings, templates = book_wide or (config_key(config), tree_digest(config.template_dirs))
-    return digest(
-        "part", toolchain_fingerprint(), settings, templates, plain(part), *cited,
-        tools_present() if "```" in part.body or "~~~" in part.body else "",
-    )  # fmt: skip
-
-
-def output_key(build: Build, stage: str, **options: Any) -> str:
-    """Everything an output stage reads: rendered parts, styles, templates, config and its options."""
-
-    return digest(
-        stage,
-        toolchain_fingerprint(),
-        config_key(build.config, stage),
-        tree_digest(build.config.template_dirs),
-        tree_digest(build.config.style_dirs),
-        build.manifest.modified(),
-        os.environ.get("SOURCE_DATE_EPOCH", ""),
-        plain(build.parts),
-        _with_contents(options),
-    )
-
-
-def _with_contents(x: Any) -> Any:
-    """Options with every file they name (extra stylesheets…) replaced by its path and content."""
-    if isinstance(x, Path):
-        return ["file", str(x), x.read_bytes() if x.is_file() else None]
-    if isinstance(x, dict):
-        return {str(k): _with_contents(v) for k, v in x.items()}
-    if isinstance(x, (list, tuple)):
-        return [_with_contents(v) for v in x]
-    return plain(x)
 
 
 # --- reading and rendering ---------------------------------------------------------------------------

@@ -8,7 +8,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from book.check.page_audit import Glyph, Line, Page, audit_pages
+from book.check.page_audit import audit_pages
+from book.check.printed import Glyph, Line, Page
 from book.pdf.weasy.grid import PARAGRAPH_RANK, _keeps_with_next, _rank, spread
 
 PITCH, TOP, SIZE = 18.375, 524.9, 10.5

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from book.check import line_audit
-from book.check.page_audit import Glyph, Line
+from book.check.printed import Glyph, Line
 from tests.conftest import have
 
 

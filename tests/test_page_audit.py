@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from book.check.page_audit import Glyph, Line, Page, Rect, audit_pages
+from book.check.page_audit import audit_pages
+from book.check.printed import Glyph, Line, Page, Rect
 from book.pdf.keeps import bind_last_characters, mark_lead_ins
 from book.pdf.weasy.grid import snapped
 

@@ -13,7 +13,8 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from book.check.page_audit import HAN_GAP_LIMIT, MIN_JUSTIFIED, Line, _mode, audit_pages, han_gaps, read_pages
+from book.check.page_audit import HAN_GAP_LIMIT, MIN_JUSTIFIED, _mode, audit_pages, han_gaps
+from book.check.printed import Line, read_pages
 from book.model import CheckResult
 from book.text import CLOSING, HAN, OPENING, STOPS
 
