@@ -21,6 +21,9 @@ IDEOGRAPH_RE = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\
 OPENING = "“‘（《〈【「『〔〖"
 CLOSING = "”’）》〉】」』〕〗"
 STOPS = "、，。；：？！"
+# Marks whose ink is in their first half: set half-width at a line's end (justify's compression),
+# while poppler's word boxes still count their full em.
+HALF_AT_END = CLOSING + STOPS
 FULLWIDTH_PUNCT = OPENING + CLOSING + STOPS + "—…·～"
 WJ = "\u2060"  # WORD JOINER: forbids a line break here (kinsoku) and is invisible
 LATIN_START = "A-Za-z0-9\u00c0-\u024f\u0370-\u03ff\u0400-\u04ff$€£#@"

@@ -24,7 +24,7 @@ from book.engine.cache import Cache, digest, toolchain_fingerprint
 from book.engine.workers import cores
 from book.model import BookConfig, Build, CheckResult, Part
 from book.pdf.furniture import Geometry, geometry
-from book.text import CLOSING, STOPS
+from book.text import HALF_AT_END
 
 TOLERANCE = 1.0  # pt: rounding in the layout and a glyph's side bearing
 WORD = re.compile(r'<word xMin="([-\d.]+)" yMin="([-\d.]+)" xMax="([-\d.]+)" yMax="([-\d.]+)">([^<]*)</word>')
@@ -127,9 +127,6 @@ def _walk(stream: object, resources: object, ctm: tuple[float, ...], boxes: list
             elif xo.get("/Subtype") == "/Form":
                 matrix = tuple(float(v) for v in xo.get("/Matrix", [1, 0, 0, 1, 0, 0]))
                 _walk(xo, xo.get("/Resources", resources), _mul(matrix, ctm), boxes, depth + 1)
-
-
-HALF_AT_END = CLOSING + STOPS  # marks whose ink is in their first half: halted at a line's end
 
 
 def halted_at_end(box: Box, area: Box, word: str) -> bool:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from lxml import etree
 
-from book.text import CLOSING, FULLWIDTH_PUNCT, HAN, LATIN_END, LATIN_START, OPENING, STOPS, WJ
+from book.text import CLOSING, FULLWIDTH_PUNCT, HALF_AT_END, HAN, LATIN_END, LATIN_START, OPENING, STOPS, WJ
 from book.typography.coverage import missing_chars
 from book.typography.text import local, runs
 
@@ -230,8 +230,11 @@ def unflush_lines(path: Path, font_size_pt: float = 10.5) -> list[str]:
             if nb[0] > b[0] + 0.1 * em or MARKER.match(nwords[0] if nwords else "") or abs(nb[0] - indent) < 0.1 * em:
                 continue  # the next line starts a paragraph (2 em indent) or a list item
             edge = own.get(round(b[0], 1), right)
-            short = min(abs(e - b[2]) for e in (right, right - 2 * em, edge))
-            if short > 0.05 * em and right - b[2] < 4 * em:
+            end = b[2]
+            if words and words[-1][-1:] in HALF_AT_END and abs(end - 0.5 * em - edge) <= 0.05 * em:
+                end -= 0.5 * em  # a line-end mark set half-width (justify's compression): poppler counts its full em
+            short = min(abs(e - end) for e in (right, right - 2 * em, edge))
+            if short > 0.05 * em and right - end < 4 * em:
                 bad.append(f"{path.name} p{pno}: {(edge - b[2]) / em:.3f} em short: {''.join(words)[:24]!r}")
     return bad
 
