@@ -117,5 +117,5 @@ editor: setup ## the editor's package: review PDF, DOCX, EPUB, report
 
 # Our builds against plain pandoc → WeasyPrint (BENCH_RUNS=3, BENCH_QUICK=1): build/bench.json, build/bench.png.
 .PHONY: bench
-bench: setup ## what authors wait for, measured (build/bench.json)
+bench: setup preview/node_modules ## what authors wait for, measured (build/bench.json)
 	$(BOOK) bench --out $(OUT)
