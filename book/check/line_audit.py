@@ -13,8 +13,8 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from book.check.page_audit import HAN_GAP_LIMIT, MIN_JUSTIFIED, _mode, audit_pages, han_gaps
-from book.check.printed import Line, read_pages
+from book.check.page_audit import HAN_GAP_LIMIT, MIN_JUSTIFIED, Audit, audit_pages, han_gaps, is_body_line
+from book.check.printed import Line, Page, read_pages
 from book.model import CheckResult
 from book.text import CLOSING, HAN, OPENING, STOPS
 
@@ -91,17 +91,20 @@ def _edge_word(line: Line, end: bool) -> str:
 
 
 def audit_lines_pdf(path: Path) -> LineAudit:
-    """The line audit of a built PDF: the body lines of the pages that carry an arabic folio."""
+    """The line audit of a built PDF."""
     pages = read_pages(path)
-    folio = _mode(p.lines[-1].y for p in pages if p.lines)
-    numbered = {p.index for p in pages if p.lines and abs(p.lines[-1].y - folio) < 1 and p.lines[-1].text.isdigit()}
-    page_audit = audit_pages(pages)  # strips the running heads and folios from the pages' lines
+    return audit_lines(pages, audit_pages(pages))
+
+
+def audit_lines(pages: list[Page], page_audit: Audit) -> LineAudit:
+    """The body lines of the pages that carry an arabic folio, as the page audit found them (it has
+    stripped the running heads and folios from `pages`)."""
     body = page_audit.body_size
     a = LineAudit()
     previous: Line | None = None
     for p in pages:
-        lines = [ln for ln in p.lines if abs(ln.size - body) < 0.05 and "Mono" not in ln.glyphs[0].font]
-        if p.index not in numbered or not lines:
+        lines = [ln for ln in p.lines if is_body_line(ln, body)]
+        if p.index not in page_audit.numbered or not lines:
             continue
         a.body_pages += 1
         for ln in lines:
@@ -121,8 +124,8 @@ def audit_lines_pdf(path: Path) -> LineAudit:
     return a
 
 
-def check_line_audit(path: Path) -> CheckResult:
+def check_line_audit(path: Path, audit: LineAudit | None = None) -> CheckResult:
     """`book check`'s line: the audit's figures; it fails where a name is broken by a hyphen."""
-    a = audit_lines_pdf(path)
+    a = audit or audit_lines_pdf(path)
     problems = [f"a name hyphenated: {w}" for w in a.name_breaks]
     return CheckResult("line audit", not problems, a.summary(), problems)

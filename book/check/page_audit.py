@@ -57,6 +57,7 @@ class Audit:
     han_gaps: int = 0
     han_gap_lines: int = 0
     han_gap_max: float = 0.0
+    numbered: set[int] = field(default_factory=set)  # 0-based indexes of the pages with an arabic folio
 
     @property
     def grid_share(self) -> float:
@@ -76,9 +77,6 @@ class Audit:
             f"{len(self.widows_at_top)} widows at a page top, {self.han_gaps} Han gaps > {HAN_GAP_LIMIT} em "
             f"on {self.han_gap_lines} lines (max {self.han_gap_max:.3f} em)"
         )
-
-
-# --- reading the PDF ------------------------------------------------------------------------------
 
 
 # --- the figures ----------------------------------------------------------------------------------
@@ -104,13 +102,15 @@ def audit_pages(pages: list[Page], pitch: float | None = None) -> Audit:
     head = _mode(p.lines[0].y for p in pages if p.lines)
     folio = _mode(p.lines[-1].y for p in pages if p.lines)
     # body pages carry an arabic folio (the front matter's are roman or absent)
-    numbered = {p.index for p in pages if p.lines and abs(p.lines[-1].y - folio) < 1 and p.lines[-1].text.isdigit()}
+    a.numbered = numbered = {
+        p.index for p in pages if p.lines and abs(p.lines[-1].y - folio) < 1 and p.lines[-1].text.isdigit()
+    }
     for p in pages:
         p.lines = [ln for ln in p.lines if folio + 1 < ln.y < head - 1]
     body_pages = [p for p in pages if p.index in numbered and p.lines]
 
     def is_body(line: Line) -> bool:
-        return abs(line.size - body) < 0.05 and "Mono" not in line.glyphs[0].font
+        return is_body_line(line, body)
 
     deltas = []
     for p in body_pages:
@@ -253,16 +253,21 @@ def _gaps(a: Audit, body_pages: list[Page], is_body: Any) -> None:
             a.han_gap_lines += loose > 0
 
 
+def is_body_line(line: Line, body: float) -> bool:
+    """A line set in the body size, not in the monospace of a listing."""
+    return abs(line.size - body) < 0.05 and "Mono" not in line.glyphs[0].font
+
+
 def audit_pdf(path: Path, pitch: float | None = None) -> Audit:
     """The page audit of a built PDF."""
     return audit_pages(read_pages(path), pitch)
 
 
-def check_page_audit(path: Path, grid: float = 0.0, foot: float = 0.0) -> CheckResult:
+def check_page_audit(path: Path, grid: float = 0.0, foot: float = 0.0, audit: Audit | None = None) -> CheckResult:
     """`book check`'s line: the audit's figures; it fails where the page breaks a keep (a box split
     with fewer than 3 lines on a side, a heading or lead-in at a foot, a 1-character last line) or
-    where the grid or foot share is below the given minimum."""
-    a = audit_pdf(path)
+    where the grid or foot share is below the given minimum. `audit`: the PDF's, when already made."""
+    a = audit or audit_pdf(path)
     problems = [f"split box with < 3 lines on a side: {w}" for w in a.short_splits]
     problems += [f"page {n}: a heading is the last line" for n in a.heading_at_foot]
     problems += [f"page {n}: a lead-in (…：) is the last line" for n in a.lead_in_at_foot]

@@ -155,13 +155,17 @@ def check_pdf_print(path: Path, language: str = "zh-Hans") -> CheckResult:
 def check_pdf(path: Path, language: str = "zh-Hans") -> list[CheckResult]:
     """Every validator of the print PDF (`book check` calls this when it exists), for the book's language."""
     from book.check.faces import check_pdf_faces
-    from book.check.line_audit import check_line_audit
-    from book.check.page_audit import check_page_audit
+    from book.check.line_audit import audit_lines, check_line_audit
+    from book.check.page_audit import audit_pages, check_page_audit
+    from book.check.printed import read_pages
+
+    pages = read_pages(path)  # once for both audits: reading every glyph is most of their time
+    audit = audit_pages(pages)
 
     return [
         check_pdf_fonts(path, language),
         check_pdf_print(path, language),
         check_pdf_faces(path, language),
-        check_page_audit(path, grid=GRID_MIN),
-        check_line_audit(path),
+        check_page_audit(path, grid=GRID_MIN, audit=audit),
+        check_line_audit(path, audit_lines(pages, audit)),
     ]
