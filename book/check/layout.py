@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from book.check.page_keys import page_keys
+from book.check.printed import concat
 from book.engine.cache import Cache, digest, toolchain_fingerprint
 from book.engine.workers import cores
 from book.model import BookConfig, Build, CheckResult, Part
@@ -75,14 +76,6 @@ def type_area(trim: Box, geo: Geometry, number: int) -> Box:
     return Box(x0, trim.y0 + geo.bottom, x0 + geo.type_width, trim.y1 - geo.top)
 
 
-def _mul(a: tuple[float, ...], b: tuple[float, ...]) -> tuple[float, ...]:
-    """The PDF matrix product a × b (a applied first)."""
-    a0, a1, a2, a3, a4, a5 = a
-    b0, b1, b2, b3, b4, b5 = b
-    return (a0 * b0 + a1 * b2, a0 * b1 + a1 * b3, a2 * b0 + a3 * b2, a2 * b1 + a3 * b3,
-            a4 * b0 + a5 * b2 + b4, a4 * b1 + a5 * b3 + b5)  # fmt: skip
-
-
 def image_boxes(pdf_path: Path, only: set[int] | None = None) -> list[list[Box]]:
     """Per page: the box of every image drawn on it (images inside forms included); with `only`,
     the pages of those 0-based indexes only (the others: empty)."""
@@ -114,7 +107,7 @@ def _walk(stream: object, resources: object, ctm: tuple[float, ...], boxes: list
         elif op == "Q":
             ctm = stack.pop() if stack else ctm
         elif op == "cm":
-            ctm = _mul(tuple(float(v) for v in operands), ctm)
+            ctm = concat(tuple(float(v) for v in operands), ctm)
         elif op == "Do" and operands:
             xo = xobjects.get(str(operands[0])) if xobjects else None
             if xo is None:
@@ -126,7 +119,7 @@ def _walk(stream: object, resources: object, ctm: tuple[float, ...], boxes: list
                 boxes.append(Box(min(xs), min(ys), max(xs), max(ys)))
             elif xo.get("/Subtype") == "/Form":
                 matrix = tuple(float(v) for v in xo.get("/Matrix", [1, 0, 0, 1, 0, 0]))
-                _walk(xo, xo.get("/Resources", resources), _mul(matrix, ctm), boxes, depth + 1)
+                _walk(xo, xo.get("/Resources", resources), concat(matrix, ctm), boxes, depth + 1)
 
 
 def halted_at_end(box: Box, area: Box, word: str) -> bool:

@@ -65,7 +65,8 @@ class Page:
     boxes: list[Rect] = field(default_factory=list)
 
 
-def _mul(m: tuple[float, ...], n: tuple[float, ...]) -> tuple[float, ...]:
+def concat(m: tuple[float, ...], n: tuple[float, ...]) -> tuple[float, ...]:
+    """The PDF matrix product m × n (m applied first), as `cm` concatenates onto the current matrix."""
     a, b, c, d, e, f = m
     A, B, C, D, E, F = n
     return (a * A + b * C, a * B + b * D, c * A + d * C, c * B + d * D, e * A + f * C + E, e * B + f * D + F)
@@ -124,7 +125,7 @@ def _walk(stream: Any, resources: Any, ctm: tuple[float, ...], glyphs: list[Glyp
         elif o == "Q" and stack:
             ctm, tinted = stack.pop()
         elif o == "cm":
-            ctm = _mul(tuple(float(v) for v in operands), ctm)
+            ctm = concat(tuple(float(v) for v in operands), ctm)
         elif o in ("sc", "scn", "k", "rg", "g"):
             values = [float(v) for v in operands if not isinstance(v, pikepdf.Name)]
             # a tint: neither white nor full black (K only: 0 0 0 1), i.e. a box's background
@@ -137,7 +138,7 @@ def _walk(stream: Any, resources: Any, ctm: tuple[float, ...], glyphs: list[Glyp
             tinted = not (white or black)
         elif o == "re":
             x, y, w, h = (float(v) for v in operands)
-            (ax, ay), (bx, by) = _pt(ctm, x, y), _pt(ctm, x + w, y + h)
+            (ax, ay), (bx, by) = point(ctm, x, y), point(ctm, x + w, y + h)
             path.append(Rect(min(ax, bx), min(ay, by), max(ax, bx), max(ay, by)))
         elif o in ("f", "f*", "F", "B", "b"):
             if tinted:
@@ -150,7 +151,7 @@ def _walk(stream: Any, resources: Any, ctm: tuple[float, ...], glyphs: list[Glyp
         elif o == "Tm":
             tm = tlm = tuple(float(v) for v in operands)
         elif o in ("Td", "TD"):
-            tlm = _mul((1, 0, 0, 1, float(operands[0]), float(operands[1])), tlm)
+            tlm = concat((1, 0, 0, 1, float(operands[0]), float(operands[1])), tlm)
             tm = tlm
         elif o == "Tc":
             tc = float(operands[0])
@@ -166,10 +167,11 @@ def _walk(stream: Any, resources: Any, ctm: tuple[float, ...], glyphs: list[Glyp
             xo = xobjects.get(str(operands[0])) if xobjects else None
             if xo is not None and str(xo.get("/Subtype")) == "/Form":
                 matrix = tuple(float(v) for v in xo.get("/Matrix", [1, 0, 0, 1, 0, 0]))
-                _walk(xo, xo.get("/Resources", resources), _mul(matrix, ctm), glyphs, rects, depth + 1)
+                _walk(xo, xo.get("/Resources", resources), concat(matrix, ctm), glyphs, rects, depth + 1)
 
 
-def _pt(m: tuple[float, ...], x: float, y: float) -> tuple[float, float]:
+def point(m: tuple[float, ...], x: float, y: float) -> tuple[float, float]:
+    """(x, y) through the matrix m."""
     a, b, c, d, e, f = m
     return a * x + c * y + e, b * x + d * y + f
 
@@ -183,9 +185,9 @@ def _show(items: list[Any], font: _Font, fs: float, tc: float, tm: tuple[float, 
         if isinstance(item, pikepdf.String) or isinstance(item, bytes):
             for code in font.codes(bytes(item)):
                 w = font.widths.get(code, font.default) / 1000 * fs
-                m = _mul(tm, ctm)
+                m = concat(tm, ctm)
                 scale = abs(m[3]) or abs(m[2])
-                x, y = _pt(m, tx, 0)
+                x, y = point(m, tx, 0)
                 glyphs.append(Glyph(x, y, fs * scale, font.name, font.unicode.get(code, "\ufffd"), w * abs(m[0])))
                 tx += w + tc
         else:
@@ -193,10 +195,10 @@ def _show(items: list[Any], font: _Font, fs: float, tc: float, tm: tuple[float, 
             tx += adjust
             if glyphs:
                 last = glyphs[-1]
-                m = _mul(tm, ctm)
+                m = concat(tm, ctm)
                 glyphs[-1] = Glyph(last.x, last.y, last.size, last.font, last.char, last.advance,
                                    last.extra + adjust * abs(m[0]))  # fmt: skip
-    return _mul((1, 0, 0, 1, tx, 0), tm)
+    return concat((1, 0, 0, 1, tx, 0), tm)
 
 
 def _lines(glyphs: Iterable[Glyph]) -> list[Line]:

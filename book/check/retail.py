@@ -16,6 +16,7 @@ from pathlib import Path
 
 from book.check.epub import OPF_NS, _package, _resolve
 from book.check.pdf import check_pdf_print
+from book.check.printed import concat, point
 from book.model import BookConfig, CheckResult
 
 COVER_LONG_SIDE = 1600  # px: Apple, Kobo, 京东读书 and 当当云阅读 ask for at least this
@@ -45,9 +46,6 @@ def filled_rects(path: Path) -> list[Rect]:
     fill: tuple[float, ...] = (0.0,)
     path_rects: list[tuple[float, float, float, float]] = []
 
-    def apply(m: tuple[float, ...], x: float, y: float) -> tuple[float, float]:
-        return m[0] * x + m[2] * y + m[4], m[1] * x + m[3] * y + m[5]
-
     for operands, operator in instructions:
         op = str(operator)
         if op == "q":
@@ -55,15 +53,12 @@ def filled_rects(path: Path) -> list[Rect]:
         elif op == "Q" and stack:
             ctm, fill = stack.pop()
         elif op == "cm":
-            a, b, c, d, e, f = (float(v) for v in operands)
-            m = ctm
-            ctm = (a * m[0] + b * m[2], a * m[1] + b * m[3], c * m[0] + d * m[2], c * m[1] + d * m[3],
-                   e * m[0] + f * m[2] + m[4], e * m[1] + f * m[3] + m[5])  # fmt: skip
+            ctm = concat(tuple(float(v) for v in operands), ctm)
         elif op in ("k", "sc", "scn", "g", "rg"):
             fill = tuple(float(v) for v in operands if not isinstance(v, pikepdf.Name))
         elif op == "re":
             x, y, w, h = (float(v) for v in operands)
-            (x1, y1), (x2, y2) = apply(ctm, x, y), apply(ctm, x + w, y + h)
+            (x1, y1), (x2, y2) = point(ctm, x, y), point(ctm, x + w, y + h)
             path_rects.append((min(x1, x2), min(y1, y2), abs(x2 - x1), abs(y2 - y1)))
         elif op in ("f", "F", "f*", "B", "B*"):
             rects += [Rect(*r, fill) for r in path_rects]
