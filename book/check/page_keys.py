@@ -42,16 +42,11 @@ def page_keys(pdf: Any) -> list[str]:
         return memo[og]
 
     def direct(h: Any, obj: Any, depth: int) -> None:
-        if isinstance(obj, pikepdf.Stream):
+        if isinstance(obj, pikepdf.Stream):  # its bytes, then its dictionary as any other
             data = obj.read_raw_bytes()
             h.update(b"S%d:" % len(data) + data)
-            items = obj.stream_dict
-            h.update(b"D")
-            for key in sorted(items.keys()):
-                if key not in SKIP:
-                    h.update(key.encode() + b"=")
-                    feed(h, items[key], depth + 1)
-        elif isinstance(obj, pikepdf.Dictionary):
+            obj = obj.stream_dict
+        if isinstance(obj, pikepdf.Dictionary):
             h.update(b"D")
             for key in sorted(obj.keys()):
                 if key not in SKIP:
