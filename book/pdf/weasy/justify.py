@@ -220,8 +220,8 @@ def install() -> bool:
                 return None
             if abs(total - extra_width) < 0.01:
                 break
-            # a negative slack (a closing mark kept on the line by kinsoku overflows it) is
-            # taken back from the same gaps: clreq's adjustment compresses before it expands
+            # WeasyPrint justifies only lines with room to spare: compression is decided when the
+            # line is broken (split_text_box below), never here
             spacing = spacing * extra_width / total
             grown = growth(spacing)
         cap = HAN_GAP_LIMIT * line.style["font_size"]
