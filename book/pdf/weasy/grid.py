@@ -315,6 +315,8 @@ def install() -> bool:
     from weasyprint.layout.percent import resolve_percentages
     from weasyprint.text.line_break import strut
 
+    from book.pdf.weasy import figfit
+
     original = block.block_level_layout
 
     def block_level_layout(context: Any, box: Any, bottom_space: float, skip_stack: Any, containing_block: Any,
@@ -342,6 +344,12 @@ def install() -> bool:
         result = original(context, box, bottom_space, skip_stack, containing_block, page_is_empty, absolute_boxes,
                           fixed_boxes, adjoining_margins, *args, **kwargs)  # fmt: skip
         baseline = getattr(context, "book_baseline", None)
+        pushed = result[0] is None and not page_is_empty and skip_stack is None
+        if grid and baseline is not None and pushed and figfit.is_figure(box):
+            # a figure a little too tall for the lines left: its image scaled to end on the foot
+            result = figfit.fit(original, context, box, bottom_space, containing_block, page_is_empty, absolute_boxes,
+                                fixed_boxes, adjoining_margins, args, kwargs, grid[0] + baseline, grid[1],
+                                last_baseline) or result  # fmt: skip
         if grid and baseline is not None and result[0] is not None and _aligned(box):
             new_box = result[0]
             if result[1] is not None:  # split at the foot: its last line goes onto the foot
