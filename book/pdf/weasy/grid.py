@@ -315,7 +315,7 @@ def install() -> bool:
     from weasyprint.layout.percent import resolve_percentages
     from weasyprint.text.line_break import strut
 
-    from book.pdf.weasy import figfit
+    from book.pdf.weasy import figdefer, figfit
 
     original = block.block_level_layout
 
@@ -367,6 +367,9 @@ def install() -> bool:
     def make_page(context: Any, root_box: Any, page_type: Any, resume_at: Any, *args: Any, **kwargs: Any) -> Any:
         page_box, resume, next_page = original_make_page(context, root_box, page_type, resume_at, *args, **kwargs)
         grid = getattr(context, "book_grid", None)
+        if grid:  # a figure that left the page before short moves after the paragraphs that follow it
+            figdefer.after_page(context, root_box, page_box, (resume_at, resume, next_page), page_type.blank, args[0],
+                                grid, getattr(context, "book_baseline", 0.0) or 0.0, FILL_MAX, last_baseline)  # fmt: skip
         # a full page: the text goes on to the next page without a forced break
         if grid and resume is not None and not page_type.blank and next_page["break"] == "any":
             fill_page(page_box, *grid, getattr(context, "book_baseline", 0.0) or 0.0)

@@ -1,0 +1,153 @@
+"""WeasyPrint patch, part of the grid's: a figure that left the page before it short of its foot →
+the same figure moved after the paragraphs that follow it, so they fill that page and the figure
+opens the next one (a float, as publishers place "如图 3-1 所示" figures).
+
+WeasyPrint 70 has no float to the next page: a figure too tall for the lines left (and too tall to
+be scaled to them, `figfit`) moves to the next page and leaves the lines above it blank. When a page
+opens with such a figure, `defer()` looks at the page before it: short by `short` lines, the figure
+numbered (it has a caption, so the text says where it is), and followed on its new page by whole
+paragraphs of the running text (never a heading, a list, a box or a lead-in: the figure stays in
+its section and a lead-in with what it introduces). If the first few of those paragraphs take all
+but at most `grid.FILL_MAX` of the lines left (those go to 撑版), the figure is moved after them
+in the box tree and the page before is marked for WeasyPrint's repagination (`content_changed`,
+how it re-makes a page whose counters changed): its next round fills that page with the paragraphs
+and opens the next with the figure. The move is made once per figure (`book_deferred`), so a page
+made again keeps it, and only indexes inside the pages concerned change, so the pages before keep
+their break points.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+EPSILON = 0.01  # of a line: a paragraph's height this close to whole lines counts as them
+
+
+def _path(root: Any, resume_at: Any) -> tuple[list[tuple[Any, int]], bool]:
+    """The (parent, index) chain from `root` down the skip stack `resume_at`, as far as it goes
+    through boxes, and whether it ends at the start of a box (no part of it on the page before)."""
+    chain: list[tuple[Any, int]] = []
+    node, stack = root, resume_at
+    while stack:
+        if len(stack) != 1:
+            return chain, False
+        ((index, stack),) = stack.items()
+        children = getattr(node, "children", ())
+        if not isinstance(index, int) or index >= len(children):
+            return chain, False
+        chain.append((node, index))
+        node = children[index]
+    return chain, bool(chain)
+
+
+def _classes(box: Any) -> set[str]:
+    element = getattr(box, "element", None)
+    return set((element.get("class") or "").split()) if element is not None else set()
+
+
+def captioned(box: Any) -> bool:
+    """Whether the figure `box` has a caption (its number, which the text refers to)."""
+    return any(getattr(child, "element_tag", None) == "figcaption" for child in getattr(box, "children", ()))
+
+
+def running_paragraph(box: Any) -> bool:
+    """Whether `box` is a paragraph of the running text a figure may be moved past."""
+    return getattr(box, "element_tag", None) == "p" and "lead-in" not in _classes(box)
+
+
+def page_short(page_box: Any, origin: float, pitch: float, baseline: float, last_baseline: Any) -> int | None:
+    """How many lines the text on `page_box` ends above its foot, or None without text."""
+    root = next((c for c in page_box.children if getattr(c, "is_for_root_element", False)), None)
+    bottom = last_baseline(root) if root is not None else None
+    if bottom is None:
+        return None
+    capacity = int((page_box.content_box_y() + page_box.height - origin) / pitch + 1e-6)
+    return capacity - 1 - round((bottom - origin - baseline) / pitch)
+
+
+def _laid_out(page_box: Any, element: Any) -> list[Any]:
+    """The boxes of `element` on the laid-out page."""
+    found: list[Any] = []
+
+    def walk(box: Any) -> None:
+        for child in getattr(box, "children", ()):
+            if getattr(child, "element", None) is element and getattr(child, "element_tag", None) == "p":
+                found.append(child)
+            elif getattr(child, "children", None):
+                walk(child)
+
+    walk(page_box)
+    return found
+
+
+def moves(short: int, heights: list[int], fill_max: int) -> int:
+    """How many of the paragraphs (their `heights` in lines, in order) to move the figure past so
+    the page before, `short` lines short, ends at most `fill_max` short; 0 when none does."""
+    used, best = 0, 0
+    for k, height in enumerate(heights, 1):
+        if used + height > short:
+            break
+        used += height
+        if short - used <= fill_max:
+            best = k
+    return best
+
+
+def defer(context: Any, root_box: Any, page_box: Any, resume_at: Any, resume_out: Any, page_number: int,
+          short_before: int | None, pitch: float, fill_max: int) -> bool:  # fmt: skip
+    """Move the figure that opens `page_box` (made from `resume_at`; the next page from
+    `resume_out`) after the paragraphs that follow it, if they fill the page before (`short_before`
+    lines short); whether it did (the page before is then made again)."""
+    from book.pdf.weasy.figfit import is_figure
+
+    if not short_before or short_before <= 0 or page_number < 2:
+        return False
+    chain, at_start = _path(root_box, resume_at)
+    if not at_start:
+        return False
+    parent, index = chain[-1]
+    figure = parent.children[index]
+    if not is_figure(figure) or not captioned(figure) or getattr(figure, "book_deferred", False):
+        return False
+    heights: list[int] = []
+    for sibling in parent.children[index + 1 :]:
+        if not running_paragraph(sibling):
+            break
+        shown = _laid_out(page_box, sibling.element)
+        if len(shown) != 1:
+            break
+        lines = shown[0].margin_height() / pitch
+        if abs(lines - round(lines)) > EPSILON:
+            break
+        heights.append(round(lines))
+    k = moves(short_before, heights, fill_max)
+    if not k:
+        return False
+    # the next page resumes past the paragraphs moved (they are whole on this page), so the indexes
+    # of its skip stack are unchanged by the move
+    if resume_out and any(box is parent and i <= index + k for box, i in _path(root_box, resume_out)[0]):
+        return False
+    children = list(parent.children)
+    children.insert(index + k, children.pop(index))
+    parent.children = children
+    figure.book_deferred = True
+    context.page_maker[page_number - 2][-1]["content_changed"] = True
+    return True
+
+
+def after_page(context: Any, root_box: Any, page_box: Any, flow: tuple[Any, Any, Any], blank: bool, number: int,
+               grid: tuple[float, float], baseline: float, fill_max: int, last_baseline: Any) -> None:  # fmt: skip
+    """Called on each page made (`number`; `flow`: where it started, where the next starts, and the
+    next page's break): defer the figure it opens if that fills the page before, and note how short
+    of its foot this page is, if it is a full page (the text goes on without a forced break)."""
+    from weasyprint.formatting_structure import boxes
+
+    resume_at, resume, next_page = flow
+    shorts = getattr(context, "book_short", None)
+    if shorts is None:
+        shorts = context.book_short = {}
+    notes = any(isinstance(c, boxes.FootnoteAreaBox) and c.children for c in page_box.children)
+    if not blank and not notes:
+        defer(context, root_box, page_box, resume_at, resume, number, shorts.get(number - 1), grid[1], fill_max)
+    full = resume is not None and not blank and next_page["break"] == "any" and not notes
+    shorts[number] = page_short(page_box, *grid, baseline, last_baseline) if full else None
