@@ -109,8 +109,11 @@ def defer(context: Any, root_box: Any, page_box: Any, resume_at: Any, resume_out
     figure = parent.children[index]
     if not is_figure(figure) or not captioned(figure) or getattr(figure, "book_deferred", False):
         return False
+    # the next page resumes past the paragraphs moved (they are whole on this page), so the indexes
+    # of its skip stack are unchanged by the move
+    stop = min((i for box, i in _path(root_box, resume_out)[0] if box is parent), default=len(parent.children))
     heights: list[int] = []
-    for sibling in parent.children[index + 1 :]:
+    for sibling in parent.children[index + 1 : stop]:
         if not running_paragraph(sibling):
             break
         shown = _laid_out(page_box, sibling.element)
@@ -122,10 +125,6 @@ def defer(context: Any, root_box: Any, page_box: Any, resume_at: Any, resume_out
         heights.append(round(lines))
     k = moves(short_before, heights, fill_max)
     if not k:
-        return False
-    # the next page resumes past the paragraphs moved (they are whole on this page), so the indexes
-    # of its skip stack are unchanged by the move
-    if resume_out and any(box is parent and i <= index + k for box, i in _path(root_box, resume_out)[0]):
         return False
     children = list(parent.children)
     children.insert(index + k, children.pop(index))
