@@ -160,3 +160,14 @@ def test_a_listing_split_at_the_foot_ends_on_the_foot() -> None:
     first, pitch = _baselines(page, "p")[0], 14 * 1.75
     last = _baselines(page, "pre")[-1]
     assert (last - first) / pitch == pytest.approx(11, abs=0.01)  # the page's 12th line: its foot
+
+
+def test_a_heading_line_before_its_subtitle_stays_in_its_slot() -> None:
+    """The anonymous block of a heading's own line (before a block subtitle) is not moved onto the
+    grid: mid-page, it stood half a line lower in its slot than at a page top (1.75 lines under its
+    bookmark instead of 1.3)."""
+    heading = ("<h2 style='margin: 0; padding: 12.25px 0; line-height: 24.5px; font-size: 18px'>引言"
+               "<span style='display: block; font-size: 10px'>Introduction</span></h2>")  # fmt: skip
+    doc = _render("<div style='height: 10px'></div>" + heading + "<p style='margin: 0'>正文</p>")
+    h2 = next(b for b in doc.pages[0]._page_box.descendants() if getattr(b, "element_tag", "") == "h2")
+    assert h2.children[0].position_y == pytest.approx(h2.border_box_y() + 12.25, abs=0.01)

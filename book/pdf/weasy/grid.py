@@ -37,6 +37,7 @@ FILL_MAX = 4  # lines a page may be short of its foot and be filled (a kept box 
 # what may take a line of space above it, in order of preference
 FILL_TAGS = (("h2", "h3", "h4", "h5", "h6"), ("figure", "table", "pre", "blockquote"), ("p",), ("ul", "ol"))
 FILL_CLASSES = frozenset({"callout", "summary-box", "sourceCode", "figure", "references"})
+HEADINGS = frozenset({"h2", "h3", "h4", "h5", "h6"})
 PARAGRAPH_RANK = len(FILL_TAGS)  # last: the space between two paragraphs of the running text
 _installed = False
 
@@ -213,6 +214,14 @@ def fill_page(page_box: Any, origin: float, pitch: float, baseline: float) -> in
     return short
 
 
+def _heading_line(box: Any, parent: Any) -> bool:
+    """Whether `box` is the anonymous block of a heading's own line (before its block subtitle): it
+    stays centred in the heading's slot, half a line below its top, as on a heading without one
+    (moved onto the grid, it stood half a line lower, 1.75 lines under its bookmark instead of 1.3)."""
+    element = getattr(box, "element", None)
+    return element is not None and element is getattr(parent, "element", None) and parent.element_tag in HEADINGS
+
+
 def _is_content(box: Any) -> bool:
     element = getattr(box, "element", None)
     return element is not None and "content" in (element.get("class") or "").split()
@@ -335,7 +344,8 @@ def install() -> bool:
             if grid and box.book_grid and not box.book_flow and _is_content(box):
                 context.book_baseline = strut(box.style)[1]  # the text's own face, not the root's
             # a block continued from the previous page starts at the page top, on the grid already
-            if grid and box.book_grid and not page_is_empty and skip_stack is None and isinstance(box, boxes.BlockBox):
+            fresh = not page_is_empty and skip_stack is None and not _heading_line(box, containing_block)
+            if grid and box.book_grid and fresh and isinstance(box, boxes.BlockBox):
                 if not isinstance(box, boxes.TableBox):
                     resolve_percentages(box, containing_block)
                 margin_top = 0 if box.margin_top == "auto" else box.margin_top
