@@ -123,3 +123,14 @@ def test_a_figure_is_never_moved_past_a_heading(image: Path) -> None:
     doc = _render(image, LINE * 7 + _figure(140) + "<h2 style='margin: 0'>标题</h2>" + TWO_LINES * 2)
     assert _text(doc.pages[0]) == "正文一行" * 7
     assert _text(doc.pages[1]).startswith("图 1-1 示意图标题")
+
+
+def test_the_room_left_counts_the_last_blocks_margin(image: Path) -> None:
+    """Below a block with a bottom margin (a listing's, a table's) the next block starts a line
+    lower: the 5 lines under its last baseline hold a 4-line paragraph, not a 5-line one (moved
+    there, it was split and the figure followed its last lines)."""
+    last = "<div style='margin: 0 0 24.5px'>正文一行</div>"
+    five = "<p style='margin: 0'>" + "正文" * 50 + "</p>"
+    doc = _render(image, LINE * 6 + last + _figure(140) + five)
+    assert _text(doc.pages[0]) == "正文一行" * 7
+    assert _text(doc.pages[1]).startswith("图 1-1 示意图正文")

@@ -4,7 +4,8 @@ opens the next one (a float, as publishers place "如图 3-1 所示" figures).
 
 WeasyPrint 70 has no float to the next page: a figure too tall for the lines left (and too tall to
 be scaled to them, `figfit`) moves to the next page and leaves the lines above it blank. When a page
-opens with such a figure, `defer()` looks at the page before it: short by `short` lines, the figure
+opens with such a figure, `defer()` looks at the page before it: `room` whole lines left where its
+next block would start (past the last one's bottom margin, on the grid), the figure
 numbered (it has a caption, so the text says where it is), and followed on its new page by whole
 paragraphs of the running text (never a heading, a list, a box or a lead-in: the figure stays in
 its section and a lead-in with what it introduces). If the first few of those paragraphs take all
@@ -18,6 +19,7 @@ their break points.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 EPSILON = 0.01  # of a line: a paragraph's height this close to whole lines counts as them
@@ -55,14 +57,25 @@ def running_paragraph(box: Any) -> bool:
     return getattr(box, "element_tag", None) == "p" and "lead-in" not in _classes(box)
 
 
-def page_short(page_box: Any, origin: float, pitch: float, baseline: float, last_baseline: Any) -> int | None:
-    """How many lines the text on `page_box` ends above its foot, or None without text."""
-    root = next((c for c in page_box.children if getattr(c, "is_for_root_element", False)), None)
-    bottom = last_baseline(root) if root is not None else None
-    if bottom is None:
+def page_room(
+    page_box: Any, origin: float, pitch: float, snapped: Callable[[float, float, float], float]
+) -> int | None:
+    """How many whole lines are left on `page_box` below its text, from where the next block would
+    start (past the last block's bottom margin, on the next grid line: `snapped`), or None."""
+    from weasyprint.formatting_structure import boxes
+
+    node = next((c for c in page_box.children if getattr(c, "is_for_root_element", False)), None)
+    if node is None:
         return None
-    capacity = int((page_box.content_box_y() + page_box.height - origin) / pitch + 1e-6)
-    return capacity - 1 - round((bottom - origin - baseline) / pitch)
+    margin = 0.0
+    while True:
+        flow = [c for c in node.children if isinstance(c, boxes.Box) and c.is_in_normal_flow()]
+        if not flow or not isinstance(flow[-1], boxes.BlockBox) or isinstance(flow[-1], boxes.LineBox):
+            break
+        node = flow[-1]
+        margin = max(margin, node.margin_bottom if isinstance(node.margin_bottom, (int, float)) else 0.0)
+    start = snapped(node.border_box_y() + node.border_height() + margin, origin, pitch)
+    return int((page_box.content_box_y() + page_box.height - start) / pitch + 1e-6)
 
 
 def _laid_out(page_box: Any, element: Any) -> list[Any]:
@@ -80,27 +93,27 @@ def _laid_out(page_box: Any, element: Any) -> list[Any]:
     return found
 
 
-def moves(short: int, heights: list[int], fill_max: int) -> int:
+def moves(room: int, heights: list[int], fill_max: int) -> int:
     """How many of the paragraphs (their `heights` in lines, in order) to move the figure past so
-    the page before, `short` lines short, ends at most `fill_max` short; 0 when none does."""
+    the page before, with `room` lines left, ends at most `fill_max` short; 0 when none does."""
     used, best = 0, 0
     for k, height in enumerate(heights, 1):
-        if used + height > short:
+        if used + height > room:
             break
         used += height
-        if short - used <= fill_max:
+        if room - used <= fill_max:
             best = k
     return best
 
 
 def defer(context: Any, root_box: Any, page_box: Any, resume_at: Any, resume_out: Any, page_number: int,
-          short_before: int | None, pitch: float, fill_max: int) -> bool:  # fmt: skip
+          room_before: int | None, pitch: float, fill_max: int) -> bool:  # fmt: skip
     """Move the figure that opens `page_box` (made from `resume_at`; the next page from
-    `resume_out`) after the paragraphs that follow it, if they fill the page before (`short_before`
-    lines short); whether it did (the page before is then made again)."""
+    `resume_out`) after the paragraphs that follow it, if they fill the page before (`room_before`
+    whole lines left below its text); whether it did (the page before is then made again)."""
     from book.pdf.weasy.figfit import is_figure
 
-    if not short_before or short_before <= 0 or page_number < 2:
+    if not room_before or room_before <= 0 or page_number < 2:
         return False
     chain, at_start = _path(root_box, resume_at)
     if not at_start:
@@ -123,7 +136,7 @@ def defer(context: Any, root_box: Any, page_box: Any, resume_at: Any, resume_out
         if abs(lines - round(lines)) > EPSILON:
             break
         heights.append(round(lines))
-    k = moves(short_before, heights, fill_max)
+    k = moves(room_before, heights, fill_max)
     if not k:
         return False
     children = list(parent.children)
@@ -135,18 +148,18 @@ def defer(context: Any, root_box: Any, page_box: Any, resume_at: Any, resume_out
 
 
 def after_page(context: Any, root_box: Any, page_box: Any, flow: tuple[Any, Any, Any], blank: bool, number: int,
-               grid: tuple[float, float], baseline: float, fill_max: int, last_baseline: Any) -> None:  # fmt: skip
+               grid: tuple[float, float], fill_max: int, snapped: Callable[[float, float, float], float]) -> None:  # fmt: skip
     """Called on each page made (`number`; `flow`: where it started, where the next starts, and the
-    next page's break): defer the figure it opens if that fills the page before, and note how short
-    of its foot this page is, if it is a full page (the text goes on without a forced break)."""
+    next page's break): defer the figure it opens if that fills the page before, and note the room
+    left on this page, if it is a full page (the text goes on without a forced break)."""
     from weasyprint.formatting_structure import boxes
 
     resume_at, resume, next_page = flow
-    shorts = getattr(context, "book_short", None)
-    if shorts is None:
-        shorts = context.book_short = {}
+    rooms = getattr(context, "book_room", None)
+    if rooms is None:
+        rooms = context.book_room = {}
     notes = any(isinstance(c, boxes.FootnoteAreaBox) and c.children for c in page_box.children)
     if not blank and not notes:
-        defer(context, root_box, page_box, resume_at, resume, number, shorts.get(number - 1), grid[1], fill_max)
+        defer(context, root_box, page_box, resume_at, resume, number, rooms.get(number - 1), grid[1], fill_max)
     full = resume is not None and not blank and next_page["break"] == "any" and not notes
-    shorts[number] = page_short(page_box, *grid, baseline, last_baseline) if full else None
+    rooms[number] = page_room(page_box, *grid, snapped) if full else None

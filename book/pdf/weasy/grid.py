@@ -379,7 +379,7 @@ def install() -> bool:
         grid = getattr(context, "book_grid", None)
         if grid:  # a figure that left the page before short moves after the paragraphs that follow it
             figdefer.after_page(context, root_box, page_box, (resume_at, resume, next_page), page_type.blank, args[0],
-                                grid, getattr(context, "book_baseline", 0.0) or 0.0, FILL_MAX, last_baseline)  # fmt: skip
+                                grid, FILL_MAX, snapped)  # fmt: skip
         # a full page: the text goes on to the next page without a forced break
         if grid and resume is not None and not page_type.blank and next_page["break"] == "any":
             fill_page(page_box, *grid, getattr(context, "book_baseline", 0.0) or 0.0)
