@@ -115,5 +115,4 @@ def fit(layout: Callable[..., Any], context: Any, box: Any, bottom_space: float,
         source.style = style
     if result[0] is None:
         return None
-    result[0].book_scaled = scale
     return result
