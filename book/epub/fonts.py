@@ -254,12 +254,12 @@ def characters_by_face(
         return _characters(bodies, css_texts)
     chars: dict[tuple[str, str], set[str]] = {}
     css_key = digest("font-chars-css-2", *css_texts)
-    seen: dict[tuple[str, str], dict[tuple[str, str], set[str]]] = {}
+    seen: dict[tuple[str, str, str], dict[tuple[str, str], set[str]]] = {}
     for body in bodies:
-        one = _HOT.get((css_key, body))
+        one = _HOT.get((str(cache.root), css_key, body))
         if one is None:
             one = cache.memo("fontchars", digest(css_key, body), lambda b=body: _characters([b], css_texts))
-        seen[(css_key, body)] = one
+        seen[(str(cache.root), css_key, body)] = one
         for face, found in one.items():
             chars.setdefault(face, set()).update(found)
     # This process's bodies, kept for its next build (the preview's): an edit changes one, and
@@ -270,8 +270,8 @@ def characters_by_face(
     return chars
 
 
-# (stylesheets' digest, body) → its characters by face, for the bodies of this process's last build
-_HOT: dict[tuple[str, str], dict[tuple[str, str], set[str]]] = {}
+# (cache folder, stylesheets' digest, body) → its characters by face, for this process's last build
+_HOT: dict[tuple[str, str, str], dict[tuple[str, str], set[str]]] = {}
 
 
 def _characters(bodies: Iterable[str], css_texts: list[str]) -> dict[tuple[str, str], set[str]]:
