@@ -20,7 +20,6 @@ build used, so it does not grow with each edit.
 
 from __future__ import annotations
 
-import copy
 import hashlib
 import re
 from collections.abc import Callable
@@ -112,11 +111,11 @@ def blocks(root: etree._Element) -> list[etree._Element] | None:
     return found if walk(root) else None
 
 
-def _shape(el: etree._Element) -> list[tuple[Any, ...]]:
-    """Every node's tag, attributes, text and tail (the block's own tail is not part of it)."""
-    nodes = [(n.tag, tuple(n.attrib.items()) if isinstance(n.tag, str) else (), n.text, n.tail) for n in el.iter()]
-    nodes[0] = (*nodes[0][:3], None)
-    return nodes
+# An attribute the HTML parser kept under a namespace's name (`<svg xmlns=…>` in raw HTML): written
+# out, it would be read back as a namespace, so two different blocks could be written alike.
+NAMESPACED_ATTRIBUTE = etree.XPath(
+    "boolean(descendant-or-self::*/@*[starts-with(name(), 'xmlns') or contains(name(), ':')])"
+)
 
 
 def _serialise(el: etree._Element) -> bytes:
@@ -130,10 +129,11 @@ def _parse(data: bytes) -> etree._Element | None:
         return None
 
 
-def _round_trips(el: etree._Element, data: bytes) -> bool:
-    """Whether `data` parses back into exactly `el` (an attribute named `xmlns` in HTML would not)."""
+def _round_trips(data: bytes) -> bool:
+    """Whether `data` parses back into a block written the same (an element with an empty text
+    instead of none would not: `<a></a>` comes back `<a/>`)."""
     back = _parse(data)
-    return back is not None and _shape(back) == _shape(el)
+    return back is not None and _serialise(back) == data
 
 
 def _add(total: dict[str, int], counts: dict[str, int]) -> None:
@@ -146,28 +146,27 @@ def typeset_blocks(root: etree._Element, rules: Rules, salt: bytes, memo: BlockM
     found = blocks(root) if memo is not None else None
     if found is None or memo is None:
         return rules(root)
-    typeset: list[tuple[etree._Element, etree._Element]] = []
     total: dict[str, int] = {}
     done: list[tuple[str, str]] = []
     for el in found:
-        data = _serialise(el)
+        alone = bool(NAMESPACED_ATTRIBUTE(el))  # typeset on every build, never kept
+        data = b"" if alone else _serialise(el)
         key = hashlib.sha256(salt + data).hexdigest()
-        entry = memo.get(key)
-        new = _parse(entry[0]) if entry is not None else None
-        if entry is None or new is None:
-            new = copy.deepcopy(el)
-            new.tail = None
-            counts, emoji = rules(new)
-            out = _serialise(new)
+        entry = None if alone else memo.get(key)
+        kept = _parse(entry[0]) if entry is not None else None
+        if entry is None or kept is None:
+            # in place: what the rules read above a block (protected, Kai or italic ancestors) no
+            # container is, so the block comes out as it would alone, and as in the whole tree
+            counts, emoji = rules(el)
+            out = _serialise(el)
             entry = (out, counts, emoji)
-            if _round_trips(el, data) and _round_trips(new, out):
+            if not alone and _round_trips(out):
                 memo.put(key, entry)
+        else:
+            kept.tail = el.tail
+            el.getparent().replace(el, kept)
         _add(total, entry[1])
         done += entry[2]
-        typeset.append((el, new))
-    for el, new in typeset:
-        new.tail = el.tail
-        el.getparent().replace(el, new)
     # The skeleton holds whitespace only, which no rule changes; what a rule may still change there
     # is a section's own attributes (its navigation title): each is typeset as an empty stand-in.
     for container in _containers(root):
