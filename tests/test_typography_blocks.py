@@ -4,9 +4,12 @@ an option or code change re-typesets all, and the result is always the whole-tre
 from __future__ import annotations
 
 import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from book import typography
 from book.errors import Diagnostics
@@ -14,6 +17,7 @@ from book.model import Part
 from book.parts.htmltree import parse_fragment, to_xhtml
 from book.typography import blocks
 from tests.conftest import ROOT
+from tests.test_typography import fragments
 
 PART = Part("ch01", "chapter", Path("chapters/01.md"), "标题", "第一章", 1, {}, "正文 ✅ 2023-2024", 1)
 CURLY, CORNER = ("“", "”", "‘", "’"), ("「", "」", "『", "』")
@@ -137,3 +141,35 @@ def test_a_real_chapter_incremental_equals_whole(tmp_path: Path) -> None:
         results.append((rendered.body, fixes, [str(p) for p in diag.problems]))
     assert results[0] == results[1] == results[2]
     assert results[0][1]["spacing"] > 100
+
+
+BLOCK_TAGS = ["p", "h2", "h3", "blockquote", "li", "div"]
+
+
+@st.composite
+def chapters(draw: st.DrawFn) -> str:
+    """Sections of blocks of random text (from test_typography's alphabet), some inside a callout."""
+    sections = []
+    for n in range(draw(st.integers(1, 3))):
+        items = []
+        for _ in range(draw(st.integers(1, 4))):
+            tag = draw(st.sampled_from(BLOCK_TAGS))
+            inner = fragments_inner(draw)
+            items.append(f"<ul><li>{inner}</li></ul>" if tag == "li" else f"<{tag}>{inner}</{tag}>")
+        cls = draw(st.sampled_from(["level2", "level3", "callout"]))
+        sections.append(f'<section class="{cls}" id="s{n}">\n' + "\n".join(items) + "\n</section>")
+    return "\n".join(sections) + "\n"
+
+
+def fragments_inner(draw: st.DrawFn) -> str:
+    return draw(fragments())[len("<p>") : -len("</p>")]
+
+
+@settings(max_examples=60, deadline=None)
+@given(chapters(), chapters())
+def test_property_incremental_equals_whole(first: str, second: str) -> None:
+    """Any chapter, typeset through a memo that already holds another's blocks, comes out as whole."""
+    with tempfile.TemporaryDirectory() as memo:
+        typeset(first, Path(memo))
+        assert typeset(second, Path(memo)) == typeset(second, None)
+        assert typeset(first + second, Path(memo)) == typeset(first + second, None)
