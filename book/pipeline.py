@@ -83,16 +83,17 @@ def process_parts(
     advance = progress.stage("parts", len(parts)) if progress else (lambda *a, **k: None)
     advance(len(parts) - len(todo))
     cache_dir = Path(out) / CACHE_DIR / "images" if out is not None else None
+    memo_dir = cache.root if cache.enabled else None  # the typography stage's blocks (book.typography.blocks)
     workers = worker_count(len(todo), jobs)
     if workers <= 1:
         for i in todo:
-            results[i] = run_part(config, parts[i], diag.strict, cache_dir)
+            results[i] = run_part(config, parts[i], diag.strict, cache_dir, memo_dir)
             advance(1, parts[i].id)
     else:
         from concurrent.futures import as_completed
 
         with pool(workers) as executor:
-            futures = {executor.submit(run_part, config, parts[i], diag.strict, cache_dir): i for i in todo}
+            futures = {executor.submit(run_part, config, parts[i], diag.strict, cache_dir, memo_dir): i for i in todo}
             if meanwhile is not None:
                 meanwhile()
                 meanwhile = None
@@ -162,6 +163,7 @@ def prepare(
     apparatus.back_matter(config, manifest, rendered, diag)
     diag.raise_if_errors()
     cache.trim("part", keep=KEEP_VERSIONS * len(manifest.parts))
+    cache.trim("typeset", keep=len(manifest.parts))  # one entry per part: a removed part's goes
     rendered = divisions.with_divisions(config, manifest, rendered)
     words = sum(r.counts.get("words", 0) for r in rendered)
     front = render.render_front(config, manifest, rendered, imprint.imprint(config, words))

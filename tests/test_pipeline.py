@@ -57,9 +57,9 @@ def count_calls(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
     real = process.process_part
 
-    def spy(config, part, diag, cache_dir=None):
+    def spy(config, part, diag, *rest):
         calls.append(part.id)
-        return real(config, part, diag, cache_dir)
+        return real(config, part, diag, *rest)
 
     monkeypatch.setattr(process, "process_part", spy)
     return calls

@@ -306,7 +306,7 @@ def _no_space(*args: object, **kwargs: object) -> None:
     raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))  # as write() raises it: no file name
 
 
-def _full_disk_in_a_worker(config, part, strict, cache_dir):  # noqa: ANN001 - book.parts.process.run_part's shape
+def _full_disk_in_a_worker(config, part, strict, cache_dir, memo_dir=None):  # noqa: ANN001 - book.parts.process.run_part's shape
     """A part worker whose write (a fetched image, say) meets a full disk."""
     from book.engine.atomic import write_bytes
 

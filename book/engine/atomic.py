@@ -38,11 +38,9 @@ def atomic_path(target: str | Path) -> Iterator[Path]:
 
 
 def write_bytes(target: str | Path, data: bytes) -> None:
-    with atomic_path(target) as tmp:
+    with atomic_path(target) as tmp:  # which syncs the data before the rename
         with open(tmp, "wb") as f:
             f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
 
 
 def write_text(target: str | Path, text: str) -> None:

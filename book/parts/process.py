@@ -47,11 +47,12 @@ def book_quotes(config: BookConfig) -> tuple[str, str, str, str]:
 
 
 def process_part(
-    config: BookConfig, part: Part, diag: Diagnostics, cache_dir: Path | None = None
+    config: BookConfig, part: Part, diag: Diagnostics, cache_dir: Path | None = None, memo_dir: Path | None = None
 ) -> tuple[RenderedPart, dict[str, int]]:
     """Markdown body → converted, structured, typeset and rendered part (and the typography fixes made).
 
     `cache_dir` holds fetched remote images (`<out>/.cache/images`); None fetches without keeping them.
+    `memo_dir` (the stage cache, `<out>/.cache`) keeps the typography stage's blocks; None typesets all.
     """
     footnotes.check(part, diag)
     body = crossref.protect(traps.defuse(part.body, part, diag))  # `@fig-x` is no citation key
@@ -76,7 +77,7 @@ def process_part(
     set_tables(root)
     part_counts = counts.measure(root, found)  # measured on the author's text, before typesetting
     reflist.apply(root, found["references"], part, config)  # the 参考文献 as written, in GB/T 7714
-    fixes = typography.apply(root, part, diag, book_quotes(config), config.print.number_range)
+    fixes = typography.apply(root, part, diag, book_quotes(config), config.print.number_range, memo_dir)
     part = typography.typeset_title(part)  # the opener, TOC and nav print the title and label too
     rp = render.render_part(config, part, root)
     reformatted = tuple(r.raw for r in found["references"])  # set anew in GB/T 7714 (book.parts.reflist)
@@ -88,12 +89,14 @@ def process_part(
     return rp, fixes
 
 
-def run_part(config: BookConfig, part: Part, strict: bool, cache_dir: Path | None = None) -> ProcessedPart:
+def run_part(
+    config: BookConfig, part: Part, strict: bool, cache_dir: Path | None = None, memo_dir: Path | None = None
+) -> ProcessedPart:
     """One part in a worker: problems are collected, not printed, and returned in order."""
     diag = Diagnostics(strict=strict, echo=False)
     rendered, fixes = None, {}
     try:
-        rendered, fixes = process_part(config, part, diag, cache_dir)
+        rendered, fixes = process_part(config, part, diag, cache_dir, memo_dir)
     except BookError as exc:
         diag.add(exc)
     deps = {}

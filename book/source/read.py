@@ -25,7 +25,7 @@ import yaml
 from book.bounds import read_source_bytes
 from book.errors import BookError, Diagnostics, Problem, display_path
 from book.model import SourceSpec
-from book.source.yamlfile import load_yaml
+from book.source.yamlfile import load_yaml_again
 from book.text import XML_INVALID, key_line
 
 FENCE = re.compile(r"\A---[ \t]*\n(.*?\n)?(?:---|\.\.\.)[ \t]*(?:\n|\Z)", re.S)
@@ -158,7 +158,7 @@ def read_source(spec: SourceSpec, diag: Diagnostics) -> Source:
     if len(fm_text) > MAX_FRONT_MATTER:
         raise BookError(Problem(shown, 2, "front matter is too long (over 64 KB)", "keep only metadata in it"))
     try:
-        meta, duplicates = load_yaml(fm_text)
+        meta, duplicates = load_yaml_again(fm_text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 2 if mark else 2

@@ -14,12 +14,14 @@ from __future__ import annotations
 import dataclasses
 import re
 from collections.abc import Callable
+from pathlib import Path
 
 from lxml import etree
 
 from book.errors import Diagnostics
 from book.model import Meta, Part
 from book.text import CLOSING, HAN, HAN_RE, OPENING, STOPS, WJ
+from book.typography import blocks as typo_blocks
 from book.typography import coverage as typo_fonts
 from book.typography import emoji as typo_emoji
 from book.typography import numbers as typo_numbers
@@ -212,23 +214,16 @@ def mark_kai_quotes(root: etree._Element) -> int:
     return n
 
 
-def apply(
-    root: etree._Element,
-    part: Part,
-    diag: Diagnostics,
-    quotes: tuple[str, str, str, str] = SIMPLIFIED_QUOTES,
-    number_range: str = "～",
-) -> dict[str, int]:
-    """Apply every rule in place (ASCII quotes become the locale's `quotes`, a number range takes
-    `number_range`); return how many changes each made."""
-    emoji = typo_emoji.apply(root, part, diag)  # before the text rules: a dropped ✅ leaves no space to normalise
+def apply_rules(
+    root: etree._Element, quotes: tuple[str, str, str, str] = SIMPLIFIED_QUOTES, number_range: str = "～"
+) -> tuple[dict[str, int], list[tuple[str, str]]]:
+    """Every rule that changes the tree, in place: how many changes each made (`unpaired_quotes`
+    too) and the emoji dropped or replaced, in document order. Reads nothing outside `root`."""
+    done = typo_emoji.replace_emoji(root)  # before the text rules: a dropped ✅ leaves no space to normalise
     gb = typo_numbers.apply_gb_rules(root, quotes, number_range)
     counts = apply_text_rules(root, quotes)
-    counts["emoji"] = emoji
+    counts["emoji"] = len(done)
     counts.update(gb)
-    unpaired = counts.pop("unpaired_quotes")
-    if unpaired:
-        diag.warn(part.source, part.body_line, f"{unpaired} unpaired quotation mark(s)", "run `book lint` to find them")
     counts["halt"], counts["dash_spans"] = mark_halt_and_dashes(root)
     counts["emphasis_dots"] = mark_emphasis(root)
     counts["heading_phrases"] = mark_heading_phrases(root)
@@ -242,5 +237,27 @@ def apply(
     for el in root.iter("span"):
         if _ours(el) and el.tail and el.tail[0] in CLOSING + STOPS:
             el.tail = WJ + el.tail
+    return counts, done
+
+
+def apply(
+    root: etree._Element,
+    part: Part,
+    diag: Diagnostics,
+    quotes: tuple[str, str, str, str] = SIMPLIFIED_QUOTES,
+    number_range: str = "～",
+    memo_dir: Path | None = None,
+) -> dict[str, int]:
+    """Apply every rule in place (ASCII quotes become the locale's `quotes`, a number range takes
+    `number_range`); return how many changes each made. With `memo_dir` (the stage cache's folder)
+    each block's result is memoised there (book.typography.blocks): an edit re-typesets its blocks only."""
+    memo = typo_blocks.load(memo_dir, part.id, str(part.source))
+    salt = typo_blocks.salt(quotes, number_range) if memo is not None else b""
+    counts, done = typo_blocks.typeset_blocks(root, lambda r: apply_rules(r, quotes, number_range), salt, memo)
+    typo_blocks.save(memo_dir, part.id, str(part.source), memo)
+    typo_emoji.warn(done, part, diag)
+    unpaired = counts.pop("unpaired_quotes")
+    if unpaired:
+        diag.warn(part.source, part.body_line, f"{unpaired} unpaired quotation mark(s)", "run `book lint` to find them")
     typo_fonts.check_coverage(root, part, diag)
     return counts

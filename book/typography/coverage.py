@@ -96,11 +96,8 @@ def drawable(c: str, covered: frozenset[int]) -> bool:
 
 def missing_chars(text: str, covered: frozenset[int] | None = None) -> list[str]:
     covered = coverage() if covered is None else covered
-    seen: list[str] = []
-    for c in text:
-        if c not in seen and not drawable(c, covered):
-            seen.append(c)
-    return seen
+    # each distinct character once, in the order of first appearance: a chapter's 60 000 are 1 500
+    return [c for c in dict.fromkeys(text) if not drawable(c, covered)]
 
 
 def check_coverage(root: etree._Element, part: Part, diag: Diagnostics) -> int:

@@ -108,7 +108,11 @@ def _write(node: etree._Element, attr: str, pieces: list[str | etree._Element]) 
 
 def apply(root: etree._Element, part: Part, diag: Diagnostics) -> int:
     """Replace the part's emoji and warn once, naming each with its source lines."""
-    done = replace_emoji(root)
+    return warn(replace_emoji(root), part, diag)
+
+
+def warn(done: list[tuple[str, str]], part: Part, diag: Diagnostics) -> int:
+    """The part's one warning about the emoji `replace_emoji` dropped or replaced; returns how many."""
     if not done:
         return 0
     outcomes: dict[tuple[str, str], None] = dict.fromkeys(done)
