@@ -92,7 +92,9 @@ async function openBook(status) {
   applyDevice(device);
   applyTheme(theme);
 
-  const book = ePub("/book/" + status.version + ".epub");
+  // As a folder, with nothing replaced: epub.js fetches what it shows, and the browser keeps the
+  // fonts and images that did not change (book.tools.preview_files).
+  const book = ePub("/book/current/", { openAs: "directory", replacements: "none" });
   state.book = book;
   const d = DEVICES[device];
   const rendition = book.renderTo("viewer", {

@@ -94,13 +94,16 @@ def test_commit_names_the_checkout() -> None:
     assert re.fullmatch(r"[0-9a-f]{12}(\+dirty)?|unknown", bench_history.commit(ROOT))
 
 
-def test_preview_reload_is_timed_to_the_servers_event(book_dir: Path) -> None:
+def test_preview_reload_is_timed_to_the_servers_event_and_to_the_page(book_dir: Path) -> None:
     source = write_chapter(
         book_dir, "01.md", "---\nchapter_number: 1\ntitle: 开端\n---\n\n" + "第一段文字，" * 8 + "\n"
     )
-    runs = save_to_reload(book_dir / "book.yaml", book_dir / "build", [lambda: edit_paragraph(source, 0)])
-    assert len(runs) == 1 and 0 < runs[0].wall < 60 and runs[0].peak_pss_mb > 0
-    assert "基准测试第1次" in source.read_text(encoding="utf-8")
+    edits = [lambda i=i: edit_paragraph(source, i) for i in range(2)]
+    runs, shown = save_to_reload(book_dir / "book.yaml", book_dir / "build", edits, edited=source)
+    assert len(runs) == 2 and all(0 < r.wall < 60 and r.peak_pss_mb > 0 for r in runs)
+    assert "基准测试第2次" in source.read_text(encoding="utf-8")
+    # The reader page shows each version after the server announced it.
+    assert len(shown) == 2 and all(s.wall >= r.wall for s, r in zip(shown, runs, strict=True))
 
 
 @pytest.mark.slow
@@ -121,15 +124,15 @@ def test_quick_bench_appends_to_history_and_plots(tmp_path: Path) -> None:
     assert new["quick"] is True and new["commit"] and new["date"]
     assert set(new["books"]) == {"sample", "book"}
     for book in new["books"].values():
-        assert set(book) >= {"clean", "edit", "nochange", "preview", "plain"}
-        for k in ("clean", "edit", "nochange", "preview"):
+        assert set(book) >= {"clean", "edit", "nochange", "preview", "shown", "plain"}
+        for k in ("clean", "edit", "nochange", "preview", "shown"):
             assert book[k]["wall_s"] > 0 and book[k]["cpu_s"] >= 0
         assert book["clean"]["pages"] > 0 and book["clean"]["pages_per_cpu_s"] > 0
         assert book["clean"]["peak_pss_mb"] > 0 and book["clean"]["wall_vs_plain"] > 0
         assert book["edit"]["wall_vs_clean"] > 0
-    assert len(new["targets"]) == 6
+    assert len(new["targets"]) == 7
     assert (tmp_path / "bench.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    assert "nochange" in proc.stdout and "preview" in proc.stdout
+    assert "nochange" in proc.stdout and "preview" in proc.stdout and "page shown" in proc.stdout
 
 
 # --- EPUBCheck: JVM options and the verdict cache (a stand-in `java` counts the runs) -------------

@@ -77,7 +77,8 @@ PANELS = (
     ("peak memory (process tree PSS)", None, "peak_pss_mb", "MB"),
 )
 LINES = (("clean make", "clean"), ("one-paragraph edit", "edit"), ("nothing changed", "nochange"),
-         ("preview save → reload", "preview"), ("plain pandoc → WeasyPrint", "plain"))  # fmt: skip
+         ("preview save → reload", "preview"), ("preview save → page shown", "shown"),
+         ("plain pandoc → WeasyPrint", "plain"))  # fmt: skip
 
 
 def _figure(entry: dict[str, Any], book: str, scenario: str, figure: str) -> float | None:

@@ -1,4 +1,5 @@
-"""A `book preview` session → seconds from saving a source to the server announcing the reload.
+"""A `book preview` session → seconds from saving a source to the server announcing the reload, and
+to the reader page showing the new text.
 
 The preview server tells its pages about each build attempt with a server-sent event `build`
 whose data carries the build's `version` and `ok` (book/preview.py, `/events`); the page reloads on
@@ -6,6 +7,11 @@ it. The time measured is from the moment the edited source is written and closed
 that event for the next version arrives: the watcher's debounce, the rebuild and the
 announcement, everything the author waits for after pressing save. The CPU time and the peak PSS
 of the server's process tree (its part workers included) are polled from /proc meanwhile.
+
+The announcement is not what the author sees: the page still has to fetch the book and lay the
+chapter out. With Debian's Chromium present, the reader page is also open in headless Chromium
+(Playwright) at the edited chapter, and the second figure runs from the save to the page marking
+the new version as shown (`body[data-ready]`, set by preview/reader.js once the chapter is drawn).
 """
 
 from __future__ import annotations
@@ -29,6 +35,9 @@ TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 # of the 30-chapter book with no cache took 83 s at a load of 14 on the 2-core machine.
 TIMEOUT = 900.0
 WATCH_SETTLE = 1.0  # seconds between the watcher's start and the first edit (inotify set up)
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync"]  # fmt: skip
 
 
 def tree_cpu(root: int) -> float:
@@ -57,6 +66,9 @@ class Session:
         self.conn: http.client.HTTPConnection | None = None
         self.stream = None
         self.version = -1
+        self.url = ""
+        self.parts: list[dict] = []
+        self.page = None  # the reader page in headless Chromium (Reader), when the machine has one
         self.log: list[str] = []  # the server's stderr, drained so that it never blocks on a full pipe
         self.watching = threading.Event()
         self.drain = threading.Thread(target=self._drain, daemon=True)
@@ -70,12 +82,15 @@ class Session:
 
     def start(self) -> None:
         """Wait for the first build (the server prints its URL after it) and subscribe to events."""
-        url = self._url()
+        self.url = url = self._url()
         parts = urlparse(url)
         self.conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=TIMEOUT)
         self.conn.request("GET", "/events")
         self.stream = self.conn.getresponse()
-        self.version = self.next_build(time.monotonic() + TIMEOUT)["version"]
+        first = self.next_build(time.monotonic() + TIMEOUT)
+        if not first.get("ok"):
+            raise RuntimeError(f"the preview's first build failed:\n{first.get('error', '')}")
+        self.version, self.parts = first["version"], first.get("parts", [])
         # The watcher starts in its own thread after the first build: an edit saved before it
         # watches would never be seen.
         if not self.watching.wait(TIMEOUT):
@@ -113,8 +128,9 @@ class Session:
             elif line.startswith("data:") and event == "build":
                 return json.loads(line.split(":", 1)[1])
 
-    def reload(self, edit: Callable[[], None]) -> Run:
-        """Apply `edit` (writes a source) and time it until the server announces the next build."""
+    def reload(self, edit: Callable[[], None]) -> tuple[Run, Run | None]:
+        """Apply `edit` (writes a source) and time it until the server announces the next build, and
+        until the reader page shows it (None without a reader page)."""
         peak_rss = peak_pss = 0
         stop = threading.Event()
 
@@ -138,6 +154,7 @@ class Session:
                 if status["version"] > self.version:
                     break
             wall = time.perf_counter() - start
+            shown = self.page.wait_for(status["version"], deadline) - start if self.page is not None else None
         finally:
             stop.set()
             poller.join()
@@ -145,9 +162,12 @@ class Session:
         if not status.get("ok"):
             raise RuntimeError(f"the preview's rebuild failed:\n{status.get('error', '')}")
         cpu = tree_cpu(self.proc.pid) - cpu
-        return Run(wall, cpu, peak_rss / 2**20, 0.0, peak_pss / 2**20, load=load)
+        run = Run(wall, cpu, peak_rss / 2**20, 0.0, peak_pss / 2**20, load=load)
+        return run, (Run(shown, cpu, run.peak_rss_mb, 0.0, run.peak_pss_mb, load=load) if shown is not None else None)
 
     def close(self) -> None:
+        if self.page is not None:
+            self.page.close()
         if self.conn is not None:
             self.conn.close()
         if self.proc.poll() is None:
@@ -174,9 +194,59 @@ class Session:
         self.close()
 
 
+class Reader:
+    """The reader page in headless Chromium, opened at one chapter, waiting for versions to show."""
+
+    READY = "Number(document.body ? document.body.dataset.ready : 0)"
+
+    def __init__(self, url: str, href: str) -> None:
+        from playwright.sync_api import sync_playwright
+
+        self._pw = sync_playwright().start()
+        try:
+            self._browser = self._pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+            self.page = self._browser.new_page(viewport={"width": 1200, "height": 1000})
+            self.page.set_default_timeout(TIMEOUT * 1000)
+            self.page.goto(f"{url}?at={href}&device=eink")
+            self.page.wait_for_selector("body[data-ready]")
+        except BaseException:
+            self.close()
+            raise
+
+    def wait_for(self, version: int, deadline: float) -> float:
+        """The clock when the page shows `version` (polled every 5 ms)."""
+        left = max(1.0, deadline - time.monotonic())
+        self.page.wait_for_function(f"() => {self.READY} >= {version}", polling=5, timeout=left * 1000)
+        return time.perf_counter()
+
+    def close(self) -> None:
+        try:
+            if getattr(self, "_browser", None) is not None:
+                self._browser.close()
+        finally:
+            self._pw.stop()
+
+
+def reader_available() -> bool:
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        return False
+    return Path(CHROMIUM).is_file()
+
+
 def save_to_reload(
-    config: Path, out: Path, edits: list[Callable[[], None]], env: dict[str, str] | None = None
-) -> list[Run]:
-    """One preview session; for each edit, the time from the save to the announced reload."""
+    config: Path,
+    out: Path,
+    edits: list[Callable[[], None]],
+    env: dict[str, str] | None = None,
+    edited: Path | None = None,
+) -> tuple[list[Run], list[Run]]:
+    """One preview session; for each edit, the time from the save to the announced reload, and to
+    the page showing it (with the reader open at the chapter of `edited`, when Chromium is here)."""
     with Session(config, out, env) as session:
-        return [session.reload(edit) for edit in edits]
+        if edited is not None and reader_available():
+            hrefs = [p["href"] for p in session.parts if p.get("source") and Path(p["source"]) == edited.resolve()]
+            session.page = Reader(session.url, hrefs[0] if hrefs else "")
+        runs = [session.reload(edit) for edit in edits]
+    return [r for r, _ in runs], [s for _, s in runs if s is not None]

@@ -34,6 +34,7 @@ VENDOR = {
     "epub.min.js": PAGE_DIR / "node_modules" / "epubjs" / "dist" / "epub.min.js",
     "jszip.min.js": PAGE_DIR / "node_modules" / "jszip" / "dist" / "jszip.min.js",
 }
+BOOK_FILES = "/book/current/"  # the current book's files, the way the reader page opens it
 PREVIEW_DIR = ".preview"  # in the output folder: the preview's EPUB
 STATIC_TYPES = {".html": "text/html; charset=utf-8", ".js": "text/javascript; charset=utf-8",
                 ".css": "text/css; charset=utf-8", ".map": "application/json"}  # fmt: skip
@@ -73,8 +74,9 @@ def build_epub(
     if seen is not None:
         seen(build)
     diag.raise_if_errors()
-    parts = [{"id": p.id, "href": p.filename, "title": p.title, "label": p.label, "kind": p.kind}
-             for p in build.parts]  # fmt: skip
+    sources = {p.id: str(p.source) for p in build.manifest.parts}  # chapters and appendices
+    parts = [{"id": p.id, "href": p.filename, "title": p.title, "label": p.label, "kind": p.kind,
+              "source": sources.get(p.id, "")} for p in build.parts]  # fmt: skip
     return path.read_bytes(), build.config.title, parts
 
 
@@ -223,6 +225,10 @@ class Previewer:
 
 
 def _handler(previewer: Previewer, stop: threading.Event) -> type[BaseHTTPRequestHandler]:
+    from book.tools.preview_files import EpubFiles
+
+    files = EpubFiles()
+
     class Handler(LocalHandler):  # Host checked, slow clients cut off, the path decoded (book.tools.localserver)
         protocol_version = "HTTP/1.1"
 
@@ -253,6 +259,8 @@ def _handler(previewer: Previewer, stop: threading.Event) -> type[BaseHTTPReques
                 if pages is None or pages.pdf is None:
                     return self._send(b"no print pages yet", "text/plain", HTTPStatus.NOT_FOUND)
                 return self._send(pages.pdf, "application/pdf")
+            if path.startswith(BOOK_FILES):
+                return self._entry(path.removeprefix(BOOK_FILES))
             if path.startswith("/book/") and path.endswith(".epub"):
                 epub = previewer.state.epub
                 if epub is None:
@@ -261,6 +269,21 @@ def _handler(previewer: Previewer, stop: threading.Event) -> type[BaseHTTPReques
             if path == "/events":
                 return self._events()
             self._send(b"not found", "text/plain", HTTPStatus.NOT_FOUND)
+
+        def _entry(self, name: str) -> None:
+            """One file of the current book (book.tools.preview_files), revalidated by its ETag."""
+            entry = files.get(previewer.state.epub, name)
+            if entry is None:
+                return self._send(b"not in the book", "text/plain", HTTPStatus.NOT_FOUND)
+            fresh = self.headers.get("If-None-Match") == entry.etag
+            self.send_response(HTTPStatus.NOT_MODIFIED if fresh else HTTPStatus.OK)
+            self.send_header("Content-Type", entry.ctype)
+            self.send_header("ETag", entry.etag)
+            self.send_header("Cache-Control", "no-cache")  # kept, but asked for again on every use
+            self.send_header("Content-Length", "0" if fresh else str(len(entry.body)))
+            self.end_headers()
+            if not fresh:
+                self.wfile.write(entry.body)
 
         def _file(self, target: Path) -> None:
             target = target.resolve()
