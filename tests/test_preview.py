@@ -272,7 +272,9 @@ def test_cli_preview_serves_and_stops(book_copy: Path) -> None:
     )  # fmt: skip
     import threading
 
-    watchdog = threading.Timer(120, proc.kill)  # bounds the blocking readline below
+    # bounds the blocking readline below; generous, because the first build here is a cold build of
+    # the sample (a fresh copy, no cache), which took over 100 s with both cores loaded
+    watchdog = threading.Timer(300, proc.kill)
     watchdog.start()
     try:
         line = proc.stdout.readline()  # the server prints it once the first build is done
