@@ -149,7 +149,9 @@ def write_pdf_parallel(
         advance = stage(ROUNDS.get(name, name), len(calls)) if stage is not None else (lambda n=1: None)
         # One cache stage per kind of call: memo_map trims a stage to a few versions of its calls.
         if build.cache is not None:  # one edited chapter re-renders that chapter only
-            return memo_map(build.cache, name, render_part_pdf, calls, pool, meanwhile, done=advance)
+            # A lone call too goes to a worker, whose sheets are parsed and fonts loaded already
+            # (in this process, the 版权页's second layout cost twice as much).
+            return memo_map(build.cache, name, render_part_pdf, calls, pool, meanwhile, done=advance, pooled_from=1)
         pending = pool.map(render_part_pdf, *zip(*calls, strict=True))
         if meanwhile is not None:
             meanwhile()
