@@ -43,3 +43,12 @@ def test_subset_keeps_glyph_ids() -> None:
     strings = font["CFF "].cff.topDictIndex[0].CharStrings
     assert len(strings[order[20000]].bytecode) > 1 and len(strings[order[1000]].bytecode) > 1
     assert len(data) < 1_000_000  # the face alone is 20 MB; retained ids cost an empty slot each
+
+
+def test_widths_read_from_the_text_equal_the_objects_walked() -> None:
+    array = pikepdf.Array([3, pikepdf.Array([500.5, -2, 1000]), 9, 10, 7.25, 20, [], 30, [5], 31, [6, 7], 40, 41, 250])
+    ws = subset.widths(array)
+    assert ws == subset._widths_of_items(array)
+    assert ws == {3: 500.5, 4: -2, 5: 1000, 9: 7.25, 10: 7.25, 30: 5, 31: 6, 32: 7, 40: 250, 41: 250}
+    walked = subset._widths_of_items(array)
+    assert all(type(w) is type(walked[c]) for c, w in ws.items())  # ints stay ints, reals Decimals

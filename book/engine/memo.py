@@ -41,10 +41,12 @@ def memo_map(
     executor: Any = None,
     meanwhile: Callable[[], None] | None = None,
     done: Callable[[int], None] | None = None,
+    pooled_from: int = 2,
 ) -> list[T]:
     """`[fn(*args) for args in calls]` where each call is looked up in the cache first and the
-    misses run on `executor` (a process pool), while `meanwhile` runs here (it runs once in any
-    case). Results come back in call order; `done(n)` is told of each n calls finished (a progress bar).
+    misses run on `executor` (a process pool) when there are `pooled_from` of them or more (else
+    here), while `meanwhile` runs here (it runs once in any case). Results come back in call order;
+    `done(n)` is told of each n calls finished (a progress bar).
     """
     tell = done or (lambda n: None)
     keys = [digest(stage, toolchain_fingerprint(), fn.__module__, fn.__qualname__, plain(list(a))) for a in calls]
@@ -58,7 +60,7 @@ def memo_map(
         else:
             todo.append(i)
     tell(len(calls) - len(todo))
-    if executor is not None and len(todo) > 1:
+    if executor is not None and len(todo) >= pooled_from:
         pending = executor.map(fn, *zip(*(calls[i] for i in todo), strict=True))  # submits them all
         if meanwhile is not None:
             meanwhile()

@@ -3,8 +3,8 @@
 Every part starts on a recto and mirrored margins depend only on the parity of a page within its
 part, so parts can be laid out independently, without folios or running heads. Then (1) each part
 is padded to an even page count (the blank verso), (2) the table of contents is laid out with the
-real page numbers and (3) a furniture document (book.pdf.furniture) with one sheet per book page,
-both in the workers, and (4) book.pdf.stitch puts it all together. The worker, `render_part_pdf`, is
+real page numbers and (3) the furniture (book.pdf.furniture): the front matter's one sheet per page,
+the body's a template its pages are drawn from (book.pdf.furniture_draw), both in the workers, and (4) book.pdf.stitch puts it all together. The worker, `render_part_pdf`, is
 a pure function of its arguments, so its result is cached by their hash (book.engine.memo).
 """
 
@@ -21,7 +21,7 @@ from book.engine.memo import memo_map
 from book.engine.memory import release_freed_memory
 from book.engine.workers import pool as process_pool
 from book.model import FRONT_KINDS, Build, PageMark, PdfResult, RenderedPart
-from book.pdf import document, furniture, imagewarn, imprint, layout, overflow, pagerefs
+from book.pdf import document, furniture, furniture_draw, imagewarn, imprint, layout, overflow, pagerefs
 from book.pdf.stitch import Placed, stitch
 from book.pdf.weasy.fonts import deferred_fonts
 
@@ -149,7 +149,9 @@ def write_pdf_parallel(
         advance = stage(ROUNDS.get(name, name), len(calls)) if stage is not None else (lambda n=1: None)
         # One cache stage per kind of call: memo_map trims a stage to a few versions of its calls.
         if build.cache is not None:  # one edited chapter re-renders that chapter only
-            return memo_map(build.cache, name, render_part_pdf, calls, pool, meanwhile, done=advance)
+            # A lone call too goes to a worker, whose sheets are parsed and fonts loaded already
+            # (in this process, the 版权页's second layout cost twice as much).
+            return memo_map(build.cache, name, render_part_pdf, calls, pool, meanwhile, done=advance, pooled_from=1)
         pending = pool.map(render_part_pdf, *zip(*calls, strict=True))
         if meanwhile is not None:
             meanwhile()
@@ -184,8 +186,8 @@ def write_pdf_parallel(
         if profile == "print" and not extra_stylesheets:
             page_map = _page_map(bodies, body_start, body_results)
 
-        # Furniture: one sheet per book page, rendered per part (each chunk starts on a recto) in
-        # the workers together with the table of contents, and cached like the parts.
+        # Furniture: the front matter's one sheet per page, the body's a template to draw every page
+        # from, laid out in the workers together with the table of contents, and cached like the parts.
         geo = furniture.geometry(config, profile)
         ink = document.K_BLACK if profile == "print" else "#000"
         fcss = document.colour_css(geo, profile)
@@ -201,7 +203,10 @@ def write_pdf_parallel(
         entries = sum(p.body.count("<li") for p in toc)
         toc_guess = 2 + entries // 12 if toc else 0
         guess = _front_sheets(front_result, toc_guess, cover_pages, matter_results) if front or toc or matter else []
-        later = [chunk(sheets) for sheets in body_sheets]
+        # The body's furniture is drawn from one template (book.pdf.furniture_draw), not laid out per page.
+        flat = [s for sheets in body_sheets for s in sheets]
+        body_template = furniture_draw.template(flat)
+        later = [chunk(body_template.sheets)] if body_template.sheets else []
         if guess:
             later.insert(0, chunk(guess))
         if toc:
@@ -211,7 +216,15 @@ def write_pdf_parallel(
         rendered = run(later, "pdf-furniture", laid_out)
         toc_result = rendered.pop(0) if toc else None
         front_furniture = rendered.pop(0) if guess else None
-        body_furniture = rendered
+        drawn = furniture_draw.compose(rendered[0].pdf, flat) if rendered else None
+        body_stamps: list[tuple[Any, list[furniture.Sheet], int]] = []
+        if body_template.sheets and drawn is not None:
+            t = rendered[0]
+            overflows = [t.overflows[d[0]] if d is not None and d[0] < len(t.overflows) else [] for d in drawn]
+            body_stamps = [(furniture_draw.DrawnFurniture(t.pdf, t.fonts, drawn, overflows), flat, 0)]
+        elif body_template.sheets:  # the template does not reproduce itself: one sheet per page, per part
+            body_furniture = run([chunk(sheets) for sheets in body_sheets], "pdf-furniture-pages")
+            body_stamps = list(zip(body_furniture, body_sheets, body_start, strict=True))
 
         toc_pages = toc_result.page_count if toc_result else 0
         front_sheets = _front_sheets(front_result, toc_pages, cover_pages, matter_results)
@@ -233,8 +246,7 @@ def write_pdf_parallel(
     sequence, placed, front_pages = _sequence(front_result, toc_result, bodies, body_results, pairs)
     front_stamp = [(front_furniture, front_sheets, 0)] if front_furniture is not None else []
     # (furniture result, its sheets, the book page its first sheet goes on)
-    placed_sheets = zip(body_furniture, body_sheets, body_start, strict=True)
-    stamps = front_stamp + [(r, s, front_pages + start) for r, s, start in placed_sheets]
+    stamps = front_stamp + [(r, s, front_pages + start) for r, s, start in body_stamps]
     stitch(build, target, profile, sequence, placed, stamps, front_pages)
     release_freed_memory()  # the stitch's freed peak, before the layout check and beside EPUBCheck
     _report(build, target, placed)
@@ -272,6 +284,7 @@ ROUNDS = {
     "pdf-furniture": "PDF: heads, folios and contents",
     "pdf-front": "PDF: front matter",
     "pdf-front-imprint": "PDF: 版权页 印张",
+    "pdf-furniture-pages": "PDF: heads and folios, page by page",
 }
 
 

@@ -43,6 +43,21 @@ def _stamp(page: Any, form: Any, index: int) -> None:
     page.contents_coalesce()
 
 
+def _drawn_form(book: Any, template: Any, bases: dict[int, Any], page: int, content: bytes) -> Any:
+    """A form of `content` placed as the template's page `page` would be, with its resources (the
+    template's pages share WeasyPrint's one resources dictionary: copied once)."""
+    import pikepdf
+
+    if page not in bases:
+        bases[page] = book.copy_foreign(template.pages[page].as_form_xobject())
+    base = bases[page]
+    form = pikepdf.Stream(book, content)
+    for key, value in base.items():
+        if key not in ("/Length", "/Filter", "/DecodeParms"):
+            form[key] = value
+    return book.make_indirect(form)
+
+
 def _blank_page(pdf: Any, like: Any) -> Any:
     import pikepdf
 
@@ -128,11 +143,17 @@ def stitch(
     for _pid, r, i in sequence:
         book.pages.append(_blank_page(book, like) if r is None else sources[id(r)].pages[i])
     for furn, sheets, first_page in stamps:
+        drawn = getattr(furn, "drawn", None)  # book.pdf.furniture_draw: a template's pages, refilled
+        bases: dict[int, Any] = {}
         with pikepdf.open(io.BytesIO(furn.pdf)) as fpdf:
             for i, sheet in enumerate(sheets):
-                if sheet.kind != "none":
+                if sheet.kind == "none":
+                    continue
+                if drawn is None:
                     form = book.copy_foreign(fpdf.pages[i].as_form_xobject())
-                    _stamp(book.pages[first_page + i], form, first_page + i)
+                else:
+                    form = _drawn_form(book, fpdf, bases, *drawn[i])
+                _stamp(book.pages[first_page + i], form, first_page + i)
     _links_and_outline(book, placed)
     fonts: dict[str, tuple[str, int]] = {}
     for r in [*(p.result for p in placed), *(f for f, _, _ in stamps)]:

@@ -20,6 +20,9 @@ from typing import Any
 # The tables WeasyPrint drops when it subsets (weasyprint.pdf.fonts.Font._harfbuzz_subset).
 DROP_TABLES = ("BASE", "DSIG", "EBDT", "EBLC", "EBSC", "GPOS", "GSUB", "JSTF", "LTSH", "PCLT", "SVG ")
 BFCHAR = re.compile(rb"<([0-9a-fA-F]+)>\s*<([0-9a-fA-F]+)>")
+# One item of a /W array as text: `c [w …]`, or `c_first c_last w`.
+W_SINGLE = re.compile(rb"(\d+)\s*\[\s*(\d+)\s*\]")
+W_ITEM = re.compile(rb"(\d+)\s*(?:\[([^\]]*)\]|(\d+)\s+([-+.0-9]+))")
 
 
 def subset_font(path: str, index: int, gids: set[int]) -> bytes:
@@ -50,7 +53,42 @@ def hb_tag(name: str) -> int:
 
 
 def widths(array: Any) -> dict[int, Any]:
-    """A PDF /W array (`c [w …]` and `c_first c_last w` forms) → {cid: width}."""
+    """A PDF /W array (`c [w …]` and `c_first c_last w` forms) → {cid: width}.
+
+    Read from the array's text, the one-width runs in one pass: walking its items as pikepdf objects
+    took about twice as long (0.6 s of the stitch of a 30-chapter book).
+    """
+    data = array.unparse(resolved=True)
+    if b"R" in data:  # an indirect array inside: walk the objects
+        return _widths_of_items(array)
+    body = data[1:-1]
+    # WeasyPrint writes mostly one width per run (`c [w]`): those in one pass, the rest item by item.
+    singles = W_SINGLE.findall(body)
+    out: dict[int, Any] = dict(zip(map(int, [c for c, _ in singles]), map(int, [w for _, w in singles]), strict=True))
+    if singles:
+        body = W_SINGLE.sub(b" ", body)
+    for first, run, last, width in W_ITEM.findall(body):
+        if run or not last:  # `c [w …]`
+            if b"." in run:
+                ws = [_number(t) for t in run.split()]
+            else:
+                ws = list(map(int, run.split()))
+            out.update(zip(range(int(first), int(first) + len(ws)), ws, strict=True))
+        else:  # `c_first c_last w`
+            out.update(dict.fromkeys(range(int(first), int(last) + 1), _number(width)))
+    return out
+
+
+def _number(token: bytes) -> Any:
+    """A PDF number as pikepdf gives it: an int, or a Decimal for a real."""
+    if b"." not in token:
+        return int(token)
+    from decimal import Decimal
+
+    return Decimal(token.decode("ascii"))
+
+
+def _widths_of_items(array: Any) -> dict[int, Any]:
     import pikepdf
 
     items = list(array)

@@ -9,6 +9,8 @@ WeasyPrint 70 lacks what Chinese print needs in a few places, and we patch exact
   PDF and subset once for the whole book.
 - `fixed_document_id()` (while a part is written): the XMP DocumentID comes from the content, not
   from a random uuid4, so a part's PDF is a pure function of its inputs.
+- `htmlparse`: tinyhtml5's scanner finds its regex in its cache (it stored it under the wrong key).
+- `leaders`: a leader's dots, copies of one text box, drawn once and replayed at each dot's x.
 
 The patches reach into WeasyPrint's internals, so they are installed only on the version they were
 written and tested against; on another version `install()` warns once and installs nothing.
@@ -47,6 +49,12 @@ def install() -> bool:
         emoji.install()
         grid.install()
         continued.install()  # wraps the grid's block layout: after it
+        from book.pdf.weasy import htmlparse
+
+        htmlparse.install()
+        from book.pdf.weasy import leaders
+
+        leaders.install()
     else:
         print(
             f"warning: WeasyPrint {version()} is not the pinned {PINNED_VERSION}: Chinese justification and the "
