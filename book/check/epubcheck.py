@@ -110,7 +110,11 @@ class EpubCheckRun:
         from book.check import daemon
 
         answer = daemon.check(self.jar, self.path, self.report, start=self.server == "start")
-        self.answer = answer if answer is not None and self.report.is_file() else None
+        if answer is not None and self.report.is_file():
+            self.answer = answer
+        else:  # no server, or it failed: the command line at once, as without one
+            self.server = "no"
+            self.start()
 
     def cancel(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
@@ -133,9 +137,6 @@ class EpubCheckRun:
         self.start()
         if self.asked is not None:
             self.asked.join()
-            if self.answer is None:  # no server, or it failed: the command line, as without one
-                self.server = "no"
-                self.start()
         if self.proc is None and self.answer is not None:
             code = self.answer
         elif self.proc is None:
