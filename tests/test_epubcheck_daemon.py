@@ -13,6 +13,7 @@ import pytest
 
 from book.check import cds, daemon, schedule
 from book.check.epubcheck import EpubCheckRun, epubcheck_jar
+from book.engine.cache import Cache
 from tests.test_bench import fake_java, jvm_runs
 
 
@@ -23,6 +24,15 @@ def test_an_edit_is_incremental_a_clean_build_is_not() -> None:
     log = [("part", "a", True), ("part", "b", False), ("pdf-part", "a", False), ("part", "c", True)]
     assert schedule.misses(log, "part") == (1, 3) and schedule.misses(log, "pdf-part") == (1, 1)
     assert schedule.server_mode(True) == "start" and schedule.server_mode(False) == "use"
+    assert not schedule.few_redone(None, "part")  # --no-cache: nothing known, a clean build's order
+
+
+def test_a_build_reads_its_own_cache_log(tmp_path: Path) -> None:
+    cache = Cache(tmp_path / ".cache")
+    for i in range(30):
+        cache.note("part", str(i), i != 15)  # one chapter edited
+        cache.note("pdf-part", str(i), False)  # but every part laid out again (a stylesheet edited)
+    assert schedule.few_redone(cache, "part") and not schedule.few_redone(cache, "pdf-part")
 
 
 def test_without_a_server_the_command_line_checks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

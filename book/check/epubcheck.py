@@ -134,8 +134,9 @@ class EpubCheckRun:
         return result
 
     def _verdict(self) -> CheckResult:
-        self.start()
-        if self.asked is not None:
+        if self.asked is None:
+            self.start()
+        if self.asked is not None:  # the request's thread starts the command line itself if it must
             self.asked.join()
         if self.proc is None and self.answer is not None:
             code = self.answer
