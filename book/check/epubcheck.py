@@ -99,6 +99,8 @@ class EpubCheckRun:
         """Start the JVM (once; nothing to start for a cached verdict or without Java)."""
         if self.cmd is None:
             return
+        if self.server != "no" and not _server_possible(self.jar):
+            self.server = "no"  # turned off, or never compiled: the command line, as before
         if self.server != "no":
             if self.asked is None:
                 self.asked = threading.Thread(target=self._ask_server, daemon=True)
@@ -170,6 +172,12 @@ class EpubCheckRun:
             f"EPUBCheck {version}: {counts['FATAL']} fatal, {counts['ERROR']} errors, {counts['WARNING']} warnings"
         )
         return CheckResult(f"epubcheck {version}", bad == 0, summary, details)
+
+
+def _server_possible(jar: Path) -> bool:
+    from book.check import daemon
+
+    return daemon.enabled() and daemon.socket_path(jar) is not None
 
 
 def legacy_epubcheck_jar() -> Path | None:
