@@ -89,6 +89,11 @@ $(MERMAID_STAMP): scripts/mermaid/package.json scripts/mermaid/package-lock.json
 tools: epubcheck-cds
 epubcheck-cds: $(STAMP)
 	-$(PY) -m book.check.cds
+# EPUBCheck's server (book.check.daemon), compiled into ~/.cache/book/epubcheck-server when javac is there.
+.PHONY: epubcheck-server
+tools: epubcheck-server
+epubcheck-server: $(STAMP)
+	-$(PY) -m book.check.daemon
 
 sysdeps:
 	@bash scripts/sysdeps.sh

@@ -10,6 +10,7 @@ previous ones:
     PDF layout (workers) ─┬─ meanwhile: the EPUB's cover and font subsets
     PDF furniture (workers) ─┬─ meanwhile (page map known): the EPUB
     PDF assembled ─┬─ meanwhile (the workers gone): EPUBCheck in the background
+    (after an edit: EPUBCheck's warm server as soon as the EPUB is written; book.check.schedule)
     EPUBCheck collected ── outputs committed
 
 The EPUB and the PDF are cached by a hash of the rendered parts, the styles and the options that
@@ -387,6 +388,7 @@ def record_for(request: BuildRequest) -> BuildRecord:
 
 def build(request: BuildRequest) -> BuildOutcome:
     """One whole build on the schedule above; raises BookError (the previous outputs are kept)."""
+    from book.check import schedule
     from book.check.epubcheck import EpubCheckRun
 
     diag = Diagnostics(strict=request.strict)
@@ -404,19 +406,25 @@ def build(request: BuildRequest) -> BuildOutcome:
                 edition=request.edition,
             )
             outcome = BuildOutcome(build)
+            edit = schedule.few_redone(build.cache, "part")  # an edit: EPUBCheck's server warmed, checked early
+            if edit and request.check and "epub" in formats:
+                schedule.warm_server(build.epub_path)
             release_freed_memory()  # the parts' processing peak, before the layout workers are forked
             write_reports(build, stage.path)
+
+            server = schedule.server_mode(edit)
 
             def epub_now(page_map: list[PageMark] | None, start: bool = True) -> None:
                 outcome.epub = write_epub(build, stage.path(build.epub_path), page_map)
                 if request.check:
-                    checks.append(EpubCheckRun(outcome.epub.path, cache=build.cache, start=start))
+                    checks.append(EpubCheckRun(outcome.epub.path, cache=build.cache, start=start, server=server))
 
             def epub_during_furniture(page_map: list[PageMark]) -> None:
                 # Written while the workers draw the furniture, checked once they are gone: the JVM
                 # (~150 MB) beside two layout workers and the parent made the build's memory peak,
-                # and on two cores the workers leave it no CPU; the stitch leaves it a core.
-                epub_now(page_map, start=False)
+                # and on two cores the workers leave it no CPU; the stitch leaves it a core. After
+                # an edit (a few parts laid out again) there is no such peak: checked at once.
+                epub_now(page_map, start=schedule.few_redone(build.cache, "pdf-part"))
                 release_freed_memory()
 
             def start_checks() -> None:

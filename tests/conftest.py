@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -57,3 +58,8 @@ def sigint_default() -> None:
     import signal
 
     signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+# Builds run by the tests never start EPUBCheck's server (book.check.daemon): one left idling
+# would outlive the session. tests/test_epubcheck_daemon.py turns it on for its own servers.
+os.environ["BOOK_EPUBCHECK_DAEMON"] = "0"

