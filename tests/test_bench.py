@@ -7,6 +7,7 @@ import os
 import re
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -221,3 +222,25 @@ def test_build_with_print_option_changed_reuses_epubcheck(book_dir: Path, monkey
     assert epub.read_bytes() == before
     assert len(jvm_runs(log)) == 1
     assert "PASS epubcheck 5.3.0" in proc.stderr
+
+
+def test_epubcheck_servers_are_found_counted_and_stopped() -> None:
+    from book.tools.bench_measure import measure, process_cpu, servers, stop_servers
+
+    # a stand-in with the server's class name on its command line, burning a little CPU
+    code = "import time\nt = time.process_time()\nwhile time.process_time() - t < 5: pass\ntime.sleep(60)"
+    fake = subprocess.Popen([sys.executable, "-c", code, "EpubCheckServer"])
+    try:
+        deadline = time.monotonic() + 10
+        while fake.pid not in servers() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert fake.pid in servers()
+        # a build that runs while a server works counts the server's CPU as its own
+        run = measure([sys.executable, "-c", "import time; time.sleep(2)"])
+        assert run.cpu >= 0.1 and process_cpu(fake.pid) >= 0.1
+        stop_servers()
+        assert fake.wait(timeout=10) != 0 and fake.pid not in servers()
+    finally:
+        if fake.poll() is None:
+            fake.kill()
+            fake.wait()

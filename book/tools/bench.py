@@ -9,7 +9,9 @@ nothing changed, and in `book preview` the time from saving a one-paragraph edit
 announcing the reload and to the reader page (headless Chromium) showing it (book/bench_preview.py). Every measured build runs as its own subprocess:
 wall time from the clock, CPU time (user + sys, children included) and the largest single-process
 RSS from `wait4`, and the peak RSS and PSS of the whole process tree (our workers, Pandoc,
-WeasyPrint, the JVM) by polling /proc. Each figure is the median of `BENCH_RUNS` runs (default 3).
+WeasyPrint, the JVM) by polling /proc. EPUBCheck's server (book.check.daemon), which an edit's
+build starts and leaves running, is counted with the build it works for (its CPU during the run,
+its PSS in the peak), and stopped before each clean build, so a clean figure is a first build's. Each figure is the median of `BENCH_RUNS` runs (default 3).
 `BENCH_QUICK=1` uses an excerpt of the chapter, 1 and 2 chapters and one run: a smoke test of the
 benchmark itself, not a measurement.
 """
@@ -29,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from book.model import PROJECT_ROOT
-from book.tools.bench_measure import Run, Stats, measure
+from book.tools.bench_measure import Run, Stats, measure, stop_servers
 
 SEED_CHAPTER = PROJECT_ROOT / "seeds" / "08-meta-open-source.md"
 PLAIN_CSS = """@page { size: A4; margin: 2cm; }
@@ -107,6 +109,7 @@ def ours(config: Path, out: Path, clean: bool) -> Run:
     """`make`: `book build --format all` into `out`, EPUBCheck included (emptied first when `clean`)."""
     if clean:
         shutil.rmtree(out, ignore_errors=True)
+        stop_servers()  # a first build meets no warm EPUBCheck; an edit then starts one (book.check.daemon)
     cmd = [sys.executable, "-m", "book", "build", "--format", "all", "--config", str(config), "--out", str(out)]
     run = measure(cmd, cwd=config.parent, env={**os.environ, "BOOK_PROGRESS": "0"})
     pdfs = [p for p in out.glob("*.pdf")]
@@ -256,6 +259,7 @@ def run_bench(runs: int, quick: bool, log: Any = print) -> dict[str, Any]:
         big = make_book(tmp / "book", chapters, quick)
         result["books"]["book"] = {"chapters": chapters, **bench_book(f"{chapters}-chapter book", big, tmp, runs, log)}
     finally:
+        stop_servers()  # the last edit's, which would otherwise idle on for minutes
         shutil.rmtree(tmp, ignore_errors=True)
     loads = [r["load"] for b in result["books"].values() for k in SCENARIOS if k in b for r in b[k]["runs"]]
     result["load_avg"] = [round(min(loads), 1), round(max(loads), 1)]
