@@ -28,29 +28,18 @@ from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import urlparse
 
-from book.tools.bench_measure import Run, tree_memory, tree_pids
+from book.tools.bench_measure import Run, process_cpu, tree_memory, tree_pids
+from book.tools.screenshots import CHROMIUM, CHROMIUM_FLAGS  # the reader page as `make screenshots` opens it
 
-TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 # Seconds for the first build or one reload, then the session is abandoned. Generous: the first build
 # of the 30-chapter book with no cache took 83 s at a load of 14 on the 2-core machine.
 TIMEOUT = 900.0
 WATCH_SETTLE = 1.0  # seconds between the watcher's start and the first edit (inotify set up)
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync"]  # fmt: skip
 
 
 def tree_cpu(root: int) -> float:
     """User + system seconds of the live process tree under `root`, reaped children included."""
-    total = 0
-    for pid in tree_pids(root):
-        try:
-            with open(f"/proc/{pid}/stat", "rb") as f:
-                fields = f.read().rsplit(b")", 1)[1].split()
-            total += sum(int(x) for x in fields[11:15])  # utime stime cutime cstime
-        except (OSError, IndexError, ValueError):
-            pass
-    return total / TICKS
+    return sum(process_cpu(pid) for pid in tree_pids(root))
 
 
 class Session:
@@ -204,7 +193,7 @@ class Reader:
 
         self._pw = sync_playwright().start()
         try:
-            self._browser = self._pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+            self._browser = self._pw.chromium.launch(executable_path=CHROMIUM, args=list(CHROMIUM_FLAGS))
             self.page = self._browser.new_page(viewport={"width": 1200, "height": 1000})
             self.page.set_default_timeout(TIMEOUT * 1000)
             self.page.goto(f"{url}?at={href}&device=eink")
