@@ -21,6 +21,13 @@ def cache_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return home
 
 
+def stub_epub(tmp_path: Path) -> Path:
+    """A file for the stand-in JVM to be run on (it never reads it)."""
+    epub = tmp_path / "book.epub"
+    epub.write_bytes(b"PK")
+    return epub
+
+
 def _jar(tmp_path: Path) -> Path:
     jar = tmp_path / "epubcheck.jar"
     jar.write_bytes(b"PK jar")
@@ -29,8 +36,7 @@ def _jar(tmp_path: Path) -> Path:
 
 def test_no_archive_runs_without_sharing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cache_home: Path) -> None:
     log = fake_java(tmp_path, monkeypatch)
-    epub = tmp_path / "book.epub"
-    epub.write_bytes(b"PK")
+    epub = stub_epub(tmp_path)
     jar = _jar(tmp_path)
     assert cds.share_options(jar) == ()
     assert EpubCheckRun(epub, jar).result().ok
@@ -42,8 +48,7 @@ def test_archive_present_is_used_and_empty_one_is_not(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cache_home: Path
 ) -> None:
     log = fake_java(tmp_path, monkeypatch)
-    epub = tmp_path / "book.epub"
-    epub.write_bytes(b"PK")
+    epub = stub_epub(tmp_path)
     jar = _jar(tmp_path)
     archive = cds.archive_path(jar)
     assert archive is not None and archive.is_relative_to(cache_home)
@@ -108,8 +113,7 @@ def test_deferred_run_starts_when_asked_or_when_collected(
 ) -> None:
     """The build writes the EPUB during the furniture round and starts the JVM once the workers are gone."""
     log = fake_java(tmp_path, monkeypatch)
-    epub = tmp_path / "book.epub"
-    epub.write_bytes(b"PK")
+    epub = stub_epub(tmp_path)
     run = EpubCheckRun(epub, start=False)
     assert run.proc is None and jvm_runs(log) == []
     run.start()
@@ -139,8 +143,7 @@ def test_checker_crash_with_clean_report_is_a_failure(
     log = fake_java(tmp_path, monkeypatch, write=REPORT)
     java = tmp_path / "bin" / "java"
     java.write_text(java.read_text(encoding="utf-8") + "exit 1\n", encoding="utf-8")
-    epub = tmp_path / "book.epub"
-    epub.write_bytes(b"PK")
+    epub = stub_epub(tmp_path)
     cache = Cache(tmp_path / ".cache")
     for _ in range(2):
         result = EpubCheckRun(epub, cache=cache).result()
