@@ -21,7 +21,7 @@ const params = new URLSearchParams(location.search);
 const store = window.sessionStorage;
 const prefs = window.localStorage;
 const $ = (id) => document.getElementById(id);
-const state = { version: 0, book: null, rendition: null, toc: [], opening: false, next: null };
+const state = { version: 0, book: null, rendition: null, toc: [], opening: false, next: null, files: null };
 window.reader = state;
 
 function setting(name, fallback, allowed) {
@@ -82,6 +82,7 @@ function applyTheme(name) {
 
 async function openBook(status) {
   state.version = status.version;
+  state.files = status.files || null;
   document.body.dataset.version = String(status.version);
   $("book-title").textContent = status.title || "book";
   document.title = (status.title || "book") + " · 预览";
@@ -207,6 +208,13 @@ async function reopen(status) {
         url.searchParams.delete("at");
         history.replaceState(null, "", url.href);
       }
+      let kept = false;
+      try {
+        kept = await refresh(latest);
+      } catch (err) {
+        console.warn("redrawing in place failed, reopening the book:", err);
+      }
+      if (kept) continue;
       if (state.rendition) state.rendition.destroy();
       if (state.book) state.book.destroy();
       await openBook(latest);
@@ -214,6 +222,70 @@ async function reopen(status) {
   } finally {
     state.opening = false;
   }
+}
+
+// A build that changed chapters only (the package, the navigation, the styles, the fonts and the
+// images the same files as on screen: the server sends every file's ETag with each build) keeps the
+// book open. The changed chapters are forgotten, to be fetched when next shown, and the one on screen
+// gets its new body in its own frame, where the styles and fonts are already loaded and decoded; the
+// reader stays on the page it was on. Reopening fetched the package, the navigation and the chapter
+// one after the other and laid the chapter out twice in a new frame: most of the wait after a save.
+// Anything else, or anything unexpected here (false, or an error), reopens the book.
+async function refresh(status) {
+  const book = state.book, rendition = state.rendition;
+  if (!book || !rendition || !state.files || !status.files || !rendition.manager) return false;
+  const root = new URL("/book/current/", location.href);
+  const sections = new Map();
+  book.spine.each((s) => sections.set(new URL(s.url, location.href).href, s));
+  const nav = book.packaging && book.packaging.navPath ? new URL(book.resolve(book.packaging.navPath), location.href).href : "";
+  const changed = [];
+  for (const name of new Set([...Object.keys(state.files), ...Object.keys(status.files)])) {
+    if (state.files[name] === status.files[name]) continue;
+    const url = new URL(name, root).href;
+    const section = sections.get(url);
+    if (!section || url === nav) return false;
+    changed.push(section);
+  }
+  const views = rendition.manager.views.all();
+  if (views.length > 1) return false;
+  const view = views[0];
+  const shown = view && changed.includes(view.section);
+  if (shown && !(await redraw(book, view))) return false;
+  for (const section of changed) if (!view || section !== view.section) section.unload();
+  state.files = status.files;
+  state.version = status.version;
+  document.body.dataset.version = String(status.version);
+  if (shown) await rendition.reportLocation();
+  document.body.dataset.ready = String(status.version);
+  return true;
+}
+
+// Serialised the way epub.js writes a chapter into its frame (its head and the body's attributes):
+// when they differ between two versions, the frame's head is not the new one's and the book reopens.
+function frameOf(doc) {
+  const body = doc.body || doc.querySelector("body");
+  const attrs = body ? Array.from(body.attributes, (a) => a.name + "=" + a.value).join(" ") : "";
+  return new XMLSerializer().serializeToString(doc.querySelector("head")) + "\n" + attrs;
+}
+
+// The chapter on screen, its new version in place of the old in the same frame. False if it
+// cannot be (nothing loaded yet, or a new head): the caller reopens the book.
+async function redraw(book, view) {
+  const section = view.section, contents = view.contents;
+  const old = section.document;
+  if (!old || !contents || !view.document || !view.document.body) return false;
+  section.unload();
+  // As epub.js renders a chapter (its content and serialize hooks), parsed as the frame's srcdoc was.
+  const output = await section.render(book.load.bind(book));
+  if (!section.document || frameOf(old) !== frameOf(section.document)) return false;
+  const fresh = new DOMParser().parseFromString(output, "text/html");
+  const doc = view.document;
+  const nodes = Array.from(fresh.body.childNodes); // a copy: adopting empties the live list
+  doc.body.replaceChildren(...nodes.map((node) => doc.adoptNode(node)));
+  contents.linksHandler(); // epub.js's click handlers on the new links, its image listeners
+  contents.imageLoadListeners();
+  view.expand(); // the frame as wide as the new text's pages
+  return true;
 }
 
 async function main() {

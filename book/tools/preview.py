@@ -51,10 +51,12 @@ class BuildResult:
     seconds: float = 0.0
     title: str = ""
     parts: list[dict[str, str]] = field(default_factory=list)
+    files: dict[str, str] = field(default_factory=dict)  # the book's files → ETags (book.tools.preview_files)
 
     def status(self) -> dict:
         return {"version": self.version, "ok": self.ok, "error": self.error, "seconds": round(self.seconds, 3),
-                "title": self.title, "parts": self.parts, "has_book": self.epub is not None}  # fmt: skip
+                "title": self.title, "parts": self.parts, "has_book": self.epub is not None,
+                "files": self.files}  # fmt: skip
 
 
 def build_epub(
@@ -170,10 +172,12 @@ class Previewer:
         with self.lock:
             prev = self.state
             if data is not None:
-                new = BuildResult(prev.version + 1, True, data, "", elapsed, title, parts)
+                from book.tools.preview_files import etags
+
+                new = BuildResult(prev.version + 1, True, data, "", elapsed, title, parts, etags(data))
                 self.log(f"preview: built in {elapsed:.2f}s (version {new.version})")
             else:
-                new = BuildResult(prev.version + 1, False, prev.epub, err, elapsed, prev.title, prev.parts)
+                new = BuildResult(prev.version + 1, False, prev.epub, err, elapsed, prev.title, prev.parts, prev.files)
                 self.log(f"preview: build failed, keeping the last good book:\n{err}")
             self.state = new
         self._notify()

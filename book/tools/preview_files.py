@@ -6,6 +6,10 @@ by URL. Opened as one `.epub`, epub.js read the whole archive (3 MB stored on a 
 unzipped it and turned every file of the manifest, fonts and images included, into a blob URL on
 each reload. By URL, the browser keeps what did not change: each file carries its ZIP CRC and size
 as an ETag, and a revalidation of an unchanged font is a 304 with no body.
+
+The same ETags, all at once (`etags`), go with each build's announcement: the page sees which files
+a build changed without asking for any, and redraws an edited chapter in place when only chapters
+changed (preview/reader.js).
 """
 
 from __future__ import annotations
@@ -37,6 +41,17 @@ TYPES = {
     ".smil": "application/smil+xml",
     ".mp3": "audio/mpeg",
 }
+
+
+def etag(info: zipfile.ZipInfo) -> str:
+    """An entry's ETag: its CRC and size, from the archive's index (no entry is read)."""
+    return f'"{info.CRC:08x}-{info.file_size:x}"'
+
+
+def etags(epub: bytes) -> dict[str, str]:
+    """Every file of `epub` (its path inside the archive) → its ETag, as `EpubFiles` serves it."""
+    with zipfile.ZipFile(io.BytesIO(epub)) as z:
+        return {info.filename: etag(info) for info in z.infolist() if not info.is_dir()}
 
 
 @dataclass(frozen=True)
@@ -71,6 +86,5 @@ class EpubFiles:
                 except KeyError:
                     return None
                 ext = posixpath.splitext(name)[1].lower()
-                etag = f'"{info.CRC:08x}-{info.file_size:x}"'
-                self._entries[name] = Entry(self._zip.read(info), TYPES.get(ext, "application/octet-stream"), etag)
+                self._entries[name] = Entry(self._zip.read(info), TYPES.get(ext, "application/octet-stream"), etag(info))
             return self._entries[name]
