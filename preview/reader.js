@@ -260,31 +260,56 @@ async function refresh(status) {
   return true;
 }
 
-// Serialised the way epub.js writes a chapter into its frame (its head and the body's attributes):
-// when they differ between two versions, the frame's head is not the new one's and the book reopens.
-function frameOf(doc) {
-  const body = doc.body || doc.querySelector("body");
-  const attrs = body ? Array.from(body.attributes, (a) => a.name + "=" + a.value).join(" ") : "";
-  return new XMLSerializer().serializeToString(doc.querySelector("head")) + "\n" + attrs;
-}
-
 // The chapter on screen, its new version in place of the old in the same frame. False if it
-// cannot be (nothing loaded yet, or a new head): the caller reopens the book.
+// cannot be (nothing loaded yet, another head, or a frame that is not the old version's): the
+// caller reopens the book.
 async function redraw(book, view) {
-  const section = view.section, contents = view.contents;
-  const old = section.document;
-  if (!old || !contents || !view.document || !view.document.body) return false;
+  const section = view.section, contents = view.contents, doc = view.document;
+  const was = section.output; // the version in the frame, as epub.js wrote it there
+  if (typeof was !== "string" || !contents || !doc || !doc.body) return false;
   section.unload();
-  // As epub.js renders a chapter (its content and serialize hooks), parsed as the frame's srcdoc was.
-  const output = await section.render(book.load.bind(book));
-  if (!section.document || frameOf(old) !== frameOf(section.document)) return false;
-  const fresh = new DOMParser().parseFromString(output, "text/html");
-  const doc = view.document;
-  const nodes = Array.from(fresh.body.childNodes); // a copy: adopting empties the live list
-  doc.body.replaceChildren(...nodes.map((node) => doc.adoptNode(node)));
+  // As epub.js renders a chapter (its content and serialize hooks); both versions parsed as the
+  // frame's srcdoc was, so that their nodes pair with the frame's.
+  const now = await section.render(book.load.bind(book));
+  const parse = (text) => new DOMParser().parseFromString(text, "text/html");
+  const before = parse(was), after = parse(now);
+  if (!before.head.isEqualNode(after.head) || !sameElement(before.body, after.body)) return false;
+  if (!patch(doc, doc.body, before.body, after.body)) return false;
   contents.linksHandler(); // epub.js's click handlers on the new links, its image listeners
   contents.imageLoadListeners();
   view.expand(); // the frame as wide as the new text's pages
+  return true;
+}
+
+// `into` (in the frame) made like `now` where `now` differs from `was` (the version `into` was made
+// from: `into` has its shape, though epub.js set attributes on it), touching only what differs: the
+// same nodes before and after the changed ones stay, and a lone changed element that is the same
+// element with the same attributes is patched inside. A paragraph edit replaces that paragraph, and
+// the browser keeps the shaped text of every other: a whole new body took 130-190 ms to lay out on
+// the 30-chapter book's chapter, the one paragraph 1-5 ms. False (nothing touched) if `into` is
+// not shaped as `was`.
+function patch(doc, into, was, now) {
+  const a = Array.from(was.childNodes), b = Array.from(now.childNodes), live = Array.from(into.childNodes);
+  if (live.length !== a.length) return false;
+  let head = 0;
+  while (head < a.length && head < b.length && a[head].isEqualNode(b[head])) head++;
+  let tail = 0;
+  while (tail < a.length - head && tail < b.length - head && a[a.length - 1 - tail].isEqualNode(b[b.length - 1 - tail])) tail++;
+  const olds = live.slice(head, a.length - tail), news = b.slice(head, b.length - tail);
+  if (olds.some((node, i) => node.nodeName !== a[head + i].nodeName)) return false;
+  if (olds.length === 1 && news.length === 1 && sameElement(a[head], news[0])) return patch(doc, olds[0], a[head], news[0]);
+  const next = live[a.length - tail] || null; // what the new nodes go before (null: at the end)
+  for (const node of olds) node.remove();
+  for (const node of news) into.insertBefore(doc.adoptNode(node), next);
+  return true;
+}
+
+function sameElement(x, y) {
+  if (x.nodeType !== Node.ELEMENT_NODE || y.nodeType !== Node.ELEMENT_NODE) return false;
+  if (x.namespaceURI !== y.namespaceURI || x.localName !== y.localName || x.attributes.length !== y.attributes.length) return false;
+  for (const attr of x.attributes) {
+    if (y.getAttributeNS(attr.namespaceURI, attr.localName) !== attr.value) return false;
+  }
   return true;
 }
 
