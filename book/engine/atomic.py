@@ -16,8 +16,11 @@ from book.engine.oserrors import naming
 
 
 @contextlib.contextmanager
-def atomic_path(target: str | Path) -> Iterator[Path]:
-    """Yield a temporary path in the target's folder; rename it over the target on success."""
+def atomic_path(target: str | Path, *, durable: bool = True) -> Iterator[Path]:
+    """Yield a temporary path in the target's folder; rename it over the target on success.
+
+    `durable=False` skips the sync before the rename, for files a crash may lose or tear without
+    harm (cache entries, which are verified on every read)."""
     target = Path(target)
     # A full disk then names this output, not a temporary file object or nothing (book.engine.oserrors).
     with naming(target):
@@ -28,8 +31,9 @@ def atomic_path(target: str | Path) -> Iterator[Path]:
         try:
             yield tmp_path
             # Data on disk before the rename: after a crash the target is the old file or the new one.
-            with open(tmp_path, "rb") as f:
-                os.fsync(f.fileno())
+            if durable:
+                with open(tmp_path, "rb") as f:
+                    os.fsync(f.fileno())
             os.chmod(tmp_path, 0o644)
             os.replace(tmp_path, target)
         finally:
@@ -37,8 +41,8 @@ def atomic_path(target: str | Path) -> Iterator[Path]:
                 tmp_path.unlink()
 
 
-def write_bytes(target: str | Path, data: bytes) -> None:
-    with atomic_path(target) as tmp:  # which syncs the data before the rename
+def write_bytes(target: str | Path, data: bytes, *, durable: bool = True) -> None:
+    with atomic_path(target, durable=durable) as tmp:  # which syncs the data before the rename
         with open(tmp, "wb") as f:
             f.write(data)
 

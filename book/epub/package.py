@@ -242,10 +242,16 @@ def prewarm(build: Build) -> None:
 
 
 def package_epub(
-    build: Build, target: Path | None = None, page_map: list[PageMark] | None = None, *, compress: bool = True
+    build: Build,
+    target: Path | None = None,
+    page_map: list[PageMark] | None = None,
+    *,
+    compress: bool = True,
+    durable: bool = True,
 ) -> EpubResult:
     """The EPUB of `build` at `target`; with the print edition's `page_map`, a page list and page breaks.
-    `compress=False` stores the zip's entries (the preview's: read at once over loopback)."""
+    `compress=False` stores the zip's entries (the preview's: read at once over loopback);
+    `durable=False` does not sync the file before it replaces the old one (book.engine.atomic)."""
     config = build.config
     target = target or build.epub_path
     epoch = build.source_date_epoch()
@@ -329,7 +335,7 @@ def package_epub(
     b.toc = [entry(p) for p in parts if p.kind != "front" and not p.division]
     b.spine = spine
     target.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=target.parent) as tmp, atomic_path(target) as final:
+    with tempfile.TemporaryDirectory(dir=target.parent) as tmp, atomic_path(target, durable=durable) as final:
         raw = Path(tmp) / "raw.epub"
         with warnings.catch_warnings():  # ebooklib warns about its own option as it re-raises a write error
             warnings.filterwarnings("ignore", "In the future throwing exceptions", UserWarning)
