@@ -288,3 +288,20 @@ def test_unusable_output_folder_is_one_line(tmp_path: Path) -> None:
     assert proc.returncode == 1 and "Traceback" not in err
     (line,) = err.strip().splitlines()
     assert line.endswith("error: cannot use the output folder: Not a directory — choose another --out")
+
+
+def test_a_file_that_need_not_survive_a_crash_is_replaced_without_a_sync(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from book.engine.cache import Cache
+
+    synced: list[int] = []
+    monkeypatch.setattr(os, "fsync", lambda fd: synced.append(fd))
+    write_bytes(tmp_path / "out.epub", b"one")
+    assert len(synced) == 1  # an output: synced before the rename
+    write_bytes(tmp_path / "out.epub", b"two", durable=False)
+    cache = Cache(tmp_path / "cache")
+    cache.put("stage", "k" * 64, b"entry")  # a cache entry: its HMAC catches a torn one
+    assert len(synced) == 1
+    assert (tmp_path / "out.epub").read_bytes() == b"two" and cache.get("stage", "k" * 64) == b"entry"
+    assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")] == []

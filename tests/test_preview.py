@@ -241,6 +241,15 @@ def test_reader_shows_chapter_8_turns_a_page_and_reloads_after_an_edit(
         "() => document.querySelector('#viewer iframe').contentDocument.body.textContent"
     )
 
+    # An edit in characters the book has (its fonts stay) is drawn into the chapter's own frame.
+    page.evaluate("() => { window.shownFrame = document.querySelector('#viewer iframe'); }")
+    before = int(page.locator("body").get_attribute("data-ready"))
+    source.write_text(source.read_text(encoding="utf-8") + "\n测试新增的一段预览。\n", encoding="utf-8")
+    page.wait_for_function(f"() => {READY} > {before}")
+    assert page.evaluate("() => window.shownFrame === document.querySelector('#viewer iframe')")
+    assert "测试新增的一段预览" in page.evaluate("() => window.shownFrame.contentDocument.body.textContent")
+    assert page.locator("body").get_attribute("data-page") == "2"
+
     # A broken source: the error shows in the page and the last good book stays on screen.
     good = page.locator("body").get_attribute("data-ready")
     text = source.read_text(encoding="utf-8")

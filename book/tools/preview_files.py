@@ -86,5 +86,7 @@ class EpubFiles:
                 except KeyError:
                     return None
                 ext = posixpath.splitext(name)[1].lower()
-                self._entries[name] = Entry(self._zip.read(info), TYPES.get(ext, "application/octet-stream"), etag(info))
+                self._entries[name] = Entry(
+                    self._zip.read(info), TYPES.get(ext, "application/octet-stream"), etag(info)
+                )
             return self._entries[name]
