@@ -227,7 +227,9 @@ def test_reader_shows_chapter_8_turns_a_page_and_reloads_after_an_edit(
     page.wait_for_selector("body[data-page='2']")
     assert not page.evaluate(FIRST_P_ON_SCREEN)["visible"]
 
-    # An edit to the source rebuilds the book; the page reloads at the same place.
+    # An edit to the source rebuilds the book; the page reloads at the same place. Its 览 and 段 are
+    # new to the book, so the fonts change: the book is opened again, in a new frame.
+    page.evaluate("() => { window.shownFrame = document.querySelector('#viewer iframe'); }")
     source = book_copy / "seeds" / "08-meta-open-source.md"
     source.write_text(source.read_text(encoding="utf-8") + "\n预览测试新增的一段。\n", encoding="utf-8")
     edited = time.perf_counter()
@@ -240,6 +242,7 @@ def test_reader_shows_chapter_8_turns_a_page_and_reloads_after_an_edit(
     assert "预览测试新增的一段" in page.evaluate(
         "() => document.querySelector('#viewer iframe').contentDocument.body.textContent"
     )
+    assert page.evaluate("() => window.shownFrame !== document.querySelector('#viewer iframe')")
 
     # An edit in characters the book has (its fonts stay) is drawn into the chapter's own frame.
     page.evaluate("() => { window.shownFrame = document.querySelector('#viewer iframe'); }")
