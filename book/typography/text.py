@@ -121,8 +121,13 @@ class Run:
             return None
         return min(cands, key=lambda k: self.segs[k].depth)
 
-    def replace(self, start: int, end: int, new: str) -> bool:
-        """Replace characters [start, end) by `new`; refuses (False) to touch locked text."""
+    def replace(self, start: int, end: int, new: str, reindex: bool = True) -> bool:
+        """Replace characters [start, end) by `new`; refuses (False) to touch locked text.
+
+        `reindex=False` (apply_edits, which goes from the end) keeps `chars`/`pos` right only up to
+        and including index `start`, and `text` only before it: a full reindex per edit made a
+        paragraph's typesetting quadratic in its length (a 10,000-character paragraph took seconds).
+        """
         if self.any_locked(start, end) or (start == end and self.locked(start - 1) and self.locked(start)):
             return False
         if start == end:
@@ -139,12 +144,29 @@ class Run:
             self.tokens[at:at] = new_tokens
         else:
             seg = self.chars[start].seg
-            first = self.pos[start]
+            at = self.pos[start]
             last = self.pos[end - 1]
-            keep_markers = [t for t in self.tokens[first : last + 1] if isinstance(t, int)]
-            self.tokens[first : last + 1] = [Ch(c, seg, False) for c in new] + keep_markers  # type: ignore[list-item]
-        self._reindex()
+            keep_markers = [t for t in self.tokens[at : last + 1] if isinstance(t, int)]
+            self.tokens[at : last + 1] = [Ch(c, seg, False) for c in new] + keep_markers  # type: ignore[list-item]
+        if reindex:
+            self._reindex()
+        else:
+            self._reindex_at(start, at)
         return True
+
+    def _reindex_at(self, start: int, at: int) -> None:
+        """After an edit at character `start` (token `at`): the character now at `start`, nothing after.
+
+        Tokens before `at` did not move, so `pos`/`chars` before `start` still hold; dropping the
+        stale tail costs its length once, since later edits only go further left.
+        """
+        del self.pos[start:], self.chars[start:]
+        for j in range(at, len(self.tokens)):
+            t = self.tokens[j]
+            if isinstance(t, Ch):
+                self.pos.append(j)
+                self.chars.append(t)
+                break
 
     def write(self) -> None:
         texts: dict[int, list[str]] = {k: [] for k in range(len(self.segs))}
@@ -234,12 +256,18 @@ Edit = tuple[int, int, str]
 
 def apply_edits(run: Run, edits: list[Edit]) -> int:
     """Apply non-overlapping edits from the end so indices stay valid; count the applied ones."""
-    n = 0
+    n, fresh_below = 0, len(run.chars)  # run.text is right below this index, chars/pos up to it
     for start, end, new in sorted(edits, key=lambda e: (e[0], e[1]), reverse=True):
+        if end > fresh_below:  # overlaps an edit just made: read it as a full reindex would
+            run._reindex()
+            fresh_below = len(run.chars)
         if run.text[start:end] == new:
             continue
-        if run.replace(start, end, new):
+        if run.replace(start, end, new, reindex=False):
             n += 1
+            fresh_below = start
+    if n:  # the chars after the last edit, and all of text, are stale until now
+        run._reindex()
     return n
 
 
