@@ -95,6 +95,11 @@ def _render(
     )
 
 
+def _html_size(call: tuple[Any, ...]) -> int:
+    """A layout call's work, by its HTML's length: the pool gets the longest part first."""
+    return len(call[0])
+
+
 def _plain(tree: list[Any]) -> list[Any]:
     return [(label, tuple(dest), _plain(children), state) for label, dest, children, state in tree]
 
@@ -151,7 +156,8 @@ def write_pdf_parallel(
         if build.cache is not None:  # one edited chapter re-renders that chapter only
             # A lone call too goes to a worker, whose sheets are parsed and fonts loaded already
             # (in this process, the 版权页's second layout cost twice as much).
-            return memo_map(build.cache, name, render_part_pdf, calls, pool, meanwhile, done=advance, pooled_from=1)
+            return memo_map(build.cache, name, render_part_pdf, calls, pool, meanwhile, done=advance, pooled_from=1,
+                            size=_html_size)  # fmt: skip
         pending = pool.map(render_part_pdf, *zip(*calls, strict=True))
         if meanwhile is not None:
             meanwhile()

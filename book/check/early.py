@@ -1,0 +1,134 @@
+"""A clean build's EPUBCheck started with the build: the build's start → a JVM warmed on a small EPUB
+while the parts are converted and laid out, which checks the build's EPUB the moment it is written.
+
+Why: most of a new JVM's EPUBCheck is spent before it looks at the book. OpenJDK 17 with the command
+line's options (C1 only, the serial collector, the class-data archive), a private server
+(EpubCheckServer.java) given cds.SMALL_OPF's one-chapter EPUB and then the sample's 0.60 MB EPUB:
+9.3 s of CPU for the small one, 1.3 s for the book, against 9.3 s for the book on the command line
+(load 4). So the JVM's ~9 s (class loading, the schemas, Jing's and Saxon's set-up) go where a core
+is idle — the parts and the PDF's largest part laid out by one worker while the other waits — and
+after the EPUB is written only the book's own check is left on the critical path.
+
+The server is this build's own: a socket in a private temporary folder, not the user's shared one
+(book.check.daemon), started with the command line's options, and stopped when the build ends. It
+is started only where a build is likely to check a new EPUB and has no warm server to ask: no EPUB
+of an earlier build in the output folder (a first build, or one after `make clean`), EPUBCheck
+wanted, Java there and the server compiled (`make tools`). Any failure (no bind, a crash, an
+Error in the check, a timeout) answers None and the caller runs the command line, as before.
+`BOOK_EPUBCHECK_DAEMON=0` turns it off with the shared server: every check in a JVM of its own.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+from book.check import daemon
+from book.check.cds import share_options, small_epub
+from book.check.epubcheck import JVM_OPTIONS
+
+IDLE_SECONDS = 900  # a bound if the build dies without stopping it: a 30-chapter book's EPUB comes at ~60 s
+# Not niced: on a machine shared with other work (the bench's, 5 developers on 2 cores, load 5) a
+# JVM at nice 5 got 0.1–0.2 of a core and finished 35 s after the PDF, far later than one started
+# after the PDF at nice 0.
+
+
+def wanted(out: Path, formats: tuple[str, ...], check: bool) -> bool:
+    """Whether a build into `out` should start EPUBCheck early: it checks an EPUB, and the folder holds
+    no EPUB of an earlier build (whose edit would use the shared warm server, or the cached verdict)."""
+    if not (check and "epub" in formats and daemon.enabled() and shutil.which("java")):
+        return False
+    try:
+        return not any(Path(out).glob("*.epub"))
+    except OSError:
+        return False
+
+
+class EarlyCheck:
+    """EPUBCheck's server started now and warmed on a small EPUB in the background; `check()` asks
+    it for the verdict on the build's EPUB, `stop()` ends it."""
+
+    def __init__(self, jar: Path, home: Path, tmp: Path) -> None:
+        self.jar, self.tmp = jar, tmp
+        self.sock = tmp / "sock"
+        small = small_epub(tmp / "small.epub")
+        cp = f"{jar}{os.pathsep}{home}"
+        cmd = ["java", *JVM_OPTIONS, "-XX:+ExitOnOutOfMemoryError", *share_options(jar), "-cp", cp, daemon.MAIN,
+               str(self.sock), str(IDLE_SECONDS)]  # fmt: skip
+        self.proc: subprocess.Popen[bytes] | None = subprocess.Popen(
+            cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=self.tmp
+        )
+        # The warm-up request, sent once the JVM listens; the book's request queues behind it.
+        self.warming = threading.Thread(target=self._warm, args=(small,), daemon=True)
+        self.warming.start()
+
+    def _connect(self) -> socket.socket | None:
+        """A connection once the server listens (None if it died or never bound)."""
+        deadline = time.monotonic() + daemon.START_TIMEOUT
+        while time.monotonic() < deadline and self.proc is not None and self.proc.poll() is None:
+            conn = _connect(self.sock) if self.sock.exists() else None
+            if conn is not None:
+                return conn
+            time.sleep(0.02)
+        return None
+
+    def _warm(self, small: Path) -> None:
+        conn = self._connect()
+        if conn is not None:
+            daemon.request(conn, small, self.tmp / "warm-up.json", wait=False)
+
+    def check(self, epub: Path, report: Path) -> int | None:
+        """EPUBCheck's exit code for `epub`, its JSON report at `report`; None on any failure."""
+        self.warming.join(daemon.START_TIMEOUT)
+        conn = self._connect()
+        return None if conn is None else daemon.request(conn, epub, report)
+
+    def stop(self) -> None:
+        proc, self.proc = self.proc, None
+        if proc is not None:
+            proc.terminate()
+            try:
+                proc.wait(5)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+def start(jar: Path) -> EarlyCheck | None:
+    """EPUBCheck's server started for this build, or None: not compiled, the socket's name too long,
+    or a warm shared server running already (the build asks that one, as before)."""
+    home = daemon.server_dir(jar)
+    if home is None or not (home / f"{daemon.MAIN}.class").is_file():
+        return None
+    shared = daemon.socket_path(jar)
+    if shared is not None and shared.exists():  # not daemon.connect: its lock waits for a server starting
+        conn = _connect(shared)
+        if conn is not None:
+            conn.close()  # the server reads an empty request and goes on waiting
+            return None
+    tmp = Path(tempfile.mkdtemp(prefix="book-epubcheck-"))  # 0700: only the user can connect
+    if len(os.fsencode(tmp / "sock")) > daemon.SOCKET_LIMIT:
+        shutil.rmtree(tmp, ignore_errors=True)
+        return None
+    try:
+        return EarlyCheck(jar, home, tmp)
+    except OSError:
+        shutil.rmtree(tmp, ignore_errors=True)
+        return None
+
+
+def _connect(path: Path) -> socket.socket | None:
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        s.connect(str(path))
+    except OSError:
+        s.close()
+        return None
+    return s

@@ -1,0 +1,192 @@
+"""The build's critical path: the longest task handed out first (book.engine.order), and a clean
+build's EPUBCheck JVM started with the build and asked as soon as the EPUB exists (book.check.early)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import socket
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from book import pipeline
+from book.check import daemon, early
+from book.check.epubcheck import EpubCheckRun, epubcheck_jar
+from book.engine.cache import Cache
+from book.engine.memo import memo_map
+from book.engine.order import largest_first
+from tests.test_bench import fake_java, jvm_runs
+from tests.test_epubcheck_daemon import bad_epub
+from tests.test_pipeline import book  # noqa: F401 (the fixture)
+
+CLEAN = {"checker": {"checkerVersion": "5.3.0"}, "messages": []}
+
+
+def test_the_largest_goes_first_and_ties_keep_their_order() -> None:
+    assert largest_first(["aa", "b", "cccc", "dd"], len) == [2, 0, 3, 1]
+    assert largest_first([], len) == []
+
+
+class Recorder:
+    """An executor that runs `map` here and remembers the order it was handed the calls in."""
+
+    def __init__(self) -> None:
+        self.order: list[Any] = []
+
+    def map(self, fn: Any, *columns: Any) -> Iterator[Any]:
+        rows = list(zip(*columns, strict=True))
+        self.order = [r[0] for r in rows]
+        return iter([fn(*r) for r in rows])
+
+
+def twice(text: str) -> str:
+    return text * 2
+
+
+def test_memo_map_hands_the_pool_the_largest_first_and_answers_in_call_order(tmp_path: Path) -> None:
+    pool = Recorder()
+    calls = [("a",), ("ccc",), ("bb",)]
+    assert memo_map(Cache(tmp_path), "s", twice, calls, pool, size=lambda c: len(c[0])) == ["aa", "cccccc", "bbbb"]
+    assert pool.order == ["ccc", "bb", "a"]
+    pool = Recorder()
+    memo_map(Cache(tmp_path / "2"), "s", twice, calls, pool)  # no size: the order given, as before
+    assert pool.order == ["a", "ccc", "bb"]
+
+
+# --- the early JVM: when, and what the check does with it -------------------------------------------
+
+
+def test_an_early_jvm_only_for_a_first_build_that_checks_an_epub(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv(daemon.ENV, "1")
+    monkeypatch.setattr(shutil, "which", lambda name: "/usr/bin/java")
+    out = tmp_path / "build"
+    assert early.wanted(out, ("epub", "pdf"), True)  # no folder yet
+    assert not early.wanted(out, ("epub", "pdf"), False) and not early.wanted(out, ("pdf",), True)
+    out.mkdir()
+    (out / "book.epub").write_bytes(b"PK")  # an earlier build's: an edit, the shared server's case
+    assert not early.wanted(out, ("epub", "pdf"), True)
+    monkeypatch.setenv(daemon.ENV, "0")
+    assert not early.wanted(tmp_path / "other", ("epub",), True)
+
+
+def test_no_early_jvm_without_the_compiled_server(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    assert early.start(epubcheck_jar()) is None
+
+
+def test_a_warm_shared_server_is_asked_instead(monkeypatch) -> None:
+    root = Path(tempfile.mkdtemp(prefix="bk", dir="/tmp"))  # short: a socket's name holds 108 bytes
+    try:
+        monkeypatch.setenv("XDG_CACHE_HOME", str(root))
+        home = daemon.server_dir(epubcheck_jar())
+        if home is None:
+            pytest.skip("no java")
+        home.mkdir(parents=True)
+        (home / f"{daemon.MAIN}.class").write_bytes(b"")
+        with socket.socket(socket.AF_UNIX) as shared:
+            shared.bind(str(home / "sock"))
+            shared.listen(1)
+            assert early.start(epubcheck_jar()) is None
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+class StubEarly:
+    """Stands in for book.check.early.EarlyCheck: answers from a canned report, or fails."""
+
+    def __init__(self, answer: int | None = 0) -> None:
+        self.answer, self.asked, self.stopped = answer, [], False
+
+    def check(self, epub: Path, report: Path) -> int | None:
+        self.asked.append(epub)
+        if self.answer is not None:
+            report.write_text(json.dumps(CLEAN), encoding="utf-8")
+        return self.answer
+
+    def stop(self) -> None:
+        self.stopped = True
+
+
+def test_the_check_asks_the_early_jvm_and_starts_none(tmp_path: Path, monkeypatch) -> None:
+    log = fake_java(tmp_path, monkeypatch)
+    epub = tmp_path / "book.epub"
+    epub.write_bytes(b"PK")
+    stub = StubEarly()
+    run = EpubCheckRun(epub, early=stub)
+    result = run.result()
+    assert result.ok and result.name == "epubcheck 5.3.0" and run.answer == 0 and run.proc is None
+    assert stub.asked == [epub] and jvm_runs(log) == []
+
+
+def test_a_failed_early_check_falls_back_to_the_command_line(tmp_path: Path, monkeypatch) -> None:
+    log = fake_java(tmp_path, monkeypatch)
+    epub = tmp_path / "book.epub"
+    epub.write_bytes(b"PK")
+    run = EpubCheckRun(epub, early=StubEarly(answer=None))
+    assert run.result().ok and run.proc is not None
+    assert len(jvm_runs(log)) == 1
+
+
+@pytest.mark.slow  # a whole build of three chapters: 5–14 s on the shared machine
+def test_a_clean_build_checks_its_epub_in_the_early_jvm_before_the_stitch(
+    book: Path,  # noqa: F811
+    tmp_path: Path,
+    monkeypatch,
+) -> None:
+    from book.pdf import parallel
+
+    stub, events = StubEarly(), []
+    monkeypatch.setattr(early, "wanted", lambda out, formats, check: True)
+    monkeypatch.setattr(early, "start", lambda jar: events.append("jvm") or stub)
+    real_start, real_stitch = EpubCheckRun.start, parallel.stitch
+
+    def start(self: EpubCheckRun) -> None:
+        events.append("check")
+        real_start(self)
+
+    monkeypatch.setattr(EpubCheckRun, "start", start)
+    monkeypatch.setattr(parallel, "stitch", lambda *a, **k: events.append("stitch") or real_stitch(*a, **k))
+    monkeypatch.setattr(pipeline, "prepare", _spied(pipeline.prepare, events))
+    outcome = pipeline.build(pipeline.BuildRequest(book / "book.yaml", tmp_path / "out", ("epub", "pdf")))
+    assert outcome.epubcheck is not None and outcome.epubcheck.ok
+    assert events[:2] == ["jvm", "prepare"]  # the JVM before the parts
+    assert events.index("check") < events.index("stitch")  # asked as soon as the EPUB is written
+    assert len(stub.asked) == 1 and stub.asked[0].name == outcome.epub.path.name and stub.stopped
+
+
+def _spied(fn: Any, events: list[str]) -> Any:
+    def spy(*a: Any, **k: Any) -> Any:
+        events.append("prepare")
+        return fn(*a, **k)
+
+    return spy
+
+
+# --- a real JVM (javac and Java 16+), its own cache folder -------------------------------------------
+
+
+@pytest.mark.slow
+def test_the_early_jvm_gives_the_verdict_and_is_gone_after(tmp_path: Path, monkeypatch) -> None:
+    if shutil.which("javac") is None or shutil.which("java") is None:
+        pytest.skip("needs javac and java")
+    root = Path(tempfile.mkdtemp(prefix="bk", dir="/tmp"))
+    try:
+        monkeypatch.setenv("XDG_CACHE_HOME", str(root))
+        monkeypatch.setenv(daemon.ENV, "1")
+        assert daemon.compile_server(epubcheck_jar()) is not None
+        jvm = early.start(epubcheck_jar())
+        assert jvm is not None and jvm.proc is not None
+        proc, folder = jvm.proc, jvm.tmp
+        try:
+            result = EpubCheckRun(bad_epub(tmp_path / "bad.epub"), early=jvm).result()
+        finally:
+            jvm.stop()
+        assert not result.ok and any("missing.xhtml" in d for d in result.details)
+        assert result.name == "epubcheck 5.3.0"  # read from the server's report, not a fallback
+        assert proc.poll() is not None and not folder.exists()
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
