@@ -190,3 +190,38 @@ def test_the_early_jvm_gives_the_verdict_and_is_gone_after(tmp_path: Path, monke
         assert proc.poll() is not None and not folder.exists()
     finally:
         shutil.rmtree(root, ignore_errors=True)
+
+
+# --- the 版权页's 印张 laid out beside the table of contents ----------------------------------------
+
+
+def test_the_imprint_ahead_covers_each_toc_length_up_to_the_guess_once() -> None:
+    from book.pdf import imprint_ahead
+
+    html = '<dd><span class="imprint-sheets" data-kai="32"></span></dd>'
+    # 20 pages without the TOC: a TOC of 1–4 pages makes 22 or 24 (0.75 sheet), of 5–6 pages 26 (1)
+    found = imprint_ahead.candidates(html, 20, 6)
+    assert [f.split(">")[2].split("<")[0] for f in found] == ["0.75", "1"]
+    assert imprint_ahead.candidates(html, 20, 0) == [] and imprint_ahead.candidates("<p>no</p>", 20, 4) == []
+
+
+# --- the EPUB's page breaks put into the bodies gapped during the layout ----------------------------
+
+BODIES = [
+    '<section id="c"><p id="a">中文 Latin 文字</p><p id="b">English 中文 and 更多 text</p></section>',
+    '<ul><li id="l1">第一 item</li><li id="l2">second 第二</li></ul>',  # a marker inside a list item
+    '<p>前 <span id="t">term</span> 后 <a href="#x">see</a> 文</p><nav><ol><li id="n">目 A</li></ol></nav>',
+    "<p id='q'>no gaps here</p>",  # nothing to gap: the body comes back as it was, the marker unclosed
+]
+
+
+@pytest.mark.parametrize("body", BODIES)
+def test_breaks_in_the_gapped_body_are_the_gapped_body_with_breaks(body: str) -> None:
+    from book.epub import spacing
+    from book.epub.package import insert_pagebreaks
+
+    marks = [("7", "a"), ("8", "b"), ("9", "l2"), ("10", "t"), ("11", "n"), ("12", "c")]
+    before, found = insert_pagebreaks(body, marks, set())
+    gapped = spacing.fixed_spaces(body)
+    after, found_after = insert_pagebreaks(gapped, marks, set(), self_closing=gapped != body)
+    assert after == spacing.fixed_spaces(before) and found_after == found
