@@ -4,6 +4,7 @@ build's EPUBCheck JVM started with the build and asked as soon as the EPUB exist
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import socket
 import tempfile
@@ -225,3 +226,36 @@ def test_breaks_in_the_gapped_body_are_the_gapped_body_with_breaks(body: str) ->
     gapped = spacing.fixed_spaces(body)
     after, found_after = insert_pagebreaks(gapped, marks, set(), self_closing=gapped != body)
     assert after == spacing.fixed_spaces(before) and found_after == found
+
+
+def _breaks_by_search(body: str, marks: list[tuple[str, str]]) -> list[int]:
+    """Where the markers went before the one-pass index: a search of the body per mark."""
+    from book.epub.package import _MARK_INSIDE
+
+    found = []
+    for _, target in marks:
+        m = re.search(r'<([A-Za-z][\w:-]*)\b[^>]*?\sid="' + re.escape(target) + r'"[^>]*>', body)
+        if m is None:
+            continue
+        pos = m.end() if m.group(1).lower() in _MARK_INSIDE else m.start()
+        before = body[:pos]
+        navs, closed = [n.start() for n in re.finditer(r"<nav\b", before)], before.count("</nav>")
+        found.append(navs[closed] if len(navs) > closed else pos)
+    return found
+
+
+@pytest.mark.parametrize("body", [*BODIES, '<nav id="n0"><ol><li id="i">a</li></ol></nav><nav><p id="z">b</p></nav>'])
+def test_the_one_pass_index_puts_each_marker_where_a_search_did(body: str) -> None:
+    from book.epub.package import insert_pagebreaks
+
+    marks = [("1", "a"), ("2", "l1"), ("3", "n"), ("4", "i"), ("5", "z"), ("6", "n0"), ("7", "missing"), ("8", "a")]
+    expected = _breaks_by_search(body, marks)
+    out, found = insert_pagebreaks(body, marks, set())
+    assert len(found) == len(expected)
+    # each marker's offset in the output, less the markers before it, is where the search put it
+    spans = list(re.finditer(r'<span epub:type="pagebreak"[^>]*></span>', out))
+    shift, got = 0, []
+    for m in spans:
+        got.append(m.start() - shift)
+        shift += len(m.group(0))
+    assert got == sorted(expected)

@@ -91,13 +91,9 @@ class EarlyCheck:
 
     def stop(self) -> None:
         proc, self.proc = self.proc, None
-        if proc is not None:
-            proc.terminate()
-            try:
-                proc.wait(5)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+        if proc is not None:  # killed: it holds nothing to save, and the build waits for its exit
+            proc.kill()
+            proc.wait()
         shutil.rmtree(self.tmp, ignore_errors=True)
 
 

@@ -140,6 +140,7 @@ class EpubCheckRun:
             self.start()
 
     def cancel(self) -> None:
+        self.cmd = None  # a request failing from now on (its JVM stopped) starts no command line
         if self.proc is not None and self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait()

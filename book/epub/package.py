@@ -10,6 +10,7 @@ rewritten with fixed timestamps so that two builds of the same sources are byte-
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import html
 import re
@@ -75,6 +76,7 @@ def page_id(label: str, taken: set[str]) -> str:
     return pid
 
 
+_TAG_WITH_ID = re.compile(r'<([A-Za-z][\w:-]*)\b[^>]*?\sid="([^"]+)"[^>]*>')
 # Elements whose parent allows only particular children: the marker goes first inside them instead.
 _MARK_INSIDE = {"li", "dt", "dd", "tr", "td", "th", "caption", "thead", "tbody", "tfoot", "figcaption", "summary"}
 
@@ -89,16 +91,22 @@ def insert_pagebreaks(
     """
     placed: list[tuple[int, str]] = []
     found: list[tuple[str, str]] = []
+    # Each id's first tag, and where navigation lists open and close, found in one pass each: a
+    # search of the body per mark was 0.6 s of the 30-chapter book's EPUB, on its critical path.
+    tags: dict[str, re.Match[str]] = {}
+    for m in _TAG_WITH_ID.finditer(body):
+        tags.setdefault(m.group(2), m)
+    opens = [n.start() for n in re.finditer(r"<nav\b", body)]
+    closes = [n.start() for n in re.finditer("</nav>", body)]
     for label, target in marks:
-        m = re.search(r'<([A-Za-z][\w:-]*)\b[^>]*?\sid="' + re.escape(target) + r'"[^>]*>', body)
+        m = tags.get(target)
         if m is None:
             continue
         pos = m.end() if m.group(1).lower() in _MARK_INSIDE else m.start()
         # A navigation list allows only headings and lists: a page starting inside one is marked before it.
-        before = body[:pos]
-        navs, closed = [n.start() for n in re.finditer(r"<nav\b", before)], before.count("</nav>")
-        if len(navs) > closed:
-            pos = navs[closed]
+        navs, closed = bisect.bisect_right(opens, pos - 4), bisect.bisect_right(closes, pos - 6)
+        if navs > closed:
+            pos = opens[closed]
         pid = page_id(label, taken)
         span = (f'<span epub:type="pagebreak" role="doc-pagebreak" id="{pid}" '
                 f'aria-label="{html.escape(label, quote=True)}"{"/>" if self_closing else "></span>"}')  # fmt: skip
