@@ -6,11 +6,12 @@ parallel worker processes, and cached by the hash of those inputs. The outputs a
 into a staging folder and moved into place together, so a failed or interrupted build leaves the
 previous ones:
 
-    parts (workers) ─┬─ meanwhile: import WeasyPrint
-    PDF layout (workers) ─┬─ meanwhile: the EPUB's cover and font subsets
-    PDF furniture (workers) ─┬─ meanwhile (page map known): the EPUB
+    (a first build: EPUBCheck's own JVM started and warmed, in the background; book.check.early)
+    parts (workers, longest first) ─┬─ meanwhile: import WeasyPrint
+    PDF layout (workers, longest first) ─┬─ meanwhile: the EPUB's cover and font subsets
+    PDF furniture and the 版权页 (workers) ─┬─ meanwhile (page map known): the EPUB
     PDF assembled ─┬─ meanwhile (the workers gone): EPUBCheck in the background
-    (after an edit: EPUBCheck's warm server as soon as the EPUB is written; book.check.schedule)
+    (after an edit, or in the early JVM: EPUBCheck as soon as the EPUB is written; book.check.schedule)
     EPUBCheck collected ── outputs committed
 
 The EPUB and the PDF are cached by a hash of the rendered parts, the styles and the options that
