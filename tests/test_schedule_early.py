@@ -64,7 +64,11 @@ def test_memo_map_hands_the_pool_the_largest_first_and_answers_in_call_order(tmp
 def test_an_early_jvm_only_for_a_first_build_that_checks_an_epub(tmp_path: Path, monkeypatch) -> None:
     monkeypatch.setenv(daemon.ENV, "1")
     monkeypatch.setattr(shutil, "which", lambda name: "/usr/bin/java")
+    monkeypatch.setattr(early, "cores", lambda: 2)
+    monkeypatch.setattr(early.os, "getloadavg", lambda: (2.0, 2.0, 2.0))
     out = tmp_path / "build"
+    assert not early.wanted(out, ("epub", "pdf"), True)  # no core to spare: the JVM after the layout
+    monkeypatch.setattr(early.os, "getloadavg", lambda: (1.2, 2.0, 2.0))
     assert early.wanted(out, ("epub", "pdf"), True)  # no folder yet
     assert not early.wanted(out, ("epub", "pdf"), False) and not early.wanted(out, ("pdf",), True)
     out.mkdir()
