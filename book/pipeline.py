@@ -6,11 +6,12 @@ parallel worker processes, and cached by the hash of those inputs. The outputs a
 into a staging folder and moved into place together, so a failed or interrupted build leaves the
 previous ones:
 
-    parts (workers) ─┬─ meanwhile: import WeasyPrint
-    PDF layout (workers) ─┬─ meanwhile: the EPUB's cover and font subsets
-    PDF furniture (workers) ─┬─ meanwhile (page map known): the EPUB
+    (a first build: EPUBCheck's own JVM started and warmed, in the background; book.check.early)
+    parts (workers, longest first) ─┬─ meanwhile: import WeasyPrint
+    PDF layout (workers, longest first) ─┬─ meanwhile: the EPUB's cover and font subsets
+    PDF furniture and the 版权页 (workers) ─┬─ meanwhile (page map known): the EPUB
     PDF assembled ─┬─ meanwhile (the workers gone): EPUBCheck in the background
-    (after an edit: EPUBCheck's warm server as soon as the EPUB is written; book.check.schedule)
+    (after an edit, or in the early JVM: EPUBCheck as soon as the EPUB is written; book.check.schedule)
     EPUBCheck collected ── outputs committed
 
 The EPUB and the PDF are cached by a hash of the rendered parts, the styles and the options that
@@ -93,6 +94,9 @@ def process_parts(
     else:
         from concurrent.futures import as_completed
 
+        from book.engine.order import largest_first
+
+        todo = [todo[k] for k in largest_first([parts[i] for i in todo], lambda p: len(p.body))]  # the longest first
         with pool(workers) as executor:
             futures = {executor.submit(run_part, config, parts[i], diag.strict, cache_dir, memo_dir): i for i in todo}
             if meanwhile is not None:
@@ -388,12 +392,16 @@ def record_for(request: BuildRequest) -> BuildRecord:
 
 def build(request: BuildRequest) -> BuildOutcome:
     """One whole build on the schedule above; raises BookError (the previous outputs are kept)."""
+    from book.check import early as early_check
     from book.check import schedule
-    from book.check.epubcheck import EpubCheckRun
+    from book.check.epubcheck import EpubCheckRun, epubcheck_jar
 
     diag = Diagnostics(strict=request.strict)
     formats = request.formats
     checks: list[EpubCheckRun] = []  # EPUBCheck running in the background, started once the EPUB exists
+    # A first build's EPUBCheck JVM, warmed while the book is made (book.check.early)
+    wanted = early_check.wanted(request.out, formats, request.check, request.config)
+    early = early_check.start(epubcheck_jar()) if wanted else None
     try:
         with Staging(request.out) as stage:
             build = prepare(
@@ -407,7 +415,7 @@ def build(request: BuildRequest) -> BuildOutcome:
             )
             outcome = BuildOutcome(build)
             edit = schedule.few_redone(build.cache, "part")  # an edit: EPUBCheck's server warmed, checked early
-            if edit and request.check and "epub" in formats:
+            if edit and request.check and "epub" in formats and early is None:
                 schedule.warm_server(build.epub_path)
             release_freed_memory()  # the parts' processing peak, before the layout workers are forked
             write_reports(build, stage.path)
@@ -417,14 +425,15 @@ def build(request: BuildRequest) -> BuildOutcome:
             def epub_now(page_map: list[PageMark] | None, start: bool = True) -> None:
                 outcome.epub = write_epub(build, stage.path(build.epub_path), page_map)
                 if request.check:
-                    checks.append(EpubCheckRun(outcome.epub.path, cache=build.cache, start=start, server=server))
+                    run = EpubCheckRun(outcome.epub.path, cache=build.cache, start=start, server=server, early=early)
+                    checks.append(run)
 
             def epub_during_furniture(page_map: list[PageMark]) -> None:
                 # Written while the workers draw the furniture, checked once they are gone: the JVM
                 # (~150 MB) beside two layout workers and the parent made the build's memory peak,
                 # and on two cores the workers leave it no CPU; the stitch leaves it a core. After
                 # an edit (a few parts laid out again) there is no such peak: checked at once.
-                epub_now(page_map, start=schedule.few_redone(build.cache, "pdf-part"))
+                epub_now(page_map, start=early is not None or schedule.few_redone(build.cache, "pdf-part"))
                 release_freed_memory()
 
             def start_checks() -> None:
@@ -467,6 +476,8 @@ def build(request: BuildRequest) -> BuildOutcome:
     finally:
         for run in checks:  # a build that failed before collecting it
             run.cancel()
+        if early is not None:
+            early.stop()
     return outcome
 
 

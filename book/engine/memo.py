@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from book.engine.cache import Cache, digest, toolchain_fingerprint
+from book.engine.order import largest_first
 
 T = TypeVar("T")
 # Entries kept per stage and call, most recently used first: enough for a few formats and profiles
@@ -42,11 +43,13 @@ def memo_map(
     meanwhile: Callable[[], None] | None = None,
     done: Callable[[int], None] | None = None,
     pooled_from: int = 2,
+    size: Callable[[tuple[Any, ...]], int] | None = None,
 ) -> list[T]:
     """`[fn(*args) for args in calls]` where each call is looked up in the cache first and the
     misses run on `executor` (a process pool) when there are `pooled_from` of them or more (else
     here), while `meanwhile` runs here (it runs once in any case). Results come back in call order;
-    `done(n)` is told of each n calls finished (a progress bar).
+    `done(n)` is told of each n calls finished (a progress bar). With `size`, the misses go to the
+    pool largest first (book.engine.order).
     """
     tell = done or (lambda n: None)
     keys = [digest(stage, toolchain_fingerprint(), fn.__module__, fn.__qualname__, plain(list(a))) for a in calls]
@@ -60,6 +63,8 @@ def memo_map(
         else:
             todo.append(i)
     tell(len(calls) - len(todo))
+    if size is not None:
+        todo = [todo[k] for k in largest_first([calls[i] for i in todo], size)]
     if executor is not None and len(todo) >= pooled_from:
         pending = executor.map(fn, *zip(*(calls[i] for i in todo), strict=True))  # submits them all
         if meanwhile is not None:

@@ -21,7 +21,7 @@ from book.engine.memo import memo_map
 from book.engine.memory import release_freed_memory
 from book.engine.workers import pool as process_pool
 from book.model import FRONT_KINDS, Build, PageMark, PdfResult, RenderedPart
-from book.pdf import document, furniture, furniture_draw, imagewarn, imprint, layout, overflow, pagerefs
+from book.pdf import document, furniture, furniture_draw, imagewarn, imprint, imprint_ahead, layout, overflow, pagerefs
 from book.pdf.stitch import Placed, stitch
 from book.pdf.weasy.fonts import deferred_fonts
 
@@ -95,6 +95,11 @@ def _render(
     )
 
 
+def _html_size(call: tuple[Any, ...]) -> int:
+    """A layout call's work, by its HTML's length: the pool gets the longest part first."""
+    return len(call[0])
+
+
 def _plain(tree: list[Any]) -> list[Any]:
     return [(label, tuple(dest), _plain(children), state) for label, dest, children, state in tree]
 
@@ -151,7 +156,8 @@ def write_pdf_parallel(
         if build.cache is not None:  # one edited chapter re-renders that chapter only
             # A lone call too goes to a worker, whose sheets are parsed and fonts loaded already
             # (in this process, the 版权页's second layout cost twice as much).
-            return memo_map(build.cache, name, render_part_pdf, calls, pool, meanwhile, done=advance, pooled_from=1)
+            return memo_map(build.cache, name, render_part_pdf, calls, pool, meanwhile, done=advance, pooled_from=1,
+                            size=_html_size)  # fmt: skip
         pending = pool.map(render_part_pdf, *zip(*calls, strict=True))
         if meanwhile is not None:
             meanwhile()
@@ -212,8 +218,15 @@ def write_pdf_parallel(
         if toc:
             toc_html = document.print_document(build, toc, drafts=drafts, toc_pages=folio_of, targets=targets)
             later.insert(0, (toc_html, css, base_url, options))
+        # The 版权页's 印张 for each TOC length it may have, beside the TOC (book.pdf.imprint_ahead)
+        pairs = list(zip(matter, matter_results, strict=True))
+        untoc = len(_sequence(front_result, None, bodies, body_results, pairs)[0]) if front else 0
+        ahead = imprint_ahead.candidates(jobs[0][0], untoc, toc_guess) if front and toc else []
+        later += [(html, *jobs[0][1:]) for html in ahead]
         laid_out = None if after_layout is None or page_map is None else (lambda: after_layout(page_map))
         rendered = run(later, "pdf-furniture", laid_out)
+        ready = dict(zip(ahead, rendered[len(rendered) - len(ahead) :], strict=True))
+        del rendered[len(rendered) - len(ahead) :]
         toc_result = rendered.pop(0) if toc else None
         front_furniture = rendered.pop(0) if guess else None
         drawn = furniture_draw.compose(rendered[0].pdf, flat) if rendered else None
@@ -235,7 +248,7 @@ def write_pdf_parallel(
             front_furniture = run([chunk(front_sheets)], "pdf-front")[0]
         if front:
             pairs = list(zip(matter, matter_results, strict=True))
-            front_result = _with_sheets(run, jobs[0], front_result, toc_result, bodies, body_results, pairs)
+            front_result = _with_sheets(run, jobs[0], front_result, toc_result, bodies, body_results, pairs, ready)
     finally:
         if own_pool:
             pool.shutdown()
@@ -302,12 +315,17 @@ def _with_sheets(
     bodies: list[RenderedPart],
     results: list[PartLayout],
     pairs: list[tuple[RenderedPart, PartLayout]],
+    ready: dict[str, PartLayout] | None = None,
 ) -> PartLayout | None:
-    """The front matter laid out again with the copyright page's 印张, once the page count is known."""
+    """The front matter laid out again with the copyright page's 印张, once the page count is known
+    (`ready`: documents laid out already, by their HTML)."""
     if not imprint.has_sheets(job[0]):
         return front
     pages = len(_sequence(front, toc, bodies, results, pairs)[0])
-    return run([(imprint.fill_sheets(job[0], pages), *job[1:])], "pdf-front-imprint")[0]
+    filled = imprint.fill_sheets(job[0], pages)
+    if ready and filled in ready:
+        return ready[filled]
+    return run([(filled, *job[1:])], "pdf-front-imprint")[0]
 
 
 def _folios(body_results: list[PartLayout], matter: dict[str, str] | None = None) -> tuple[list[int], dict[str, str]]:
