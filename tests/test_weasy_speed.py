@@ -60,10 +60,20 @@ def _weasyprint_setup() -> Iterator[None]:
         pangocache.ORIGINALS["setup"],
         pangocache.ORIGINALS["key"],
     )
+    modules = [
+        m
+        for m in list(sys.modules.values())
+        if getattr(getattr(m, "strut", None), "__qualname__", "").startswith("install.")
+    ]
+    patched_strut = [m.strut for m in modules]
+    for module in modules:
+        module.strut = pangocache.ORIGINALS["strut"]
     try:
         yield
     finally:
         line_break.Layout.setup, line_break._font_style_cache_key = patched
+        for module, fn in zip(modules, patched_strut, strict=True):
+            module.strut = fn
 
 
 def test_speed_patches_write_the_same_pdf(tmp_path: Path) -> None:
@@ -72,6 +82,7 @@ def test_speed_patches_write_the_same_pdf(tmp_path: Path) -> None:
 
     for module in (block, inline, page, percent):
         assert hasattr(module.resolve_percentages, "__wrapped__")  # every importer got the patch
+    assert inline.strut is not pangocache.ORIGINALS["strut"]
     patched = _render(tmp_path)
     with _weasyprint_resolve():
         own_resolve = _render(tmp_path)

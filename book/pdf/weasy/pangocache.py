@@ -6,13 +6,14 @@ language looked up from its tag, the OpenType features formatted again; and `str
 every inline box of every line) keys its cache by `str()` of a 14-value tuple. On a chapter that
 was a tenth of its layout. The patch keeps, per font configuration, one Pango context per
 (direction, language) and one font description per set of font properties, and keys the strut
-cache by the tuple itself. A context is never changed once made (WeasyPrint sets it up only here)
-and Pango copies a font description into the layout, so each layout is set up with the same values
-as before and the PDF is the same. Installed by `book.pdf.weasy.install()`. Idempotent.
+cache by the tuple itself, looked up before `strut`'s own imports. A context is never changed once
+made (WeasyPrint sets it up only here) and Pango copies a font description into the layout, so each
+layout is set up with the same values as before and the PDF is the same. Installed by `book.pdf.weasy.install()`. Idempotent.
 """
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 _installed = False
@@ -167,7 +168,19 @@ def install() -> None:
             pango.pango_attr_list_insert(attr_list, attr)
             pango.pango_layout_set_attributes(self.layout, attr_list)
 
-    ORIGINALS.update(setup=line_break.Layout.setup, key=line_break._font_style_cache_key)
+    original_strut = line_break.strut
+
+    def strut(style: Any) -> tuple[float, float]:
+        """`strut` with its cache looked up first (it imports two names on every call)."""
+        if style["font_size"] == 0:
+            return 0, 0
+        found = style.font_config.strut_layouts.get(style_key(style, include_size=True))
+        return found if found is not None else original_strut(style)
+
+    ORIGINALS.update(setup=line_break.Layout.setup, key=line_break._font_style_cache_key, strut=original_strut)
     line_break.Layout.setup = setup
     line_break._font_style_cache_key = style_key
+    for name, module in list(sys.modules.items()):
+        if name.startswith("weasyprint.") and getattr(module, "strut", None) is original_strut:
+            module.strut = strut  # type: ignore[attr-defined]
     _installed = True
