@@ -11,6 +11,8 @@ WeasyPrint 70 lacks what Chinese print needs in a few places, and we patch exact
   from a random uuid4, so a part's PDF is a pure function of its inputs.
 - `htmlparse`: tinyhtml5's scanner finds its regex in its cache (it stored it under the wrong key).
 - `leaders`: a leader's dots, copies of one text box, drawn once and replayed at each dot's x.
+- `percents`: a box's used margins, paddings and sizes resolved inline, not through two calls each.
+- `pangocache`: a text layout's Pango context and font description taken from an equal style's.
 
 The patches reach into WeasyPrint's internals, so they are installed only on the version they were
 written and tested against; on another version `install()` warns once and installs nothing.
@@ -43,8 +45,9 @@ def install() -> bool:
         return _state["installed"]
     ok = pinned()
     if ok:
-        from book.pdf.weasy import continued, emoji, grid, justify
+        from book.pdf.weasy import continued, emoji, grid, justify, percents
 
+        percents.install()  # before the grid's, which calls it
         justify.install()
         emoji.install()
         grid.install()
@@ -55,6 +58,9 @@ def install() -> bool:
         from book.pdf.weasy import leaders
 
         leaders.install()
+        from book.pdf.weasy import pangocache
+
+        pangocache.install()
     else:
         print(
             f"warning: WeasyPrint {version()} is not the pinned {PINNED_VERSION}: Chinese justification and the "

@@ -1,0 +1,108 @@
+"""WeasyPrint speed patches (book.pdf.weasy.percents, pangocache): the same PDF as WeasyPrint's own code."""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+from book.pdf.parallel import render_part_pdf
+from book.pdf.weasy import install, pangocache
+
+CSS = """@page { size: A6; margin: 10mm 8% 12mm; }
+body { font-family: "Noto Serif CJK SC", serif; font-size: 10pt; line-height: 1.6; text-align: justify; }
+h2 { font-family: "Noto Sans CJK SC", sans-serif; margin: 1em 0 5%; padding: 2px 3%; border: 1px solid; }
+.box { box-sizing: border-box; width: 80%; min-width: 5em; max-width: calc(100% - 2em); padding: 4%;
+       margin: 0 auto; border: 2pt solid #333; height: auto; min-height: 3em; }
+.half { width: 50%; height: 10mm; margin-left: calc(10% + 2mm); }
+.caps { font-variant: small-caps; font-feature-settings: "liga" 0; text-decoration: underline; }
+.kai { font-family: "LXGW WenKai", serif; font-weight: bold; letter-spacing: 0.05em; }
+table { border-collapse: collapse; width: 100%; } td { border: 1px solid; padding: 1% 2px; width: 30%; }
+ol { list-style-position: outside; } li::marker { color: #555; }
+"""
+TEXT = "中文排版的段落，含 Latin words 与数字 2024 年，以及「引号」和——破折号。"
+HTML = f"""<html lang="zh-CN"><body>
+<h2>第一节 标题 Heading</h2><p>{TEXT * 6}</p>
+<div class="box"><p lang="en" class="caps">Small caps, ligatures off: office affluent.</p><p class="kai">{TEXT * 2}</p></div>
+<div class="half">半宽</div><table><tr><td>甲</td><td class="kai">乙 {TEXT}</td><td>3.14</td></tr></table>
+<ol>{"".join(f"<li>{TEXT[: 10 + i]}</li>" for i in range(12))}</ol>
+<p lang="ja">日本語の文章も同じ段落に。</p><p style="direction: rtl">RTL paragraph 右到左</p>
+</body></html>"""
+
+
+def _render(tmp_path: Path) -> bytes:
+    return render_part_pdf(HTML, [CSS], str(tmp_path) + "/", {"source_date_epoch": 1735689600}).pdf
+
+
+@contextlib.contextmanager
+def _weasyprint_resolve() -> Iterator[None]:
+    """WeasyPrint's own `resolve_percentages` back in every module the patch replaced it in."""
+    swapped = []
+    for module in list(sys.modules.values()):
+        fn = getattr(module, "resolve_percentages", None)
+        if getattr(module, "__name__", "").startswith("weasyprint.") and hasattr(fn, "__wrapped__"):
+            swapped.append((module, fn))
+            module.resolve_percentages = fn.__wrapped__
+    try:
+        yield
+    finally:
+        for module, fn in swapped:
+            module.resolve_percentages = fn
+
+
+@contextlib.contextmanager
+def _weasyprint_setup() -> Iterator[None]:
+    from weasyprint.text import line_break
+
+    patched = line_break.Layout.setup, line_break._font_style_cache_key
+    line_break.Layout.setup, line_break._font_style_cache_key = (
+        pangocache.ORIGINALS["setup"],
+        pangocache.ORIGINALS["key"],
+    )
+    modules = [
+        m
+        for m in list(sys.modules.values())
+        if getattr(getattr(m, "strut", None), "__qualname__", "").startswith("install.")
+    ]
+    patched_strut = [m.strut for m in modules]
+    for module in modules:
+        module.strut = pangocache.ORIGINALS["strut"]
+    try:
+        yield
+    finally:
+        line_break.Layout.setup, line_break._font_style_cache_key = patched
+        for module, fn in zip(modules, patched_strut, strict=True):
+            module.strut = fn
+
+
+def test_speed_patches_write_the_same_pdf(tmp_path: Path) -> None:
+    assert install()
+    from weasyprint.layout import block, inline, page, percent
+
+    for module in (block, inline, page, percent):
+        assert hasattr(module.resolve_percentages, "__wrapped__")  # every importer got the patch
+    assert inline.strut is not pangocache.ORIGINALS["strut"]
+    patched = _render(tmp_path)
+    with _weasyprint_resolve():
+        own_resolve = _render(tmp_path)
+    with _weasyprint_setup():
+        own_setup = _render(tmp_path)
+    assert own_resolve == patched
+    assert own_setup == patched
+
+
+def test_style_key_is_a_hashable_tuple_equal_for_equal_styles() -> None:
+    values = {
+        "font_family": ("Noto Serif CJK SC", "serif"), "font_style": "normal", "font_stretch": "normal",
+        "font_weight": 400, "font_variant_ligatures": "normal", "font_variant_position": "normal",
+        "font_variant_caps": "normal", "font_variant_numeric": "normal", "font_variant_alternates": "normal",
+        "font_variant_east_asian": "normal", "font_feature_settings": (("liga", 0),),
+        "font_variation_settings": "normal", "font_language_override": "normal", "lang": "zh-CN",
+        "font_size": 14.0, "line_height": 1.6,
+    }  # fmt: skip
+    key = pangocache.style_key(values, include_size=True)
+    assert isinstance(key, tuple) and hash(key) == hash(pangocache.style_key(dict(values), include_size=True))
+    assert key != pangocache.style_key({**values, "font_size": 15.0}, include_size=True)
+    assert pangocache.style_key(values) != key
+    assert isinstance(pangocache.style_key({**values, "font_feature_settings": [["liga", 0]]}), str)
