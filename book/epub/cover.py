@@ -19,6 +19,7 @@ from PIL import Image, ImageDraw, ImageFont
 from book.bounds import MAX_IMAGE_BYTES, FileTooLarge, ImageTooLarge, open_image, read_capped
 from book.engine import pillow_warnings
 from book.engine.cache import Cache, digest
+from book.engine.isolated import run_isolated
 from book.epub.fonts import locate
 from book.errors import Diagnostics, error
 from book.locale import locale_for
@@ -73,7 +74,8 @@ def _printed_front(config: BookConfig, cache: Cache) -> Cover:
     key = digest("cover-front-1", config.title, config.subtitle, list(config.authors), config.publisher,
                  config.language, repr(config.print.trim), background, template.read_text(encoding="utf-8"),
                  config.find_style("cover.css").read_text(encoding="utf-8"))  # fmt: skip
-    data = cache.memo("cover", key, lambda: front_png(config))
+    # In a child: the layout's fonts and caches would stay in this process (book.engine.isolated)
+    data = cache.memo("cover", key, lambda: run_isolated(front_png, config))
     with Image.open(io.BytesIO(data)) as im:
         return Cover(data, "image/png", "images/cover.png", im.width, im.height, True)
 

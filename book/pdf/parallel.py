@@ -252,6 +252,7 @@ def write_pdf_parallel(
     finally:
         if own_pool:
             pool.shutdown()
+    jobs.clear()  # every part's print HTML: not needed by the stitch, which peaks beside EPUBCheck
     if after_workers is not None:
         after_workers()
 

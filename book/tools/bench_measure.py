@@ -174,7 +174,8 @@ def measure(cmd: list[str], cwd: Path | None = None, env: dict[str, str] | None 
         while not stop.is_set():
             rss, pss = tree_memory(proc.pid, extra)
             peak, peak_pss = max(peak, rss), max(peak_pss, pss)
-            extra = servers() if len(extra) == 0 else extra  # one started during the build stays counted
+            # One the build starts is its child, in the tree: a server that appears elsewhere
+            # during the build is another user's (a shared machine), not this build's.
             stop.wait(0.05)
 
     poller = threading.Thread(target=poll, daemon=True)
