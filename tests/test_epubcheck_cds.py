@@ -74,6 +74,18 @@ def test_new_runtime_or_jar_looks_for_another_archive(tmp_path: Path, cache_home
     assert cds.archive_path(jar, java) not in (first, None)
 
 
+def test_jar_through_a_symlinked_folder_has_its_own_archive(tmp_path: Path, cache_home: Path) -> None:
+    """The JVM checks the class path as given: a venv shared through a symlink got its target's
+    archive, which the JVM refused once the folder it was made through was gone (CDS silently off)."""
+    jar = _jar(tmp_path)
+    java = tmp_path / "java"
+    java.write_bytes(b"one")
+    (tmp_path / "link").symlink_to(jar.parent, target_is_directory=True)
+    through = tmp_path / "link" / jar.name
+    assert through.resolve() == jar.resolve()
+    assert cds.archive_path(through, java) != cds.archive_path(jar, java)
+
+
 def test_failed_dump_leaves_no_archive(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cache_home: Path) -> None:
     fake_java(tmp_path, monkeypatch)  # lists no classes, dumps nothing
     jar = _jar(tmp_path)

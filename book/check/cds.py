@@ -48,7 +48,11 @@ def archive_path(jar: Path, java: Path | None = None) -> Path | None:
     java = java or java_binary()
     if java is None:
         return None
-    return cache_dir() / f"epubcheck-{digest('cds', stat_key(java), stat_key(jar))[:16]}.jsa"
+    # The archive records the class path as given, not resolved: a jar reached through a symlinked
+    # folder (a venv shared by two checkouts) must not share an archive with its target, which the
+    # JVM then refuses ("Required classpath entry does not exist") and runs without, silently.
+    key = digest("cds", stat_key(java), stat_key(jar), str(Path(jar).absolute()))
+    return cache_dir() / f"epubcheck-{key[:16]}.jsa"
 
 
 def share_options(jar: Path) -> tuple[str, ...]:
