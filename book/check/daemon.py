@@ -106,7 +106,8 @@ def _lock(home: Path) -> Iterator[None]:
         yield
 
 
-def _connect(path: Path) -> socket.socket | None:
+def dial(path: Path) -> socket.socket | None:
+    """A connection to the server listening on `path`, or None when none listens."""
     s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
         s.connect(str(path))
@@ -131,7 +132,7 @@ def _start(jar: Path, path: Path, idle: int) -> socket.socket | None:
     deadline = time.monotonic() + START_TIMEOUT
     while time.monotonic() < deadline:
         if path.exists():
-            conn = _connect(path)
+            conn = dial(path)
             if conn is not None:
                 return conn
         if proc.poll() is not None:  # refused (an old Java without Unix sockets, a bad class)
@@ -150,7 +151,7 @@ def connect(jar: Path, start: bool, idle: int = IDLE_SECONDS) -> socket.socket |
         return None
     try:
         with _lock(path.parent):
-            conn = _connect(path)
+            conn = dial(path)
             if conn is None and start:
                 conn = _start(jar, path, idle)
     except OSError:
@@ -195,7 +196,7 @@ def warm_up(jar: Path, epub: Path, idle: int = IDLE_SECONDS) -> bool:
         return False
     try:
         with _lock(path.parent):
-            conn = _connect(path)
+            conn = dial(path)
             if conn is not None:
                 conn.close()
                 return True

@@ -109,7 +109,7 @@ class EarlyCheck:
         """A connection once the server listens (None if it died or never bound)."""
         deadline = time.monotonic() + daemon.START_TIMEOUT
         while time.monotonic() < deadline and self.proc is not None and self.proc.poll() is None:
-            conn = _connect(self.sock) if self.sock.exists() else None
+            conn = daemon.dial(self.sock) if self.sock.exists() else None
             if conn is not None:
                 return conn
             time.sleep(0.02)
@@ -142,7 +142,7 @@ def start(jar: Path) -> EarlyCheck | None:
         return None
     shared = daemon.socket_path(jar)
     if shared is not None and shared.exists():  # not daemon.connect: its lock waits for a server starting
-        conn = _connect(shared)
+        conn = daemon.dial(shared)
         if conn is not None:
             conn.close()  # the server reads an empty request and goes on waiting
             return None
@@ -155,13 +155,3 @@ def start(jar: Path) -> EarlyCheck | None:
     except OSError:
         shutil.rmtree(tmp, ignore_errors=True)
         return None
-
-
-def _connect(path: Path) -> socket.socket | None:
-    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    try:
-        s.connect(str(path))
-    except OSError:
-        s.close()
-        return None
-    return s
