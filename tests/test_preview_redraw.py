@@ -44,7 +44,7 @@ def test_an_edit_is_packaged_without_the_output_cache_into_the_same_bytes(
         raise AssertionError("an edit's EPUB went through the output cache")
 
     with monkeypatch.context() as m:
-        m.setattr(book.pipeline, "write_epub", no_cache)
+        m.setattr(book.pipeline, "cached_output", no_cache)
         src.write_text(src.read_text(encoding="utf-8") + "\n第二章正文。正文第一段。\n", encoding="utf-8")
         edited = pv.rebuild()
     assert edited.ok, edited.error

@@ -72,17 +72,9 @@ def build_epub(
     build = prepare(config_path, out, diag)
     # No page map: the preview lays out no PDF. Stored, not deflated (a fifth of a one-chapter
     # rebuild of 30 chapters), and beside the build's outputs rather than over `make epub`'s.
-    target = out / PREVIEW_DIR / build.epub_path.name
-    if cached:
-        path = write_epub(build, target, compress=False).path
-    else:
-        # The same packaging, the same bytes. After an edit the book is one the cache has not seen,
-        # so the cache would only hash it (its key: every part) and store it (3 MB hashed, written
-        # and trimmed): 60-100 ms of a 30-chapter rebuild. Not synced either: the server serves the
-        # bytes read back just below, and a crash loses a file the next build writes again.
-        from book.epub.package import package_epub
-
-        path = package_epub(build, target, compress=False, durable=False).path
+    # An edit's book is one the cache has not seen, and its file is served from the bytes read back
+    # just below: a crash loses a file the next build writes again (`write_epub`'s `cached=False`).
+    path = write_epub(build, out / PREVIEW_DIR / build.epub_path.name, compress=False, cached=cached).path
     if seen is not None:
         seen(build)
     diag.raise_if_errors()
