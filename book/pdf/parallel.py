@@ -219,7 +219,7 @@ def write_pdf_parallel(
             toc_html = document.print_document(build, toc, drafts=drafts, toc_pages=folio_of, targets=targets)
             later.insert(0, (toc_html, css, base_url, options))
         # The 版权页's 印张 for each TOC length it may have, beside the TOC (book.pdf.imprint_ahead)
-        pairs = list(zip(matter, matter_results, strict=True))
+        pairs = list(zip(matter, matter_results, strict=True))  # also the stitch's, below
         untoc = len(_sequence(front_result, None, bodies, body_results, pairs)[0]) if front else 0
         ahead = imprint_ahead.candidates(jobs[0][0], untoc, toc_guess) if front and toc else []
         later += [(html, *jobs[0][1:]) for html in ahead]
@@ -247,7 +247,6 @@ def write_pdf_parallel(
         if front_sheets and not fits:  # a longer table of contents than guessed
             front_furniture = run([chunk(front_sheets)], "pdf-front")[0]
         if front:
-            pairs = list(zip(matter, matter_results, strict=True))
             front_result = _with_sheets(run, jobs[0], front_result, toc_result, bodies, body_results, pairs, ready)
     finally:
         if own_pool:
@@ -256,7 +255,6 @@ def write_pdf_parallel(
     if after_workers is not None:
         after_workers()
 
-    pairs = list(zip(matter, matter_results, strict=True))
     sequence, placed, front_pages = _sequence(front_result, toc_result, bodies, body_results, pairs)
     front_stamp = [(front_furniture, front_sheets, 0)] if front_furniture is not None else []
     # (furniture result, its sheets, the book page its first sheet goes on)
