@@ -234,26 +234,19 @@ def cached_output(build: Build, stage: str, target: Path, produce: Callable[[Pat
     return result
 
 
-def write_epub(
-    build: Build,
-    target: Path | None = None,
-    page_map: list[PageMark] | None = None,
-    *,
-    compress: bool = True,
-    cached: bool = True,
-) -> EpubResult:
+def write_epub(build: Build, target: Path | None = None, page_map: list[PageMark] | None = None, *,
+               compress: bool = True, cached: bool = True) -> EpubResult:  # fmt: skip
     """The EPUB through the cache (ebooklib is imported only on a miss). Without a page map it has
-    no page list: nothing is laid out to make one. `compress=False`: entries stored (the preview's).
-    `cached=False`: packaged at once, not synced (a preview's edit, a book the cache has not seen:
-    the cache would only hash every part for its key and store 3 MB, 60-100 ms of a rebuild)."""
+    no page list: nothing is laid out to make one. `compress=False`: entries stored (the preview's);
+    `cached=False`: a preview edit's book, which the cache never meets again, packaged unsynced."""
 
-    def produce(t: Path, durable: bool = True) -> EpubResult:
+    def produce(t: Path) -> EpubResult:
         from book.epub import package
 
-        return package.package_epub(build, t, page_map=page_map, compress=compress, durable=durable)
+        return package.package_epub(build, t, page_map=page_map, compress=compress, durable=cached)
 
-    if not cached:
-        return produce(target or build.epub_path, durable=False)
+    if not cached:  # its key would hash every part, its entry store 3 MB: 60-100 ms of a rebuild
+        return produce(target or build.epub_path)
     options: dict[str, Any] = {} if compress else {"compress": False}  # the usual key stays as it was
     return cached_output(build, "epub", target or build.epub_path, produce, page_map=page_map, **options)
 
