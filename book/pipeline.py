@@ -31,14 +31,12 @@ from pathlib import Path
 from typing import Any
 
 from book.bounds import MAX_SOURCE_BYTES
-from book.cover import imprint
 from book.engine.atomic import Staging, write_bytes, write_text
 from book.engine.cache import Cache, tree_digest
 from book.engine.memo import KEEP_VERSIONS
 from book.engine.memory import release_freed_memory
 from book.engine.progress import progress_for
 from book.engine.record import CACHE_DIR, BuildRecord
-from book.engine.workers import pool, worker_count
 from book.errors import BookError, Diagnostics, Problem
 from book.keys import config_key, output_key, part_key
 from book.model import BookConfig, Build, CheckResult, EpubResult, PageMark, Part, PdfResult, ProcessedPart
@@ -68,6 +66,7 @@ def process_parts(
     `meanwhile` runs in this process while the workers work (or after the parts, without them), and
     only when some part had to be processed.
     """
+    from book.engine.workers import pool, worker_count
     from book.parts.process import deps_current, run_part
 
     book_wide = (config_key(config), tree_digest(config.template_dirs))  # once, not once per part
@@ -137,6 +136,7 @@ def prepare(
 
     `meanwhile` runs while the part workers work (e.g. `warm_pdf`, importing WeasyPrint).
     """
+    from book.cover import imprint
     from book.parts import apparatus, divisions, links, render, sanitize
 
     config = load_config(config_path, diag)
@@ -282,6 +282,8 @@ def write_pdf(
     layout workers are gone. None runs when the PDF comes from the cache or is laid out as one
     document.
     """
+    from book.engine.workers import worker_count
+
     if jobs is None:
         jobs = worker_count(sum(1 for p in build.parts if p.kind != "front") + 1)
     parallel = jobs > 1 and profile != "screen"

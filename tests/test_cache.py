@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -111,3 +112,13 @@ def test_trim_keeps_the_most_recently_used(tmp_path: Path) -> None:
     assert cache.get("pdf", "aa11") == b"x"  # a hit makes it the newest
     assert cache.trim("pdf", keep=2) == 1
     assert cache.get("pdf", "bb22") is None and cache.get("pdf", "aa11") == b"x"
+
+
+def test_installed_versions_agree_with_importlib_metadata() -> None:
+    from importlib import metadata
+
+    from book.engine.cache import TOOL_DISTRIBUTIONS, installed_versions
+
+    found = installed_versions()
+    for name in TOOL_DISTRIBUTIONS:
+        assert found[re.sub(r"[-_.]+", "_", name).lower()] == metadata.version(name), name

