@@ -179,7 +179,7 @@ def test_epubcheck_verdict_cached_by_epub_content(tmp_path: Path, monkeypatch: p
     epub.write_bytes(b"PK two")  # other bytes: checked again
     EpubCheckRun(epub, cache=cache).result()
     assert len(jvm_runs(log)) == 2
-    assert "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC -Xms8m" in jvm_runs(log)[0]
+    assert "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC -Xms64m" in jvm_runs(log)[0]
 
 
 def test_epubcheck_without_cache_always_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -225,11 +225,17 @@ def test_build_with_print_option_changed_reuses_epubcheck(book_dir: Path, monkey
 
 
 def test_epubcheck_servers_are_found_counted_and_stopped() -> None:
+    from book.check.cds import cache_dir
     from book.tools.bench_measure import measure, process_cpu, servers, stop_servers
 
-    # a stand-in with the server's class name on its command line, burning a little CPU
+    # a stand-in with the server's class name and a socket in the user's cache on its command line,
+    # burning a little CPU; and one whose socket is elsewhere (another cache's), left running
     code = "import time\nt = time.process_time()\nwhile time.process_time() - t < 5: pass\ntime.sleep(60)"
-    fake = subprocess.Popen([sys.executable, "-c", code, "EpubCheckServer"])
+    sock = str(cache_dir().parent / "epubcheck-server" / "x" / "sock")
+    fake = subprocess.Popen([sys.executable, "-c", code, "EpubCheckServer", sock])
+    other = subprocess.Popen(
+        [sys.executable, "-c", "import time; time.sleep(60)", "EpubCheckServer", "/elsewhere/sock"]
+    )
     try:
         deadline = time.monotonic() + 10
         while fake.pid not in servers() and time.monotonic() < deadline:
@@ -240,7 +246,9 @@ def test_epubcheck_servers_are_found_counted_and_stopped() -> None:
         assert run.cpu >= 0.1 and process_cpu(fake.pid) >= 0.1
         stop_servers()
         assert fake.wait(timeout=10) != 0 and fake.pid not in servers()
+        assert other.poll() is None and other.pid in servers()
     finally:
-        if fake.poll() is None:
-            fake.kill()
-            fake.wait()
+        for proc in (fake, other):
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()

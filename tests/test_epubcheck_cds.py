@@ -41,7 +41,7 @@ def test_no_archive_runs_without_sharing(tmp_path: Path, monkeypatch: pytest.Mon
     assert cds.share_options(jar) == ()
     assert EpubCheckRun(epub, jar).result().ok
     assert "SharedArchiveFile" not in jvm_runs(log)[0]
-    assert "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC -Xms8m" in jvm_runs(log)[0]
+    assert "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC -Xms64m" in jvm_runs(log)[0]
 
 
 def test_archive_present_is_used_and_empty_one_is_not(
@@ -161,3 +161,30 @@ def test_checker_crash_with_clean_report_is_a_failure(
         result = EpubCheckRun(epub, cache=cache).result()
         assert not result.ok and "exit 1" in result.summary
     assert len(jvm_runs(log)) == 2  # not cached
+
+
+def test_jvm_options_add_c2_only_for_a_long_book_with_a_core_spare(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import zipfile
+
+    from book.check import epubcheck
+    from book.engine import workers
+
+    def epub(name: str, xhtml_bytes: int) -> Path:
+        path = tmp_path / name
+        with zipfile.ZipFile(path, "w") as z:
+            z.writestr("mimetype", "application/epub+zip")
+            for i in range(3):
+                z.writestr(f"EPUB/ch{i}.xhtml", "<p>字</p>" * (xhtml_bytes // 3 // len("<p>字</p>".encode()) + 1))
+            z.writestr("EPUB/font.otf", b"\0" * epubcheck.LONG_XHTML_BYTES)  # not counted
+        return path
+
+    long_book, short_book = epub("long.epub", epubcheck.LONG_XHTML_BYTES), epub("short.epub", 100_000)
+    monkeypatch.setattr(workers, "spare_core", lambda: True)
+    assert epubcheck.jvm_options(long_book) == epubcheck.LONG_JVM_OPTIONS
+    assert "-XX:TieredStopAtLevel=1" not in epubcheck.LONG_JVM_OPTIONS
+    assert epubcheck.jvm_options(short_book) == epubcheck.JVM_OPTIONS
+    assert epubcheck.jvm_options(stub_epub(tmp_path)) == epubcheck.JVM_OPTIONS  # not a zip: EPUBCheck says so
+    monkeypatch.setattr(workers, "spare_core", lambda: False)  # both cores busy: C2's threads would take the build's
+    assert epubcheck.jvm_options(long_book) == epubcheck.JVM_OPTIONS

@@ -33,25 +33,12 @@ from pathlib import Path
 from book.check import daemon
 from book.check.cds import share_options, small_epub
 from book.check.epubcheck import JVM_OPTIONS
-from book.engine.workers import cores
+from book.engine.workers import cores, spare_core
 
 IDLE_SECONDS = 900  # a bound if the build dies without stopping it: a 30-chapter book's EPUB comes at ~60 s
 # Not niced: on a machine shared with other work (the bench's, 5 developers on 2 cores, load 5) a
 # JVM at nice 5 got 0.1–0.2 of a core and finished 35 s after the PDF, far later than one started
 # after the PDF at nice 0.
-
-
-def spare_core() -> bool:
-    """Whether the machine has a core the build leaves idle: the 1-minute load below the cores.
-
-    The early JVM only pays where a core would idle. On a machine kept busy by other work (the
-    shared 2-core machine at load 8–15, 4 interleaved pairs on the sample) it took its share of
-    the build's cores instead: 46.9 s wall, 20.8 s CPU, 324 MB against 41.3 s, 19.0 s, 265 MB.
-    """
-    try:
-        return os.getloadavg()[0] < cores()
-    except OSError:
-        return False
 
 
 # Parts per core up to which the layout leaves a core idle. With more, the pool stays full to the

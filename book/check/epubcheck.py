@@ -14,6 +14,7 @@ import shutil
 import subprocess
 import tempfile
 import threading
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -28,18 +29,44 @@ KEEP = 6  # verdicts kept: a few EPUBs side by side (undoing an edit finds its v
 # EPUBCheck 5.3 on the sample's 0.56 MB EPUB, OpenJDK 17: the JVM's defaults (C2 compiler, G1 with
 # its helper threads) 4.7 s wall and 8.3 s CPU; C1 only and the serial collector 3.2 s and 3.8 s.
 # A run of a few seconds never earns back C2's compile time nor G1's threads on 2 cores.
-# The heap starts small and keeps little free room (the serial collector grows it only as far as
-# the live data needs): the default initial heap (1/64 of the RAM, 376 MB here) let the young
-# generation fill with ~100 MB of garbage before the first collection. On the 30-chapter book's
-# 1.1 MB EPUB: peak PSS 235 → 146 MB, CPU 16.0 → 17.6 s (2 interleaved runs, loaded machine); on
-# the sample's: 241 → 140 MB, 7.7 → 8.7 s CPU (5 runs). The run is overlapped with the PDF.
+# The heap starts at 64 MB and keeps little free room beyond it: the serial collector grows it only
+# as far as the live data needs. The JVM's default initial heap (1/64 of the RAM, 376 MB here) let
+# the young generation fill with ~100 MB of garbage before the first collection (peak PSS 241 MB on
+# the sample); an 8 MB start grew the heap in 2 MB steps, each through a full collection: 27 of
+# them on the sample's EPUB, 41 on the 30-chapter book's, 1.7 s of a 10 s check. From 64 MB the
+# sample's check needs none (9.0 → 7.6 s wall, 145 → 152 MB peak RSS; 30-chapter book 27.4 → 23.9
+# s, 156 → 162 MB), because what the heap holds at its peak is ~32 MB of live data and the young
+# generation's 21 MB.
 # Not a hard -Xmx: a cap near the live data makes the collector thrash instead of failing (48 MB:
 # 52 s CPU on that EPUB, 32 MB: 225 s), and a bigger book would cross any fixed cap.
 # Nor a smaller -Xss: at 512 KB Jing's RELAX NG validation overflows its stack.
 # Class-data sharing: book.check.cds (an archive made by `make tools`, used when it is there).
 JVM_OPTIONS = (
-    "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "-Xms8m", "-XX:MinHeapFreeRatio=10", "-XX:MaxHeapFreeRatio=20",
+    "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "-Xms64m", "-XX:MinHeapFreeRatio=10", "-XX:MaxHeapFreeRatio=20",
 )  # fmt: skip
+# A long book's check, where a core is spare (a clean build checks once the layout workers are
+# gone): C2 as well, whose compiler threads take the idle core while the main thread runs the
+# faster code. Most of such a check is Jing's Schematron over the content documents, whose ID rule
+# compares every id with every other (quadratic in a chapter's ids: the 30-chapter book's 640 ids
+# a chapter cost 12 of its 25 s), and that loop is what C2 compiles well. 30-chapter book (2.5 MB
+# of XHTML), idle 2-core machine: 23.9 → 16.2 s wall, 25.6 → 29.3 s CPU, 162 → 227 MB peak RSS;
+# the larger heap keeps full collections to 2. A 10-chapter book (0.85 MB) breaks even on wall
+# (11.8–12.9 s against 11.4–12.4 s) for 7–9 s more CPU; on the sample (0.1 MB) C2 costs: 9.8 →
+# 12.0 s wall, 11.2 → 20.5 s CPU.
+LONG_JVM_OPTIONS = ("-XX:+UseSerialGC", "-Xms96m", "-XX:MinHeapFreeRatio=40", "-XX:MaxHeapFreeRatio=70")
+LONG_XHTML_BYTES = 1_500_000
+
+
+def jvm_options(epub: Path) -> tuple[str, ...]:
+    """The JVM's options for checking `epub` now: C2 as well for a long book with a core spare."""
+    from book.engine.workers import spare_core
+
+    try:
+        with zipfile.ZipFile(epub) as z:
+            xhtml = sum(i.file_size for i in z.infolist() if i.filename.endswith((".xhtml", ".html", ".htm")))
+    except (OSError, zipfile.BadZipFile):
+        return JVM_OPTIONS  # EPUBCheck reports what is wrong with it
+    return LONG_JVM_OPTIONS if xhtml >= LONG_XHTML_BYTES and spare_core() else JVM_OPTIONS
 
 
 def epubcheck_jar() -> Path:
@@ -97,9 +124,8 @@ class EpubCheckRun:
             if isinstance(hit, CheckResult):
                 self.cached = hit
                 return
-        if shutil.which("java"):
-            java = ["java", *JVM_OPTIONS, *share_options(jar)]
-            self.cmd = [*java, "-jar", str(jar), "--json", str(self.report), str(path)]
+        if shutil.which("java"):  # the JVM's options are chosen when it starts (jvm_options)
+            self.cmd = ["-jar", str(jar), "--json", str(self.report), str(path)]
         if start:
             self.start()
 
@@ -119,7 +145,8 @@ class EpubCheckRun:
                 self.asked = threading.Thread(target=self._ask_server, daemon=True)
                 self.asked.start()
         elif self.proc is None:
-            self.proc = subprocess.Popen(self.cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            java = ["java", *jvm_options(self.path), *share_options(self.jar)]
+            self.proc = subprocess.Popen([*java, *self.cmd], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
     def _ask_server(self) -> None:
         from book.check import daemon

@@ -87,17 +87,21 @@ def tree_pids(root: int) -> list[int]:
     return found
 
 
-def servers() -> list[int]:
+def servers(under: Path | None = None) -> list[int]:
     """EPUBCheck's servers (book.check.daemon): a build starts one and leaves it running after it
-    exits, outside its process tree, so a build's figures must count it by name."""
+    exits, outside its process tree, so a build's figures must count it by name. With `under`, only
+    those whose socket is in that folder."""
+    mark = b"EpubCheckServer"
+    place = os.fsencode(under) if under is not None else None
     found = []
     for entry in os.scandir("/proc"):
         if not entry.name.isdigit():
             continue
         try:
             with open(f"/proc/{entry.name}/cmdline", "rb") as f:
-                if b"EpubCheckServer" in f.read():
-                    found.append(int(entry.name))
+                cmdline = f.read()
+            if mark in cmdline and (place is None or place in cmdline):
+                found.append(int(entry.name))
         except OSError:
             continue
     return found
@@ -114,8 +118,12 @@ def process_cpu(pid: int) -> float:
 
 
 def stop_servers() -> None:
-    """End EPUBCheck's servers, so that a clean build meets none, as on a machine that just booted."""
-    pids = servers()
+    """End the user's shared EPUBCheck servers (those under this user's cache, book.check.daemon),
+    so that a clean build meets none, as on a machine that just booted. Not every server on the
+    machine: another's, or one a test started under its own cache, is not ours to stop."""
+    from book.check.cds import cache_dir
+
+    pids = servers(under=cache_dir().parent)
     for pid in pids:
         with contextlib.suppress(OSError):
             os.kill(pid, signal.SIGTERM)
