@@ -399,9 +399,8 @@ def build(request: BuildRequest) -> BuildOutcome:
     from book.check import early as early_check
     from book.check import schedule
     from book.check.epubcheck import EpubCheckRun, epubcheck_jar
-    from book.engine.workers import cpu_mark, spare_core
+    from book.engine.workers import spare_core
 
-    began = cpu_mark()  # the build's own load, told from others' when EPUBCheck's JVM starts
     diag = Diagnostics(strict=request.strict)
     formats = request.formats
     checks: list[EpubCheckRun] = []  # EPUBCheck running in the background, started once the EPUB exists
@@ -444,7 +443,7 @@ def build(request: BuildRequest) -> BuildOutcome:
 
             def start_checks() -> None:
                 for run in checks:
-                    run.start(spare_core(since=began))
+                    run.start(spare_core())
 
             if "pdf" in formats:
                 want_epub = "epub" in formats

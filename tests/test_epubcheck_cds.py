@@ -190,13 +190,15 @@ def test_jvm_options_add_c2_only_for_a_long_book_with_a_core_spare(
     assert epubcheck.jvm_options(long_book) == epubcheck.JVM_OPTIONS
 
 
-def test_spare_core_takes_the_builds_own_load_off(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_spare_core_counts_others_load(monkeypatch: pytest.MonkeyPatch) -> None:
     from book.engine import workers
 
     monkeypatch.setattr(workers, "cores", lambda: 2)
     monkeypatch.setattr(workers.os, "getloadavg", lambda: (2.1, 2.0, 1.0))
-    assert not workers.spare_core()  # the 1-minute load counts the build's own two workers
-    monkeypatch.setattr(workers, "cpu_mark", lambda: (100.0, 190.0))
-    assert workers.spare_core(since=(0.0, 0.0))  # 1.9 of it the build's own: 0.2 is another's
-    monkeypatch.setattr(workers, "cpu_mark", lambda: (100.0, 10.0))
-    assert not workers.spare_core(since=(0.0, 0.0))  # the build idled: the load is another's
+    monkeypatch.setattr(workers, "_running", lambda: 1)  # only this thread runs: a build just ended
+    assert workers.spare_core()
+    monkeypatch.setattr(workers, "_running", lambda: 3)  # two others keep both cores busy
+    assert not workers.spare_core()
+    monkeypatch.setattr(workers.os, "getloadavg", lambda: (0.4, 0.2, 0.1))  # others just began
+    assert workers.spare_core()
+    assert 1 <= workers._running()

@@ -17,6 +17,7 @@ import pytest
 from book import pipeline
 from book.check import daemon, early
 from book.check.epubcheck import EpubCheckRun, epubcheck_jar
+from book.engine import workers
 from book.engine.cache import Cache
 from book.engine.memo import memo_map
 from book.engine.order import largest_first
@@ -65,10 +66,12 @@ def test_an_early_jvm_only_for_a_first_build_that_checks_an_epub(tmp_path: Path,
     monkeypatch.setenv(daemon.ENV, "1")
     monkeypatch.setattr(shutil, "which", lambda name: "/usr/bin/java")
     monkeypatch.setattr(early, "cores", lambda: 2)
-    monkeypatch.setattr(early.os, "getloadavg", lambda: (2.0, 2.0, 2.0))
+    monkeypatch.setattr(workers, "cores", lambda: 2)
+    monkeypatch.setattr(workers.os, "getloadavg", lambda: (2.0, 2.0, 2.0))
+    monkeypatch.setattr(workers, "_running", lambda: 3)  # two others running besides the build
     out = tmp_path / "build"
     assert not early.wanted(out, ("epub", "pdf"), True)  # no core to spare: the JVM after the layout
-    monkeypatch.setattr(early.os, "getloadavg", lambda: (1.2, 2.0, 2.0))
+    monkeypatch.setattr(workers.os, "getloadavg", lambda: (1.2, 2.0, 2.0))
     assert early.wanted(out, ("epub", "pdf"), True)  # no folder yet
     assert not early.wanted(out, ("epub", "pdf"), False) and not early.wanted(out, ("pdf",), True)
     out.mkdir()
@@ -157,9 +160,9 @@ def test_a_clean_build_checks_its_epub_in_the_early_jvm_before_the_stitch(
     monkeypatch.setattr(early, "start", lambda jar: events.append("jvm") or stub)
     real_start, real_stitch = EpubCheckRun.start, parallel.stitch
 
-    def start(self: EpubCheckRun) -> None:
+    def start(self: EpubCheckRun, spare: bool | None = None) -> None:
         events.append("check")
-        real_start(self)
+        real_start(self, spare)
 
     monkeypatch.setattr(EpubCheckRun, "start", start)
     monkeypatch.setattr(parallel, "stitch", lambda *a, **k: events.append("stitch") or real_stitch(*a, **k))

@@ -9,7 +9,6 @@ from __future__ import annotations
 import multiprocessing
 import os
 import sys
-import time
 from concurrent.futures import ProcessPoolExecutor
 
 
@@ -20,32 +19,31 @@ def cores() -> int:
         return os.cpu_count() or 1
 
 
-def cpu_mark() -> tuple[float, float]:
-    """(now, CPU seconds of this process and its reaped children): a build's start, for spare_core."""
-    t = os.times()
-    return time.monotonic(), t.user + t.system + t.children_user + t.children_system
-
-
-def spare_core(since: tuple[float, float] | None = None) -> bool:
-    """Whether the machine has a core the build leaves idle: the 1-minute load below the cores.
+def spare_core() -> bool:
+    """Whether the machine has a core the build leaves idle: others' load below the cores.
 
     EPUBCheck's early JVM and its C2 compiler (book.check.epubcheck) only pay where a core would
     idle. On a machine kept busy by other work (the shared 2-core machine at load 8–15, 4
     interleaved pairs on the sample) the early JVM took its share of the build's cores instead:
-    46.9 s wall, 20.8 s CPU, 324 MB against 41.3 s, 19.0 s, 265 MB. With `since` (a cpu_mark() of
-    the build's start) the build's own average load is taken off first: once its layout workers are
-    gone, the 1-minute load still counts them (1.7–2.2 at the end of the 30-chapter book's build on
-    an otherwise idle machine).
+    46.9 s wall, 20.8 s CPU, 324 MB against 41.3 s, 19.0 s, 265 MB.
+
+    Others' load is the lower of the 1-minute load and the threads running now besides this one:
+    the average lags a minute behind, so right after a build (the bench's next run, `make clean &&
+    make`) it still counts the finished build's workers (1.7–2.3 on an idle 2-core machine), and at
+    the end of a long build its own; work that keeps the cores busy shows in both.
     """
     try:
         load = os.getloadavg()[0]
-    except OSError:
+        running = min(_running() for _ in range(3))  # a thread that ran for a moment is not load
+    except (OSError, ValueError, IndexError):
         return False
-    if since is not None:
-        now, cpu = cpu_mark()
-        if now > since[0]:
-            load -= (cpu - since[1]) / (now - since[0])
-    return load < cores()
+    return min(load, running - 1) < cores()
+
+
+def _running() -> int:
+    """Threads running or runnable on the machine now, this one included (Linux's /proc/loadavg)."""
+    with open("/proc/loadavg", encoding="ascii") as f:
+        return int(f.read().split()[3].split("/")[0])
 
 
 def worker_count(n: int, jobs: int | None = None) -> int:
