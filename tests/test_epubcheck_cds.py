@@ -193,12 +193,15 @@ def test_jvm_options_add_c2_only_for_a_long_book_with_a_core_spare(
 def test_spare_core_counts_others_load(monkeypatch: pytest.MonkeyPatch) -> None:
     from book.engine import workers
 
+    assert 1 <= workers._running()  # this thread, at least
+
     monkeypatch.setattr(workers, "cores", lambda: 2)
     monkeypatch.setattr(workers.os, "getloadavg", lambda: (2.1, 2.0, 1.0))
     monkeypatch.setattr(workers, "_running", lambda: 1)  # only this thread runs: a build just ended
     assert workers.spare_core()
     monkeypatch.setattr(workers, "_running", lambda: 3)  # two others keep both cores busy
     assert not workers.spare_core()
+    monkeypatch.setattr(workers, "_running", lambda: -1)  # no /proc/loadavg: the average alone
+    assert not workers.spare_core()
     monkeypatch.setattr(workers.os, "getloadavg", lambda: (0.4, 0.2, 0.1))  # others just began
     assert workers.spare_core()
-    assert 1 <= workers._running()

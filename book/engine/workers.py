@@ -34,16 +34,20 @@ def spare_core() -> bool:
     """
     try:
         load = os.getloadavg()[0]
-        running = min(_running() for _ in range(3))  # a thread that ran for a moment is not load
-    except (OSError, ValueError, IndexError):
+    except OSError:
         return False
-    return min(load, running - 1) < cores()
+    others = min(_running() for _ in range(3)) - 1  # a thread that ran for a moment is not load
+    return min(load, others if others >= 0 else load) < cores()
 
 
 def _running() -> int:
-    """Threads running or runnable on the machine now, this one included (Linux's /proc/loadavg)."""
-    with open("/proc/loadavg", encoding="ascii") as f:
-        return int(f.read().split()[3].split("/")[0])
+    """Threads running or runnable on the machine now, this one included (Linux's /proc/loadavg);
+    -1 where that is not known (the 1-minute load alone decides)."""
+    try:
+        with open("/proc/loadavg", encoding="ascii") as f:
+            return int(f.read().split()[3].split("/")[0])
+    except (OSError, ValueError, IndexError):
+        return -1
 
 
 def worker_count(n: int, jobs: int | None = None) -> int:
