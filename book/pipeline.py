@@ -399,7 +399,6 @@ def build(request: BuildRequest) -> BuildOutcome:
     from book.check import early as early_check
     from book.check import schedule
     from book.check.epubcheck import EpubCheckRun, epubcheck_jar
-    from book.engine.workers import spare_core
 
     diag = Diagnostics(strict=request.strict)
     formats = request.formats
@@ -443,7 +442,7 @@ def build(request: BuildRequest) -> BuildOutcome:
 
             def start_checks() -> None:
                 for run in checks:
-                    run.start(spare_core())
+                    run.start()
 
             if "pdf" in formats:
                 want_epub = "epub" in formats

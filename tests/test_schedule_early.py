@@ -160,9 +160,9 @@ def test_a_clean_build_checks_its_epub_in_the_early_jvm_before_the_stitch(
     monkeypatch.setattr(early, "start", lambda jar: events.append("jvm") or stub)
     real_start, real_stitch = EpubCheckRun.start, parallel.stitch
 
-    def start(self: EpubCheckRun, spare: bool | None = None) -> None:
+    def start(self: EpubCheckRun) -> None:
         events.append("check")
-        real_start(self, spare)
+        real_start(self)
 
     monkeypatch.setattr(EpubCheckRun, "start", start)
     monkeypatch.setattr(parallel, "stitch", lambda *a, **k: events.append("stitch") or real_stitch(*a, **k))

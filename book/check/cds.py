@@ -76,7 +76,7 @@ def make_archive(jar: Path, jvm_options: tuple[str, ...] = ()) -> Path | None:
     with tempfile.TemporaryDirectory(dir=target.parent) as tmp:
         work = Path(tmp)
         listed, classes = work / "all.lst", work / "classes.lst"
-        epub = _small_epub(work / "small.epub")
+        epub = small_epub(work / "small.epub")
         run = ["java", *jvm_options, f"-XX:DumpLoadedClassList={listed}", "-jar", str(jar), "--json",
                str(work / "report.json"), str(epub)]  # fmt: skip
         subprocess.run(run, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=DUMP_TIMEOUT, check=False)
@@ -122,7 +122,7 @@ CONTAINER = """<?xml version="1.0" encoding="UTF-8"?>
 """
 
 
-def _small_epub(path: Path) -> Path:
+def small_epub(path: Path) -> Path:
     """An EPUB 3 with a navigation document, a chapter and a stylesheet: enough to load the classes
     of every check EPUBCheck runs on a book (OPF, XHTML and nav schemas, Schematron, CSS)."""
     nav = SMALL_XHTML.format(
@@ -138,9 +138,6 @@ def _small_epub(path: Path) -> Path:
                    compress_type=zipfile.ZIP_DEFLATED)  # fmt: skip
         z.writestr("OEBPS/s.css", "p { text-indent: 2em; }\n", compress_type=zipfile.ZIP_DEFLATED)
     return path
-
-
-small_epub = _small_epub  # book.check.early warms its JVM on it
 
 
 def main() -> int:

@@ -57,9 +57,8 @@ LONG_JVM_OPTIONS = ("-XX:+UseSerialGC", "-Xms96m", "-XX:MinHeapFreeRatio=40", "-
 LONG_XHTML_BYTES = 1_500_000
 
 
-def jvm_options(epub: Path, spare: bool | None = None) -> tuple[str, ...]:
-    """The JVM's options for checking `epub` now: C2 as well for a long book with a core `spare`
-    (by default: whether the machine has one now)."""
+def jvm_options(epub: Path) -> tuple[str, ...]:
+    """The JVM's options for checking `epub` now: C2 as well for a long book with a core spare."""
     from book.engine.workers import spare_core
 
     try:
@@ -69,7 +68,7 @@ def jvm_options(epub: Path, spare: bool | None = None) -> tuple[str, ...]:
         return JVM_OPTIONS  # EPUBCheck reports what is wrong with it
     if xhtml < LONG_XHTML_BYTES:
         return JVM_OPTIONS
-    return LONG_JVM_OPTIONS if (spare_core() if spare is None else spare) else JVM_OPTIONS
+    return LONG_JVM_OPTIONS if spare_core() else JVM_OPTIONS
 
 
 def epubcheck_jar() -> Path:
@@ -132,9 +131,8 @@ class EpubCheckRun:
         if start:
             self.start()
 
-    def start(self, spare: bool | None = None) -> None:
-        """Start the JVM (once; nothing to start for a cached verdict or without Java); `spare`: a
-        core is left idle beside it (jvm_options)."""
+    def start(self) -> None:
+        """Start the JVM (once; nothing to start for a cached verdict or without Java)."""
         if self.cmd is None:
             return
         if self.early is not None:
@@ -149,7 +147,7 @@ class EpubCheckRun:
                 self.asked = threading.Thread(target=self._ask_server, daemon=True)
                 self.asked.start()
         elif self.proc is None:
-            java = ["java", *jvm_options(self.path, spare), *share_options(self.jar)]
+            java = ["java", *jvm_options(self.path), *share_options(self.jar)]
             self.proc = subprocess.Popen([*java, *self.cmd], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
     def _ask_server(self) -> None:

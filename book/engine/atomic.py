@@ -42,7 +42,7 @@ def atomic_path(target: str | Path, *, durable: bool = True) -> Iterator[Path]:
 
 
 def write_bytes(target: str | Path, data: bytes, *, durable: bool = True) -> None:
-    with atomic_path(target, durable=durable) as tmp:  # which syncs the data before the rename
+    with atomic_path(target, durable=durable) as tmp:  # which syncs the data before the rename (if durable)
         with open(tmp, "wb") as f:
             f.write(data)
 
