@@ -12,7 +12,7 @@ from lxml import etree
 
 from book.check.epub import check_epub_metadata, check_epub_pagelist, chromium_path, run_ace
 from book.check.epubcheck import run_epubcheck, run_legacy_epubcheck
-from book.epub.package import insert_pagebreaks, prewarm
+from book.epub.package import insert_pagebreaks, prewarm, referenced_ids, without_unlinked_ids
 from book.epub.package import package_epub as write_epub
 from book.errors import Diagnostics
 from book.pipeline import prepare
@@ -70,6 +70,22 @@ def test_marker_label_is_escaped_and_id_is_valid() -> None:
 
 
 @pytest.mark.integration
+def test_the_epub_keeps_only_the_paragraph_ids_something_links_to() -> None:
+    from book.model import RenderedPart
+
+    body = (
+        '<section id="ch01-s1"><h2 id="ch01-b1">一</h2><p id="ch01-p1">甲</p><p id="ch01-p2">乙</p>'
+        '<p id="ch01-p3" aria-describedby="note ch01-p4">丙</p><p id="ch01-p4">丁</p><p id="ch01-p10">戊</p>'
+        '<p id="ch010-p1">己</p><p id="intro">庚</p><a href="#ch01-p2">见</a></section>'
+    )
+    other = '<p id="ch02-p1"><a href="ch01.xhtml#ch01-p10">见第一章</a></p>'
+    parts = [RenderedPart(i, "chapter", f"{i}.xhtml", i, "", b) for i, b in (("ch01", body), ("ch02", other))]
+    kept = re.findall(r'\sid="([^"]+)"', without_unlinked_ids(body, "ch01", referenced_ids(parts)))
+    # linked within the part, from another part, by an id reference; ids of another part's pattern
+    # and the author's own are not ours to drop
+    assert kept == ["ch01-s1", "ch01-p2", "ch01-p4", "ch01-p10", "ch010-p1", "intro"]
+
+
 def test_fake_page_map_gives_a_valid_page_list(tmp_path: Path) -> None:
     build = prepare(ROOT / "book.yaml", tmp_path, Diagnostics())
     ch08 = next(p for p in build.parts if p.id == "ch08")
@@ -101,6 +117,11 @@ def test_fake_page_map_gives_a_valid_page_list(tmp_path: Path) -> None:
     ):
         assert result.ok, (result.line(), result.details)
     assert check_epub_pagelist(epub).summary.startswith(f"{len(marks)} pages")
+    # the paragraph ids the page map pointed at gave their place to the markers, and went
+    paragraph_ids = [
+        i for i in re.findall(r'\sid="([^"]+)"', etree.tostring(ch).decode()) if re.fullmatch(r"ch08-[pb]\d+", i)
+    ]
+    assert paragraph_ids == []
     if chromium_path() is not None:
         ace = run_ace(epub)
         assert ace.ok, ace.details

@@ -163,33 +163,6 @@ def test_checker_crash_with_clean_report_is_a_failure(
     assert len(jvm_runs(log)) == 2  # not cached
 
 
-def test_jvm_options_add_c2_only_for_a_long_book_with_a_core_spare(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    import zipfile
-
-    from book.check import epubcheck
-    from book.engine import workers
-
-    def epub(name: str, xhtml_bytes: int) -> Path:
-        path = tmp_path / name
-        with zipfile.ZipFile(path, "w") as z:
-            z.writestr("mimetype", "application/epub+zip")
-            for i in range(3):
-                z.writestr(f"EPUB/ch{i}.xhtml", "<p>字</p>" * (xhtml_bytes // 3 // len("<p>字</p>".encode()) + 1))
-            z.writestr("EPUB/font.otf", b"\0" * epubcheck.LONG_XHTML_BYTES)  # not counted
-        return path
-
-    long_book, short_book = epub("long.epub", epubcheck.LONG_XHTML_BYTES), epub("short.epub", 100_000)
-    monkeypatch.setattr(workers, "spare_core", lambda: True)
-    assert epubcheck.jvm_options(long_book) == epubcheck.LONG_JVM_OPTIONS
-    assert "-XX:TieredStopAtLevel=1" not in epubcheck.LONG_JVM_OPTIONS
-    assert epubcheck.jvm_options(short_book) == epubcheck.JVM_OPTIONS
-    assert epubcheck.jvm_options(stub_epub(tmp_path)) == epubcheck.JVM_OPTIONS  # not a zip: EPUBCheck says so
-    monkeypatch.setattr(workers, "spare_core", lambda: False)  # both cores busy: C2's threads would take the build's
-    assert epubcheck.jvm_options(long_book) == epubcheck.JVM_OPTIONS
-
-
 def test_spare_core_counts_others_load(monkeypatch: pytest.MonkeyPatch) -> None:
     from book.engine import workers
 

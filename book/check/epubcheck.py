@@ -14,7 +14,6 @@ import shutil
 import subprocess
 import tempfile
 import threading
-import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -44,31 +43,10 @@ KEEP = 6  # verdicts kept: a few EPUBs side by side (undoing an edit finds its v
 JVM_OPTIONS = (
     "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "-Xms64m", "-XX:MinHeapFreeRatio=10", "-XX:MaxHeapFreeRatio=20",
 )  # fmt: skip
-# A long book's check, where a core is spare (a clean build checks once the layout workers are
-# gone): C2 as well, whose compiler threads take the idle core while the main thread runs the
-# faster code. Most of such a check is Jing's Schematron over the content documents, whose ID rule
-# compares every id with every other (quadratic in a chapter's ids: the 30-chapter book's 640 ids
-# a chapter cost 12 of its 25 s), and that loop is what C2 compiles well. 30-chapter book (2.5 MB
-# of XHTML), idle 2-core machine: 23.9 → 16.2 s wall, 25.6 → 29.3 s CPU, 162 → 227 MB peak RSS;
-# the larger heap keeps full collections to 2. A 10-chapter book (0.85 MB) breaks even on wall
-# (11.8–12.9 s against 11.4–12.4 s) for 7–9 s more CPU; on the sample (0.1 MB) C2 costs: 9.8 →
-# 12.0 s wall, 11.2 → 20.5 s CPU.
-LONG_JVM_OPTIONS = ("-XX:+UseSerialGC", "-Xms96m", "-XX:MinHeapFreeRatio=40", "-XX:MaxHeapFreeRatio=70")
-LONG_XHTML_BYTES = 1_500_000
-
-
-def jvm_options(epub: Path) -> tuple[str, ...]:
-    """The JVM's options for checking `epub` now: C2 as well for a long book with a core spare."""
-    from book.engine.workers import spare_core
-
-    try:
-        with zipfile.ZipFile(epub) as z:
-            xhtml = sum(i.file_size for i in z.infolist() if i.filename.endswith((".xhtml", ".html", ".htm")))
-    except (OSError, zipfile.BadZipFile):
-        return JVM_OPTIONS  # EPUBCheck reports what is wrong with it
-    if xhtml < LONG_XHTML_BYTES:
-        return JVM_OPTIONS
-    return LONG_JVM_OPTIONS if spare_core() else JVM_OPTIONS
+# C1 only, also for a long book: with the EPUB's unlinked paragraph ids gone (book.epub.package
+# without_unlinked_ids), the 30-chapter book's check is 10.4–11.2 s wall, 12.3–13.2 s CPU with these
+# options, and 12.9–14.0 s wall, 23.6–26.0 s CPU with C2 as well (idle 2-core machine). C2 paid only
+# while Jing's Schematron compared each of 640 ids a chapter with every other.
 
 
 def epubcheck_jar() -> Path:
@@ -126,7 +104,7 @@ class EpubCheckRun:
             if isinstance(hit, CheckResult):
                 self.cached = hit
                 return
-        if shutil.which("java"):  # the JVM's options are chosen when it starts (jvm_options)
+        if shutil.which("java"):
             self.cmd = ["-jar", str(jar), "--json", str(self.report), str(path)]
         if start:
             self.start()
@@ -147,7 +125,7 @@ class EpubCheckRun:
                 self.asked = threading.Thread(target=self._ask_server, daemon=True)
                 self.asked.start()
         elif self.proc is None:
-            java = ["java", *jvm_options(self.path), *share_options(self.jar)]
+            java = ["java", *JVM_OPTIONS, *share_options(self.jar)]
             self.proc = subprocess.Popen([*java, *self.cmd], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
     def _ask_server(self) -> None:

@@ -60,6 +60,34 @@ def _fix_links(body: str, here: str, ids: dict[str, str]) -> str:
     return re.sub(r'href="#([^"]+)"', repl, body)
 
 
+# What may name an element's id: a link's fragment, or an attribute holding id references.
+_ID_REFERENCE = re.compile(
+    r'\shref="[^"#]*#([^"]+)"|\s(?:aria-describedby|aria-labelledby|aria-flowto|aria-owns|aria-controls|for|headers)="([^"]+)"'
+)
+
+
+def referenced_ids(parts: list[RenderedPart]) -> frozenset[str]:
+    """Every id some part links to or names in an id-reference attribute."""
+    found: set[str] = set()
+    for p in parts:
+        for m in _ID_REFERENCE.finditer(p.body):
+            if m.group(1):
+                found.add(html.unescape(m.group(1)))
+            else:
+                found.update(html.unescape(m.group(2)).split())
+    return frozenset(found)
+
+
+def without_unlinked_ids(body: str, part_id: str, referenced: frozenset[str]) -> str:
+    """`body` without the paragraph and block ids of book.parts.structures.number_blocks that nothing
+    links to. Those ids are for the print page map and the editor's paragraph numbers, and both read them
+    from the rendered part. In the EPUB they cost the check: EPUBCheck's Schematron tests each id's
+    uniqueness against all of the document's ids, and the 640 ids of a long chapter made that half of a
+    30-chapter book's check."""
+    own = re.compile(rf'\sid="({re.escape(part_id)}-[pb]\d+)"')
+    return own.sub(lambda m: m.group(0) if m.group(1) in referenced else "", body)
+
+
 def cache_for(build: Build) -> Cache:
     """The build's stage cache if the pipeline has one, else `<out>/.cache/` (never in the sources)."""
     return build.cache if build.cache is not None else Cache(build.out / ".cache")
@@ -196,6 +224,7 @@ def _documents(
     docs = [("cover", "cover.xhtml", env.get_template("cover.xhtml.j2").render(
         cover=the_cover, alt=alt, lang=config.language, stylesheets=hrefs, t=render.template_strings(config.language)), [])]  # fmt: skip
     ids = _link_map(parts)
+    referenced = referenced_ids(parts)
     first_body = bodymatter_start(parts)
     for part in parts:
         if part.id == "toc":
@@ -205,7 +234,8 @@ def _documents(
             )  # fmt: skip
             docs.append((part.id, part.filename, content, ["nav"]))
         else:
-            fixed = replace(part, body=_gapped(build, _fix_links(part.body, part.filename, ids)))
+            gapped = _gapped(build, _fix_links(part.body, part.filename, ids))
+            fixed = replace(part, body=without_unlinked_ids(gapped, part.id, referenced))
             # EPUB 3: a content document with MathML declares it (EPUBCheck OPF-014 otherwise).
             properties = ["mathml"] if "<math" in fixed.body else []
             docs.append((part.id, part.filename, render.document(config, fixed, hrefs), properties))
