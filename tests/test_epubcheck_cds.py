@@ -59,7 +59,7 @@ def test_archive_present_is_used_and_empty_one_is_not(
     EpubCheckRun(epub, jar).result()
     line = jvm_runs(log)[-1]
     assert f"-XX:SharedArchiveFile={archive} -Xshare:auto -Xlog:cds=off" in line
-    assert line.index("SharedArchiveFile") < line.index("-jar")
+    assert line.index("SharedArchiveFile") < line.index(cds.CHECKER)
 
 
 def test_new_runtime_or_jar_looks_for_another_archive(tmp_path: Path, cache_home: Path) -> None:

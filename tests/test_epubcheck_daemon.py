@@ -147,4 +147,4 @@ def test_a_server_that_dies_mid_check_falls_back_to_the_command_line(
     finally:
         shutil.rmtree(root, ignore_errors=True)
     assert run.answer is None and result.ok and len(jvm_runs(log)) == 1  # the CLI's JVM gave the verdict
-    assert "-jar" in jvm_runs(log)[0]
+    assert cds.CHECKER in jvm_runs(log)[0]  # the command line: EPUBCheck's own main class

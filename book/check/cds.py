@@ -31,6 +31,7 @@ from pathlib import Path
 from book.engine.cache import digest, stat_key
 
 DUMP_TIMEOUT = 600  # s: the dump of ~5,000 classes takes a minute on a loaded 2-core machine
+CHECKER = "com.adobe.epubcheck.tool.Checker"  # the jar's Main-Class: what `java -jar` runs
 
 
 def cache_dir() -> Path:
@@ -43,6 +44,26 @@ def java_binary() -> Path | None:
     return Path(java).resolve() if java else None
 
 
+def schemas_jar(jar: Path) -> Path | None:
+    """Where book.check.schemas keeps the lazy schemas' jar for this jar and Java runtime (None without Java)."""
+    java = java_binary()
+    if java is None:
+        return None
+    key = digest("schemas", stat_key(java), stat_key(jar), str(Path(jar).absolute()))
+    return cache_dir().parent / "epubcheck-schemas" / key[:16] / "schemas.jar"
+
+
+def class_path(jar: Path) -> list[Path]:
+    """EPUBCheck's class path: the lazy schemas' jar first when `make tools` made it, then the jar."""
+    lazy = schemas_jar(jar)
+    return [lazy, jar] if lazy is not None and lazy.is_file() else [jar]
+
+
+def java_command(jar: Path) -> list[str]:
+    """`java` up to EPUBCheck's arguments, as `java -jar` but on `class_path`."""
+    return ["java", "-cp", os.pathsep.join(map(str, class_path(jar))), CHECKER]
+
+
 def archive_path(jar: Path, java: Path | None = None) -> Path | None:
     """Where the archive for this jar and this Java runtime lives (None without Java)."""
     java = java or java_binary()
@@ -51,7 +72,8 @@ def archive_path(jar: Path, java: Path | None = None) -> Path | None:
     # The archive records the class path as given, not resolved: a jar reached through a symlinked
     # folder (a venv shared by two checkouts) must not share an archive with its target, which the
     # JVM then refuses ("Required classpath entry does not exist") and runs without, silently.
-    key = digest("cds", stat_key(java), stat_key(jar), str(Path(jar).absolute()))
+    # The class path as the JVM is given it: a lazy schemas' jar made later is another archive.
+    key = digest("cds", stat_key(java), *[(stat_key(p), str(Path(p).absolute())) for p in class_path(jar)])
     return cache_dir() / f"epubcheck-{key[:16]}.jsa"
 
 
@@ -77,8 +99,9 @@ def make_archive(jar: Path, jvm_options: tuple[str, ...] = ()) -> Path | None:
         work = Path(tmp)
         listed, classes = work / "all.lst", work / "classes.lst"
         epub = small_epub(work / "small.epub")
-        run = ["java", *jvm_options, f"-XX:DumpLoadedClassList={listed}", "-jar", str(jar), "--json",
-               str(work / "report.json"), str(epub)]  # fmt: skip
+        java, *rest = java_command(jar)
+        run = [java, *jvm_options, f"-XX:DumpLoadedClassList={listed}", *rest, "--json", str(work / "report.json"),
+               str(epub)]  # fmt: skip
         subprocess.run(run, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=DUMP_TIMEOUT, check=False)
         if not listed.is_file():
             return None
@@ -86,7 +109,7 @@ def make_archive(jar: Path, jvm_options: tuple[str, ...] = ()) -> Path | None:
         classes.write_text("\n".join(x for x in lines if x and not x.startswith("@")) + "\n", encoding="utf-8")
         dumped = work / "epubcheck.jsa"
         dump = ["java", "-Xshare:dump", f"-XX:SharedClassListFile={classes}", f"-XX:SharedArchiveFile={dumped}",
-                "-XX:+UseSerialGC", "-Xlog:cds=off", "-cp", str(jar)]  # fmt: skip
+                "-XX:+UseSerialGC", "-Xlog:cds=off", "-cp", os.pathsep.join(map(str, class_path(jar)))]  # fmt: skip
         done = subprocess.run(dump, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=DUMP_TIMEOUT)
         if done.returncode != 0 or not dumped.is_file():
             return None

@@ -39,7 +39,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from book.check.cds import cache_dir, java_binary, share_options
+from book.check.cds import cache_dir, class_path, java_binary, share_options
 from book.engine.cache import digest, stat_key
 
 ENV = "BOOK_EPUBCHECK_DAEMON"  # "0": every check in a JVM of its own
@@ -121,7 +121,7 @@ def _start(jar: Path, path: Path, idle: int) -> socket.socket | None:
     """A new server on `path` (a stale socket file removed), connected to once it listens."""
     with contextlib.suppress(FileNotFoundError):
         path.unlink()
-    cp = f"{jar}{os.pathsep}{path.parent}"
+    cp = os.pathsep.join(map(str, [*class_path(jar), path.parent]))
     cmd = ["java", *JVM_OPTIONS, *share_options(jar), "-cp", cp, MAIN, str(path), str(idle)]
     try:  # its own session: a build interrupted by ^C leaves the server alone, which idles out
         proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,

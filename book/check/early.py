@@ -31,7 +31,7 @@ import time
 from pathlib import Path
 
 from book.check import daemon
-from book.check.cds import share_options, small_epub
+from book.check.cds import class_path, share_options, small_epub
 from book.check.epubcheck import JVM_OPTIONS
 from book.engine.workers import cores, spare_core
 
@@ -82,7 +82,7 @@ class EarlyCheck:
         self.jar, self.tmp = jar, tmp
         self.sock = tmp / "sock"
         small = small_epub(tmp / "small.epub")
-        cp = f"{jar}{os.pathsep}{home}"
+        cp = os.pathsep.join(map(str, [*class_path(jar), home]))
         cmd = ["java", *JVM_OPTIONS, "-XX:+ExitOnOutOfMemoryError", *share_options(jar), "-cp", cp, daemon.MAIN,
                str(self.sock), str(IDLE_SECONDS)]  # fmt: skip
         self.proc: subprocess.Popen[bytes] | None = subprocess.Popen(

