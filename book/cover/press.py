@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from book.cover.iccgen import CONDITIONS, ICC_DIR
+from book.cover.conditions import CONDITIONS, ICC_DIR
 from book.errors import BookError, Problem, display_path
 from book.model import BookConfig
 
