@@ -1,4 +1,4 @@
-"""WeasyPrint speed patches (book.pdf.weasy.percents, pangocache): the same PDF as WeasyPrint's own code."""
+"""WeasyPrint speed patches (book.pdf.weasy.percents, pangocache, markers): the same PDF as WeasyPrint's own code."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from book.pdf.parallel import render_part_pdf
-from book.pdf.weasy import install, pangocache
+from book.pdf.weasy import install, markers, pangocache
 
 CSS = """@page { size: A6; margin: 10mm 8% 12mm; }
 body { font-family: "Noto Serif CJK SC", serif; font-size: 10pt; line-height: 1.6; text-align: justify; }
@@ -27,6 +27,7 @@ HTML = f"""<html lang="zh-CN"><body>
 <div class="box"><p lang="en" class="caps">Small caps, ligatures off: office affluent.</p><p class="kai">{TEXT * 2}</p></div>
 <div class="half">半宽</div><table><tr><td>甲</td><td class="kai">乙 {TEXT}</td><td>3.14</td></tr></table>
 <ol>{"".join(f"<li>{TEXT[: 10 + i]}</li>" for i in range(12))}</ol>
+<ul class="kai" style="font-size: 14pt">{"<li>甲</li><li>乙</li>" * 2}</ul><ol start="98"><li>九十八</li><li>九十九</li><li>一百</li></ol>
 <p lang="ja">日本語の文章も同じ段落に。</p><p style="direction: rtl">RTL paragraph 右到左</p>
 </body></html>"""
 
@@ -88,8 +89,18 @@ def test_speed_patches_write_the_same_pdf(tmp_path: Path) -> None:
         own_resolve = _render(tmp_path)
     with _weasyprint_setup():
         own_setup = _render(tmp_path)
+    from weasyprint.layout import absolute
+
+    absolute.shrink_to_fit = markers.ORIGINALS["shrink_to_fit"]
+    try:
+        own_markers = _render(tmp_path)
+    finally:
+        markers._installed = False
+        markers.install()
+    assert absolute.shrink_to_fit is not markers.ORIGINALS["shrink_to_fit"]
     assert own_resolve == patched
     assert own_setup == patched
+    assert own_markers == patched
 
 
 def test_style_key_is_a_hashable_tuple_equal_for_equal_styles() -> None:

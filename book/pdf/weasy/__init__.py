@@ -13,6 +13,7 @@ WeasyPrint 70 lacks what Chinese print needs in a few places, and we patch exact
 - `leaders`: a leader's dots, copies of one text box, drawn once and replayed at each dot's x.
 - `percents`: a box's used margins, paddings and sizes resolved inline, not through two calls each.
 - `pangocache`: a text layout's Pango context and font description taken from an equal style's.
+- `markers`: an outside list marker's shrink-to-fit width measured once per marker text and style.
 
 The patches reach into WeasyPrint's internals, so they are installed only on the version they were
 written and tested against; on another version `install()` warns once and installs nothing.
@@ -28,6 +29,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 PINNED_VERSION = "70.0"
+_VERSION = re.compile(r"(?:\.[0-9]+)+")  # a soname's version suffix
 _state: dict[str, bool] = {}
 
 
@@ -69,8 +71,11 @@ def _libraries_found_by_ldconfig() -> Iterator[None]:
 
     def find_library(name: str) -> str | None:
         # find_library's own first answer: the first soname `lib<name>.so…` ldconfig lists
-        pattern = re.compile(rf"lib{re.escape(name)}\.so(?:\.[0-9]+)*")
-        return next((so for so in sonames if pattern.fullmatch(so)), None)
+        stem = f"lib{name}.so"
+        return next(
+            (so for so in sonames if so == stem or (so.startswith(stem + ".") and _VERSION.fullmatch(so[len(stem) :]))),
+            None,
+        )
 
     original = ctypes.util.find_library
     ctypes.util.find_library = find_library
@@ -103,9 +108,10 @@ def install() -> bool:
         from book.pdf.weasy import leaders
 
         leaders.install()
-        from book.pdf.weasy import pangocache
+        from book.pdf.weasy import markers, pangocache
 
         pangocache.install()
+        markers.install()
     else:
         print(
             f"warning: WeasyPrint {version()} is not the pinned {PINNED_VERSION}: Chinese justification and the "
