@@ -174,6 +174,43 @@ def tree_memory(
 TREE_EVERY, PSS_EVERY = 5, 10  # samples: RSS every 0.05 s, the tree every 0.25 s, PSS every 0.5 s
 
 
+class MemorySampler:
+    """The peak RSS and PSS of the process tree under `root` (and `extra`), sampled in a thread
+    from now until `stop()`.
+
+    The sampler's own cost is taken from the build it measures, on a 2-core machine: a process's
+    smaps_rollup is a walk of its page tables (~5 ms of kernel time for a layout worker), and a scan
+    of /proc reads every process's stat (~3 ms). Both at every 0.05 s sample were 21% of a core
+    during the sample's build, and 12 s of the 30-chapter book's 91 s; so the tree is scanned every
+    TREE_EVERY-th sample and PSS read every PSS_EVERY-th (5% of a core).
+    """
+
+    def __init__(self, root: int, extra: Iterable[int] = ()) -> None:
+        self.root, self.extra = root, list(extra)
+        self.rss = self.pss = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        n, pids = 0, [self.root]
+        while not self._stop.is_set():
+            if n % TREE_EVERY == 0:
+                pids = tree_pids(self.root)
+            rss, pss = tree_memory(self.root, self.extra, with_pss=n % PSS_EVERY == 0, pids=pids)
+            self.rss, self.pss = max(self.rss, rss), max(self.pss, pss)
+            n += 1
+            self._stop.wait(0.05)
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def peaks(self) -> tuple[int, int]:
+        """(peak RSS, peak PSS) in bytes, once the sampling thread has ended."""
+        self._thread.join()
+        return self.rss, self.pss
+
+
 def measure(cmd: list[str], cwd: Path | None = None, env: dict[str, str] | None = None) -> Run:
     """Run `cmd` to completion; its wall, CPU (children included) and peak RSS (tree and single)."""
     load = os.getloadavg()[0]
@@ -182,39 +219,19 @@ def measure(cmd: list[str], cwd: Path | None = None, env: dict[str, str] | None 
     proc = subprocess.Popen(
         cmd, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True
     )
-    peak = peak_pss = 0
-    stop = threading.Event()
+    # One the build starts is its child, in the tree: a server that appears elsewhere during the
+    # build is another user's (a shared machine), not this build's.
+    sampler = MemorySampler(proc.pid, list(before))
 
-    def poll() -> None:
-        nonlocal peak, peak_pss
-        extra = list(before)
-        n, pids = 0, [proc.pid]
-        while not stop.is_set():
-            # The sampler's own cost is taken from the build it measures, on a 2-core machine: a
-            # process's smaps_rollup is a walk of its page tables (~5 ms of kernel time for a
-            # layout worker), and a scan of /proc reads every process's stat (~3 ms). Both at
-            # every 0.05 s sample were 21% of a core during the sample's build; the tree is now
-            # scanned every TREE_EVERY-th sample and PSS read every PSS_EVERY-th.
-            if n % TREE_EVERY == 0:
-                pids = tree_pids(proc.pid)
-            rss, pss = tree_memory(proc.pid, extra, with_pss=n % PSS_EVERY == 0, pids=pids)
-            peak, peak_pss = max(peak, rss), max(peak_pss, pss)
-            n += 1
-            # One the build starts is its child, in the tree: a server that appears elsewhere
-            # during the build is another user's (a shared machine), not this build's.
-            stop.wait(0.05)
-
-    poller = threading.Thread(target=poll, daemon=True)
-    poller.start()
     try:
         err = proc.stderr.read() if proc.stderr else b""
     except BaseException:
         os.killpg(proc.pid, signal.SIGTERM)  # an interrupted bench leaves none of its builds running
         raise
-    stop.set()  # before the wait, while the tree still exists the poller has already sampled it
+    sampler.stop()  # before the wait, while the tree still exists the sampler has already sampled it
     _, status, usage = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - start
-    poller.join()
+    peak, peak_pss = sampler.peaks()
     proc.returncode = os.waitstatus_to_exitcode(status)
     if proc.returncode != 0:
         raise RuntimeError(f"{' '.join(map(str, cmd))} failed ({proc.returncode}):\n{err.decode(errors='replace')}")

@@ -28,7 +28,7 @@ from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import urlparse
 
-from book.tools.bench_measure import Run, process_cpu, tree_memory, tree_pids
+from book.tools.bench_measure import MemorySampler, Run, process_cpu, tree_pids
 from book.tools.screenshots import CHROMIUM, CHROMIUM_FLAGS  # the reader page as `make screenshots` opens it
 
 # Seconds for the first build or one reload, then the session is abandoned. Generous: the first build
@@ -120,20 +120,9 @@ class Session:
     def reload(self, edit: Callable[[], None]) -> tuple[Run, Run | None]:
         """Apply `edit` (writes a source) and time it until the server announces the next build, and
         until the reader page shows it (None without a reader page)."""
-        peak_rss = peak_pss = 0
-        stop = threading.Event()
-
-        def poll() -> None:
-            nonlocal peak_rss, peak_pss
-            while not stop.is_set():
-                rss, pss = tree_memory(self.proc.pid)
-                peak_rss, peak_pss = max(peak_rss, rss), max(peak_pss, pss)
-                stop.wait(0.05)
-
         load = os.getloadavg()[0]
         cpu = tree_cpu(self.proc.pid)
-        poller = threading.Thread(target=poll, daemon=True)
-        poller.start()
+        sampler = MemorySampler(self.proc.pid)
         try:
             edit()
             start = time.perf_counter()
@@ -145,8 +134,8 @@ class Session:
             wall = time.perf_counter() - start
             shown = self.page.wait_for(status["version"], deadline) - start if self.page is not None else None
         finally:
-            stop.set()
-            poller.join()
+            sampler.stop()
+        peak_rss, peak_pss = sampler.peaks()
         self.version = status["version"]
         if not status.get("ok"):
             raise RuntimeError(f"the preview's rebuild failed:\n{status.get('error', '')}")
