@@ -83,14 +83,14 @@ $(MERMAID_STAMP): scripts/mermaid/package.json scripts/mermaid/package-lock.json
 	cd .tools/mermaid && PUPPETEER_SKIP_DOWNLOAD=true npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-# EPUBCheck's lazy schemas (book.check.schemas) in ~/.cache/book/epubcheck-schemas and its class-data
-# archive (book.check.cds) in ~/.cache/book/cds, once per Java runtime and jar (the archive after the
-# schemas: it lists their class path): each EPUBCheck run then starts faster; a missing or stale one
+# EPUBCheck's lazy schemas and unsigned Saxon (book.check.jars) in ~/.cache/book/epubcheck-jars and its
+# class-data archive (book.check.cds) in ~/.cache/book/cds, once per Java runtime and jar (the archive
+# after the jars: it lists their class path): each EPUBCheck run then starts faster; a missing or stale one
 # only means a slower start.
 .PHONY: epubcheck-cds
 tools: epubcheck-cds
 epubcheck-cds: $(STAMP)
-	-$(PY) -m book.check.schemas
+	-$(PY) -m book.check.jars
 	-$(PY) -m book.check.cds
 # EPUBCheck's server (book.check.daemon), compiled into ~/.cache/book/epubcheck-server when javac is there.
 .PHONY: epubcheck-server

@@ -44,19 +44,22 @@ def java_binary() -> Path | None:
     return Path(java).resolve() if java else None
 
 
-def schemas_jar(jar: Path) -> Path | None:
-    """Where book.check.schemas keeps the lazy schemas' jar for this jar and Java runtime (None without Java)."""
+def jars_dir(jar: Path) -> Path | None:
+    """Where book.check.jars keeps the jars it makes for this EPUBCheck jar and Java runtime (None without Java)."""
     java = java_binary()
     if java is None:
         return None
-    key = digest("schemas", stat_key(java), stat_key(jar), str(Path(jar).absolute()))
-    return cache_dir().parent / "epubcheck-schemas" / key[:16] / "schemas.jar"
+    key = digest("jars", stat_key(java), stat_key(jar), str(Path(jar).absolute()))
+    return cache_dir().parent / "epubcheck-jars" / key[:16]
 
 
 def class_path(jar: Path) -> list[Path]:
-    """EPUBCheck's class path: the lazy schemas' jar first when `make tools` made it, then the jar."""
-    lazy = schemas_jar(jar)
-    return [lazy, jar] if lazy is not None and lazy.is_file() else [jar]
+    """EPUBCheck's class path: book.check.jars' lazy schemas and unsigned copies first, when `make
+    tools` made them, then the jar (which names its own libraries)."""
+    folder = jars_dir(jar)
+    if folder is None or not (folder / "schemas.jar").is_file():
+        return [jar]
+    return [folder / "schemas.jar", *sorted(folder.glob("unsigned-*.jar")), jar]
 
 
 def java_command(jar: Path) -> list[str]:

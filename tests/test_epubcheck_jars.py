@@ -1,5 +1,5 @@
-"""EPUBCheck's lazy schemas (book.check.schemas): the jar's enum read back, and kept only when the
-verdicts agree."""
+"""EPUBCheck's jars (book.check.jars): the jar's enum read back, a signed jar copied unsigned, and
+both kept only when the verdicts agree."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from book.check import cds, schemas
+from book.check import cds, jars
 from book.check.epubcheck import epubcheck_jar
 
 ENUM = "com.adobe.epubcheck.xml.XMLValidators"
@@ -62,12 +62,12 @@ public final class {ENUM} extends java.lang.Enum<{ENUM}> {{
 
 
 def test_constants_are_read_in_order_with_their_flags() -> None:
-    assert schemas.read_constants(DISASSEMBLY) == [
+    assert jars.read_constants(DISASSEMBLY) == [
         ("A_RNG", "schema/20/rng/container.rng", True),
         ("B_SCH", "schema/30/package-30.sch", True),
         ("C_NVDL", "schema/30/epub-svg-30-informative.nvdl", False),
     ]
-    source = schemas.enum_source(schemas.read_constants(DISASSEMBLY))
+    source = jars.enum_source(jars.read_constants(DISASSEMBLY))
     assert 'C_NVDL("schema/30/epub-svg-30-informative.nvdl", false);' in source
     assert "new XMLValidator(path, flag)" in source
 
@@ -83,7 +83,7 @@ def test_constants_are_read_in_order_with_their_flags() -> None:
 )
 def test_an_enum_that_reads_otherwise_makes_nothing(change: tuple[str, str]) -> None:
     assert change[0] in DISASSEMBLY
-    assert schemas.read_constants(DISASSEMBLY.replace(*change)) == []
+    assert jars.read_constants(DISASSEMBLY.replace(*change)) == []
 
 
 JDK = all(shutil.which(tool) for tool in ("java", "javac", "javap"))
@@ -99,10 +99,10 @@ def test_a_verdict_that_differs_keeps_no_jar(tmp_path: Path, monkeypatch: pytest
         calls.append(class_path)
         return [len(class_path)]  # with the lazy jar: another answer
 
-    monkeypatch.setattr(schemas, "_messages", messages)
-    assert schemas.make_jar(jar) is None
-    assert [len(c) for c in calls] == [1, 2]
-    target = cds.schemas_jar(jar)
+    monkeypatch.setattr(jars, "_messages", messages)
+    assert jars.make_jars(jar) is None
+    assert len(calls[0]) == 1 and len(calls[1]) > 2  # the jar alone; then with ours first
+    target = cds.jars_dir(jar)
     assert target is not None and not target.exists() and list(target.parent.iterdir()) == []
     assert cds.class_path(jar) == [jar]
 
@@ -112,9 +112,10 @@ def test_a_verdict_that_differs_keeps_no_jar(tmp_path: Path, monkeypatch: pytest
 def test_the_real_jar_gives_a_lazy_enum_with_the_same_verdicts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
     jar = epubcheck_jar()
-    made = schemas.make_jar(jar)  # checks a valid and a broken EPUB with and without it
-    assert made is not None and cds.class_path(jar) == [made, jar]
-    with zipfile.ZipFile(made) as z:
+    made = jars.make_jars(jar)  # checks a valid and a broken EPUB with and without them
+    saxon = made / "unsigned-Saxon-HE-11.4.jar" if made else None
+    assert made is not None and cds.class_path(jar) == [made / "schemas.jar", saxon, jar]
+    with zipfile.ZipFile(made / "schemas.jar") as z:
         assert z.namelist() == ["com/adobe/epubcheck/xml/XMLValidators.class"]
     assert cds.java_command(jar)[-1] == cds.CHECKER
     # a new class path, a new class-data archive: the old one listed other classes
@@ -123,3 +124,25 @@ def test_the_real_jar_gives_a_lazy_enum_with_the_same_verdicts(tmp_path: Path, m
     monkeypatch.undo()
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
     assert cds.archive_path(jar) != without
+
+
+def test_a_signed_jar_is_copied_without_its_signature(tmp_path: Path) -> None:
+    signed, copy = tmp_path / "signed.jar", tmp_path / "copy.jar"
+    manifest = "Manifest-Version: 1.0\r\nCreated-By: x\r\n\r\nName: a/B.class\r\nSHA-256-Digest: xyz=\r\n\r\n"
+    with zipfile.ZipFile(signed, "w") as z:
+        z.writestr("META-INF/MANIFEST.MF", manifest)
+        z.writestr("META-INF/KEY.SF", "sig")
+        z.writestr("META-INF/KEY.RSA", b"\x30")
+        z.writestr("META-INF/services/javax.xml.transform.TransformerFactory", "net.sf.saxon.TransformerFactoryImpl")
+        z.writestr("a/B.class", b"\xca\xfe\xba\xbe")
+    assert jars.unsigned_copy(signed, copy)
+    with zipfile.ZipFile(copy) as z:
+        assert z.namelist() == [
+            "META-INF/MANIFEST.MF",
+            "META-INF/services/javax.xml.transform.TransformerFactory",
+            "a/B.class",
+        ]
+        assert z.read("a/B.class") == b"\xca\xfe\xba\xbe"
+        assert z.read("META-INF/MANIFEST.MF") == b"Manifest-Version: 1.0\nCreated-By: x\n\n"
+    assert not jars.unsigned_copy(copy, tmp_path / "again.jar")  # not signed: nothing to copy
+    assert not (tmp_path / "again.jar").exists()
