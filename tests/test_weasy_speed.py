@@ -117,3 +117,17 @@ def test_style_key_is_a_hashable_tuple_equal_for_equal_styles() -> None:
     assert key != pangocache.style_key({**values, "font_size": 15.0}, include_size=True)
     assert pangocache.style_key(values) != key
     assert isinstance(pangocache.style_key({**values, "font_feature_settings": [["liga", 0]]}), str)
+
+
+def test_libraries_are_found_by_their_soname_as_find_library_would() -> None:
+    from book.pdf.weasy import first_soname
+
+    listed = ["libharfbuzz-subset.so.0", "libharfbuzz.so.0", "libpango-1.0.so.0", "libc.so.6", "libfoo.so"]
+    assert first_soname(listed, "harfbuzz") == "libharfbuzz.so.0"  # not the subset library
+    assert first_soname(listed, "harfbuzz-subset") == "libharfbuzz-subset.so.0"
+    assert first_soname(listed, "pango-1.0") == "libpango-1.0.so.0"
+    assert first_soname(listed, "foo") == "libfoo.so"
+    # Windows' names and a library ldconfig does not list: no answer (and no gcc, no ld)
+    assert first_soname(listed, "libpango-1.0-0") is None
+    assert first_soname(listed, "harfbuzz-vector") is None
+    assert first_soname(listed, "pango") is None  # libpango-1.0.so.0 is pango-1.0's

@@ -8,8 +8,8 @@ cache (`$XDG_CACHE_HOME/book/`, outside `build/`, which `make clean` empties), n
 
 OpenJDK 17.0.15's dynamic dump (`-XX:ArchiveClassesAtExit`) crashes on EPUBCheck's lambdas
 (SystemDictionaryShared::adjust_lambda_proxy_class_dictionary), so the archive is a static one from a
-class list without its `@lambda` lines. Saxon is a signed jar: its classes stay out (a warning at
-dump time only).
+class list without its `@lambda` lines. Saxon's own jar is signed, and a signed jar's classes stay
+out (a warning at dump time only); the unsigned copy book.check.jars puts before it is archived.
 
 A build uses the archive only when its file exists under the name made from the runtime's and the
 jar's identity: a new JVM or EPUBCheck looks for another name and runs without until `make tools`
@@ -75,7 +75,7 @@ def archive_path(jar: Path, java: Path | None = None) -> Path | None:
     # The archive records the class path as given, not resolved: a jar reached through a symlinked
     # folder (a venv shared by two checkouts) must not share an archive with its target, which the
     # JVM then refuses ("Required classpath entry does not exist") and runs without, silently.
-    # The class path as the JVM is given it: a lazy schemas' jar made later is another archive.
+    # The class path as the JVM is given it: jars book.check.jars makes later are another archive.
     key = digest("cds", stat_key(java), *[(stat_key(p), str(Path(p).absolute())) for p in class_path(jar)])
     return cache_dir() / f"epubcheck-{key[:16]}.jsa"
 

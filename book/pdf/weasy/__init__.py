@@ -68,21 +68,21 @@ def _libraries_found_by_ldconfig() -> Iterator[None]:
         yield
         return
     sonames = [line.strip().split(" ", 1)[0] for line in listing.splitlines()[1:]]
-
-    def find_library(name: str) -> str | None:
-        # find_library's own first answer: the first soname `lib<name>.so…` ldconfig lists
-        stem = f"lib{name}.so"
-        return next(
-            (so for so in sonames if so == stem or (so.startswith(stem + ".") and _VERSION.fullmatch(so[len(stem) :]))),
-            None,
-        )
-
     original = ctypes.util.find_library
-    ctypes.util.find_library = find_library
+    ctypes.util.find_library = lambda name: first_soname(sonames, name)
     try:
         yield
     finally:
         ctypes.util.find_library = original
+
+
+def first_soname(sonames: list[str], name: str) -> str | None:
+    """find_library's own first answer from ldconfig's listing: the first `lib<name>.so[.N…]`."""
+    stem = f"lib{name}.so"
+    return next(
+        (so for so in sonames if so == stem or (so.startswith(stem + ".") and _VERSION.fullmatch(so[len(stem) :]))),
+        None,
+    )
 
 
 def pinned() -> bool:
