@@ -131,3 +131,31 @@ def test_libraries_are_found_by_their_soname_as_find_library_would() -> None:
     assert first_soname(listed, "libpango-1.0-0") is None
     assert first_soname(listed, "harfbuzz-vector") is None
     assert first_soname(listed, "pango") is None  # libpango-1.0.so.0 is pango-1.0's
+
+
+def test_fonts_copied_only_when_needed_write_the_same_pdf(tmp_path: Path) -> None:
+    """book.pdf.weasy.fonts.font_data_when_needed (the EPUB's cover, `make cover`, the screen PDF):
+    no font file copied into Python when a font is met, and the same bytes as WeasyPrint's own code."""
+    from weasyprint.pdf import fonts as wfonts
+
+    from book.pdf.layout import render_document, write_bytes
+    from book.pdf.weasy.fonts import font_data_when_needed
+
+    install()
+    plain = write_bytes(render_document(HTML, [CSS], str(tmp_path) + "/")[0], {}, "seed")
+    doc, _ = render_document(HTML, [CSS], str(tmp_path) + "/")  # its own fonts: a document keeps those it met
+    copied: list[int] = []
+    with font_data_when_needed():
+        patched = wfonts.Font.__init__
+
+        def init(self: object, *args: object) -> None:
+            patched(self, *args)
+            copied.append(len(self.file_content))  # type: ignore[attr-defined]
+
+        wfonts.Font.__init__ = init  # type: ignore[method-assign]
+        try:
+            lazy = write_bytes(doc, {}, "seed")
+        finally:
+            wfonts.Font.__init__ = patched  # type: ignore[method-assign]
+    assert lazy == plain
+    assert len(copied) >= 3 and set(copied) == {0}  # serif, sans and Kai faces met, none copied whole

@@ -299,6 +299,7 @@ def write_cover(
 
     from book.pdf.finish import finish_document, save_pdf
     from book.pdf.layout import render_document, write_bytes
+    from book.pdf.weasy.fonts import font_data_when_needed
 
     code = book_isbn(config)  # before anything is drawn
     if code is None:
@@ -315,7 +316,8 @@ def write_cover(
     ]
     doc, messages = render_document(body, css, str(config.root) + "/")
     seed = hashlib.sha256("\0".join([body, *css]).encode("utf-8")).hexdigest()
-    data = write_bytes(doc, {"pdf_variant": "pdf/x-4"}, seed)
+    with font_data_when_needed():
+        data = write_bytes(doc, {"pdf_variant": "pdf/x-4"}, seed)
     for msg in messages:
         diag.warn(target, None, f"WeasyPrint: {msg}")
     stamp = _date(epoch)
@@ -399,6 +401,7 @@ def front_png(config: BookConfig) -> bytes:
     from PIL import Image
 
     from book.pdf.layout import render_document
+    from book.pdf.weasy.fonts import font_data_when_needed
 
     quiet = Diagnostics(echo=False)
     w, h = config.print.trim
@@ -410,7 +413,8 @@ def front_png(config: BookConfig) -> bytes:
     width, height = round(w / 25.4 * dpi), round(h / 25.4 * dpi)
     with tempfile.TemporaryDirectory() as tmp:
         pdf = Path(tmp) / "front.pdf"
-        doc.write_pdf(str(pdf))
+        with font_data_when_needed():
+            doc.write_pdf(str(pdf))
         crop = ["-x", str(round(2 * w / 25.4 * dpi) - width), "-y", "0", "-W", str(width), "-H", str(height)]
         # A PPM, not a PNG: the same pixels without a PNG encoded there and decoded here (0.5 s).
         subprocess.run(["pdftoppm", "-r", f"{dpi:.4f}", *crop, "-singlefile", str(pdf), str(Path(tmp) / "front")],

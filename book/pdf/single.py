@@ -11,6 +11,7 @@ from pathlib import Path
 from book.engine.atomic import atomic_path
 from book.model import Build, PdfResult
 from book.pdf import document, finish, imagewarn, imprint, layout
+from book.pdf.weasy.fonts import font_data_when_needed
 
 
 def write_one_document(
@@ -27,7 +28,7 @@ def write_one_document(
             imprint.fill_sheets(html, len(doc.pages)), css, str(build.config.root) + "/", document.read_policy(build)
         )
     with atomic_path(target) as tmp, layout.epoch_env(str(build.source_date_epoch())):
-        with layout.sparse_gc():
+        with layout.sparse_gc(), font_data_when_needed():
             doc.write_pdf(str(tmp), **document.render_options(profile))
         finish.finish_pdf(tmp, build, profile, layout.front_page_count(doc, build))
     for msg in messages:

@@ -64,6 +64,50 @@ def rewritten_by_weasyprint(font: Any) -> bool:
     return bool(font.bitmap or font.png or font.svg or font.colr or "fvar" in font.tables)
 
 
+def _harfbuzz_subsets() -> bool:
+    """Whether WeasyPrint subsets with HarfBuzz (from the face), not fontTools (from the file's bytes)."""
+    from weasyprint.pdf import fonts as wfonts
+
+    return bool(wfonts.harfbuzz_subset and wfonts.harfbuzz.hb_version_atleast(4, 1, 0))
+
+
+@contextlib.contextmanager
+def font_data_when_needed() -> Iterator[None]:
+    """While active, WeasyPrint copies a font's whole file into Python only when it reads it.
+
+    `Font.__init__` copies every font it meets (20 MB for a CJK collection) though HarfBuzz subsets
+    the face itself: the EPUB's cover, three faces, spent 0.3 s of its 1.0 s there. Copied at once for
+    the fonts WeasyPrint rewrites itself, in `clean` when fontTools subsets, or after it when nothing
+    was subset (no characters, or HarfBuzz failed): the whole font, as WeasyPrint would embed it.
+    """
+    from weasyprint.pdf import fonts as wfonts
+
+    original_init, original_clean = wfonts.Font.__init__, wfonts.Font.clean
+    original_data = wfonts.get_hb_object_data
+
+    def init(self: Any, pango_font: Any, description: Any, font_size: Any) -> None:
+        wfonts.get_hb_object_data = lambda *a, **k: b"" if len(a) == 1 and not k else original_data(*a, **k)
+        try:
+            original_init(self, pango_font, description, font_size)
+        finally:
+            wfonts.get_hb_object_data = original_data
+        if rewritten_by_weasyprint(self):
+            self.file_content = original_data(self.hb_face)
+
+    def clean(self: Any, to_unicode: Any, hinting: Any) -> None:
+        if not self.file_content and not _harfbuzz_subsets():
+            self.file_content = original_data(self.hb_face)
+        original_clean(self, to_unicode, hinting)
+        if not self.file_content:  # nothing subset (no characters, or HarfBuzz failed): the whole font
+            self.file_content = original_data(self.hb_face)
+
+    wfonts.Font.__init__, wfonts.Font.clean = init, clean  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        wfonts.Font.__init__, wfonts.Font.clean = original_init, original_clean  # type: ignore[method-assign]
+
+
 @contextlib.contextmanager
 def deferred_fonts() -> Iterator[dict[str, tuple[str, int]]]:
     """While active, WeasyPrint embeds placeholders for fonts `merge_fonts` can subset later.
