@@ -122,3 +122,20 @@ def test_installed_versions_agree_with_importlib_metadata() -> None:
     found = installed_versions()
     for name in TOOL_DISTRIBUTIONS:
         assert found[re.sub(r"[-_.]+", "_", name).lower()] == metadata.version(name), name
+
+
+def test_package_files_see_an_edit_and_skip_bytecode(tmp_path: Path, monkeypatch) -> None:
+    import os
+
+    from book.engine import cache as cache_mod
+
+    (tmp_path / "stage").mkdir()
+    (tmp_path / "stage" / "__pycache__").mkdir()
+    (tmp_path / "stage" / "__pycache__" / "rule.cpython-311.pyc").write_bytes(b"\0")
+    (tmp_path / "stage" / "rule.py").write_text("A = 1\n", encoding="utf-8")
+    monkeypatch.setattr(cache_mod, "PACKAGE_DIR", tmp_path)
+    before = cache_mod._package_files()
+    assert [name for name, _, _ in before] == [os.path.join("stage", "rule.py")]
+    (tmp_path / "stage" / "rule.py").write_text("A = 2\n", encoding="utf-8")  # same size, a later mtime
+    os.utime(tmp_path / "stage" / "rule.py", ns=(before[0][2] + 1_000_000, before[0][2] + 1_000_000))
+    assert cache_mod._package_files() != before

@@ -172,3 +172,15 @@ def test_styles_declare_the_typefaces_and_measures() -> None:
     assert "text-indent: 2em" in css and re.search(r"p \{ margin: 0;", css)  # indent, no paragraph space
     assert "line-height: 1.75" in css
     assert "text-emphasis: filled dot" in css and "font-style: normal" in css  # dots, never oblique
+
+
+def test_lazy_patterns_compile_at_first_use_and_match_as_compiled() -> None:
+    from book.text import HAN, lazy_compile
+
+    lazy = lazy_compile(f"[{HAN}]+")
+    assert "search" not in vars(lazy)  # nothing compiled at import
+    compiled = re.compile(f"[{HAN}]+")
+    text = "Latin 中文𠀀 words，标点"
+    assert lazy.findall(text) == compiled.findall(text) == ["中文𠀀", "标点"]
+    assert lazy.sub("#", text) == compiled.sub("#", text)
+    assert lazy.pattern == compiled.pattern and "search" in vars(lazy)

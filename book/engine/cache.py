@@ -138,7 +138,20 @@ def toolchain_fingerprint() -> str:
     """
     found = installed_versions()
     versions = [f"{name}=={found.get(_dist_name(name), 'none')}" for name in TOOL_DISTRIBUTIONS]
-    return digest(tree_digest([PACKAGE_DIR]), versions, sys.version)
+    return digest(_package_files(), versions, sys.version)
+
+
+def _package_files() -> list[tuple[str, int, int]]:
+    """This package's files by name, size and mtime: an edit, a checkout or an install changes a
+    file's mtime. Not by content: reading its 1.7 MB took 27 ms of a 0.3 s no-change rebuild."""
+    files = []
+    for folder, dirs, names in os.walk(PACKAGE_DIR):
+        dirs[:] = sorted(d for d in dirs if d != "__pycache__" and not d.startswith("."))
+        for name in sorted(names):
+            if not name.startswith("."):
+                st = os.stat(os.path.join(folder, name))
+                files.append((os.path.relpath(os.path.join(folder, name), PACKAGE_DIR), st.st_size, st.st_mtime_ns))
+    return files
 
 
 def _dist_name(name: str) -> str:

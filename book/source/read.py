@@ -26,11 +26,11 @@ from book.bounds import read_source_bytes
 from book.errors import BookError, Diagnostics, Problem, display_path
 from book.model import SourceSpec
 from book.source.yamlfile import load_yaml_again
-from book.text import XML_INVALID, key_line
+from book.text import XML_INVALID, key_line, lazy_compile
 
 FENCE = re.compile(r"\A---[ \t]*\n(.*?\n)?(?:---|\.\.\.)[ \t]*(?:\n|\Z)", re.S)
 # What Chinese prose is made of besides ASCII: Han, CJK and general punctuation, full-width forms.
-CJK_TEXT = re.compile("[\u2000-\u206f\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uff00-\uffef]")
+CJK_TEXT = lazy_compile("[\u2000-\u206f\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uff00-\uffef]")
 MAX_FRONT_MATTER = 64 * 1024
 
 
