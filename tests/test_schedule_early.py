@@ -7,7 +7,10 @@ import json
 import re
 import shutil
 import socket
+import subprocess
+import sys
 import tempfile
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -145,6 +148,40 @@ def test_a_failed_early_check_falls_back_to_the_command_line(tmp_path: Path, mon
     run = EpubCheckRun(epub, early=StubEarly(answer=None))
     assert run.result().ok and run.proc is not None
     assert len(jvm_runs(log)) == 1
+
+
+def _watched(code: str, monkeypatch, seconds: float) -> tuple[subprocess.Popen[bytes], threading.Thread]:
+    monkeypatch.setattr(early, "STARVED_SECONDS", 1.0)
+    proc = subprocess.Popen([sys.executable, "-c", code])
+    stand_in = early.EarlyCheck.__new__(early.EarlyCheck)
+    stand_in.proc = proc
+    answered = threading.Event()
+    watch = threading.Thread(target=stand_in._watch, args=(answered, 0.1), daemon=True)
+    watch.start()
+    watch.join(seconds)
+    answered.set()
+    watch.join(5)
+    return proc, watch
+
+
+def test_a_starved_early_jvm_is_stopped_for_the_command_line(monkeypatch) -> None:
+    """A JVM awaited for the verdict that gets (next to) no CPU, as at nice 19 on a busy machine."""
+    proc, watch = _watched("import time; time.sleep(60)", monkeypatch, 10)
+    try:
+        assert proc.wait(5) != 0 and not watch.is_alive()  # killed, and the request then fails
+    finally:
+        proc.kill()
+
+
+def test_a_working_early_jvm_is_left_to_answer(monkeypatch) -> None:
+    proc, watch = _watched(
+        "import time\nend = time.monotonic() + 60\nwhile time.monotonic() < end: pass", monkeypatch, 2.5
+    )
+    try:
+        assert proc.poll() is None and not watch.is_alive()
+    finally:
+        proc.kill()
+        proc.wait()
 
 
 @pytest.mark.slow  # a whole build of three chapters: 5–14 s on the shared machine
