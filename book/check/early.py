@@ -120,16 +120,13 @@ class EarlyCheck:
 
     def check(self, epub: Path, report: Path) -> int | None:
         """EPUBCheck's exit code for `epub`, its JSON report at `report`; None on any failure (or
-        the JVM starved: stopped, see STARVED_SECONDS)."""
-        self.warming.join(daemon.START_TIMEOUT)
-        conn = self._connect()
-        if conn is None:
-            return None
+        the JVM starved: stopped, see STARVED_SECONDS, also while it has yet to listen)."""
         answered = threading.Event()
-        watch = threading.Thread(target=self._watch, args=(answered,), daemon=True)
-        watch.start()
+        threading.Thread(target=self._watch, args=(answered,), daemon=True).start()
         try:
-            return daemon.request(conn, epub, report)
+            self.warming.join(daemon.START_TIMEOUT)
+            conn = self._connect()
+            return None if conn is None else daemon.request(conn, epub, report)
         finally:
             answered.set()
 
