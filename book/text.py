@@ -22,6 +22,8 @@ class _LazyPattern:
         self._source, self._flags = source, flags
 
     def __getattr__(self, name: str) -> Any:
+        if name.startswith("__") or name in ("_source", "_flags"):  # pickle's and copy's probes
+            raise AttributeError(name)
         compiled = re.compile(self._source, self._flags)
         for attr in ("search", "match", "fullmatch", "sub", "subn", "split", "findall", "finditer", "pattern"):
             self.__dict__[attr] = getattr(compiled, attr)

@@ -184,3 +184,9 @@ def test_lazy_patterns_compile_at_first_use_and_match_as_compiled() -> None:
     assert lazy.findall(text) == compiled.findall(text) == ["中文𠀀", "标点"]
     assert lazy.sub("#", text) == compiled.sub("#", text)
     assert lazy.pattern == compiled.pattern and "search" in vars(lazy)
+    import copy
+    import pickle
+
+    for fresh in (lazy_compile("[甲乙]"), copy.deepcopy(lazy_compile("[甲乙]"))):  # copied before and after use
+        assert pickle.loads(pickle.dumps(fresh)).findall("甲丙乙") == ["甲", "乙"]
+        assert copy.deepcopy(fresh).findall("乙") == ["乙"]
