@@ -64,6 +64,15 @@ def rewritten_by_weasyprint(font: Any) -> bool:
     return bool(font.bitmap or font.png or font.svg or font.colr or "fvar" in font.tables)
 
 
+def _init_uncopied(wfonts: Any, original_init: Any, original_data: Any, font: Any, *args: Any) -> None:
+    """WeasyPrint's `Font.__init__` without the copy of the font's whole file (20 MB for a CJK collection)."""
+    wfonts.get_hb_object_data = lambda *a, **k: b"" if len(a) == 1 and not k else original_data(*a, **k)
+    try:
+        original_init(font, *args)
+    finally:
+        wfonts.get_hb_object_data = original_data
+
+
 def _harfbuzz_subsets() -> bool:
     """Whether WeasyPrint subsets with HarfBuzz (from the face), not fontTools (from the file's bytes)."""
     from weasyprint.pdf import fonts as wfonts
@@ -86,11 +95,7 @@ def font_data_when_needed() -> Iterator[None]:
     original_data = wfonts.get_hb_object_data
 
     def init(self: Any, pango_font: Any, description: Any, font_size: Any) -> None:
-        wfonts.get_hb_object_data = lambda *a, **k: b"" if len(a) == 1 and not k else original_data(*a, **k)
-        try:
-            original_init(self, pango_font, description, font_size)
-        finally:
-            wfonts.get_hb_object_data = original_data
+        _init_uncopied(wfonts, original_init, original_data, self, pango_font, description, font_size)
         if rewritten_by_weasyprint(self):
             self.file_content = original_data(self.hb_face)
 
@@ -123,12 +128,8 @@ def deferred_fonts() -> Iterator[dict[str, tuple[str, int]]]:
     temp = str(Path(tempfile.gettempdir()).resolve())
 
     def init(self: Any, pango_font: Any, description: Any, font_size: Any) -> None:
-        # The whole font file (20 MB for a CJK collection) is copied only if WeasyPrint needs it.
-        wfonts.get_hb_object_data = lambda *a, **k: b"" if len(a) == 1 and not k else original_data(*a, **k)
-        try:
-            original_init(self, pango_font, description, font_size)
-        finally:
-            wfonts.get_hb_object_data = original_data
+        # The whole font file is copied only if WeasyPrint needs it.
+        _init_uncopied(wfonts, original_init, original_data, self, pango_font, description, font_size)
         path = font_file(pango_font)
         ok = path is not None and Path(path).is_file() and not str(Path(path).resolve()).startswith(temp)
         self._book_source = (path, int(self.index)) if ok else None
