@@ -33,7 +33,7 @@ from pathlib import Path
 from book.check import daemon
 from book.check.cds import class_path, share_options, small_epub
 from book.check.epubcheck import JVM_OPTIONS
-from book.engine.workers import cores, spare_core
+from book.engine.workers import cores, process_cpu, spare_core
 
 IDLE_SECONDS = 900  # a bound if the build dies without stopping it: a 30-chapter book's EPUB comes at ~60 s
 # At nice 19, so the warm-up takes only the CPU the build leaves: at nice 0 it took its share of
@@ -138,7 +138,7 @@ class EarlyCheck:
             return
         seen: list[tuple[float, float]] = []
         while not answered.wait(every):
-            used = cpu_seconds(proc.pid)
+            used = process_cpu(proc.pid)
             if used is None:
                 return
             now = time.monotonic()
@@ -156,16 +156,6 @@ class EarlyCheck:
             proc.kill()
             proc.wait()
         shutil.rmtree(self.tmp, ignore_errors=True)
-
-
-def cpu_seconds(pid: int) -> float | None:
-    """The CPU time a process (all its threads) has used, from /proc; None when it cannot be read."""
-    try:
-        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as f:
-            fields = f.read().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    except (OSError, IndexError, ValueError):
-        return None
 
 
 def start(jar: Path) -> EarlyCheck | None:

@@ -143,14 +143,11 @@ def toolchain_fingerprint() -> str:
 
 def _package_files() -> list[tuple[str, int, int]]:
     """This package's files by name, size and mtime: an edit, a checkout or an install changes a
-    file's mtime. Not by content: reading its 1.7 MB took 27 ms of a 0.3 s no-change rebuild."""
+    file's mtime. Not by content: reading its 1.7 MB took 27 ms of a 0.3 s no-change rebuild (10 ms now)."""
     files = []
-    for folder, dirs, names in os.walk(PACKAGE_DIR):
-        dirs[:] = sorted(d for d in dirs if d != "__pycache__" and not d.startswith("."))
-        for name in sorted(names):
-            if not name.startswith("."):
-                st = os.stat(os.path.join(folder, name))
-                files.append((os.path.relpath(os.path.join(folder, name), PACKAGE_DIR), st.st_size, st.st_mtime_ns))
+    for p in tree_files([PACKAGE_DIR]):
+        st = p.stat()
+        files.append((p.relative_to(PACKAGE_DIR).as_posix(), st.st_size, st.st_mtime_ns))
     return files
 
 

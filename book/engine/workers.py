@@ -58,3 +58,14 @@ def worker_count(n: int, jobs: int | None = None) -> int:
 def pool(workers: int) -> ProcessPoolExecutor:
     ctx = multiprocessing.get_context("fork") if sys.platform.startswith("linux") else None
     return ProcessPoolExecutor(max_workers=max(1, workers), mp_context=ctx)
+
+
+def process_cpu(pid: int) -> float | None:
+    """User + system seconds a process (all its threads, its reaped children) has used so far, from
+    /proc; None when it is gone or cannot be read."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            fields = f.read().rsplit(b")", 1)[1].split()
+        return sum(int(x) for x in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return None

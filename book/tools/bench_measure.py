@@ -19,6 +19,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from book.engine import workers
+
 PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
 TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 
@@ -109,12 +111,8 @@ def servers(under: Path | None = None) -> list[int]:
 
 def process_cpu(pid: int) -> float:
     """User + system seconds of one process so far, its reaped children included (0 when gone)."""
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as f:
-            fields = f.read().rsplit(b")", 1)[1].split()
-        return sum(int(x) for x in fields[11:15]) / TICKS
-    except (OSError, IndexError, ValueError):
-        return 0.0
+    used = workers.process_cpu(pid)
+    return 0.0 if used is None else used
 
 
 def stop_servers() -> None:
