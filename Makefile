@@ -83,7 +83,7 @@ $(MERMAID_STAMP): scripts/mermaid/package.json scripts/mermaid/package-lock.json
 	cd .tools/mermaid && PUPPETEER_SKIP_DOWNLOAD=true npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-# EPUBCheck's lazy schemas and unsigned Saxon (book.check.jars) in ~/.cache/book/epubcheck-jars and its
+# EPUBCheck's lazy schemas, Jing without its restriction checks and unsigned Saxon (book.check.jars) in ~/.cache/book/epubcheck-jars and its
 # class-data archive (book.check.cds) in ~/.cache/book/cds, once per Java runtime and jar (the archive
 # after the jars: it lists their class path): each EPUBCheck run then starts faster; a missing or stale one
 # only means a slower start.

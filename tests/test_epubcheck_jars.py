@@ -1,5 +1,5 @@
-"""EPUBCheck's jars (book.check.jars): the jar's enum read back, a signed jar copied unsigned, and
-both kept only when the verdicts agree."""
+"""EPUBCheck's jars (book.check.jars): the jar's enum read back, Jing's restriction checks dropped,
+a signed jar copied unsigned, and all kept only when the verdicts agree."""
 
 from __future__ import annotations
 
@@ -116,7 +116,7 @@ def test_the_real_jar_gives_a_lazy_enum_with_the_same_verdicts(tmp_path: Path, m
     saxon = made / "unsigned-Saxon-HE-11.4.jar" if made else None
     assert made is not None and cds.class_path(jar) == [made / "schemas.jar", saxon, jar]
     with zipfile.ZipFile(made / "schemas.jar") as z:
-        assert z.namelist() == ["com/adobe/epubcheck/xml/XMLValidators.class"]
+        assert z.namelist() == ["com/adobe/epubcheck/xml/XMLValidators.class", jars.BUILDER]
     assert cds.java_command(jar)[-1] == cds.CHECKER
     # a new class path, a new class-data archive: the old one listed other classes
     monkeypatch.setattr(cds, "class_path", lambda j: [j])
@@ -146,3 +146,38 @@ def test_a_signed_jar_is_copied_without_its_signature(tmp_path: Path) -> None:
         assert z.read("META-INF/MANIFEST.MF") == b"Manifest-Version: 1.0\nCreated-By: x\n\n"
     assert not jars.unsigned_copy(copy, tmp_path / "again.jar")  # not signed: nothing to copy
     assert not (tmp_path / "again.jar").exists()
+
+
+def _jing_builder() -> bytes:
+    jing = next((epubcheck_jar().parent / "lib").glob("jing-*.jar"))
+    with zipfile.ZipFile(jing) as z:
+        return z.read(jars.BUILDER)
+
+
+def test_jings_restriction_check_call_becomes_pops_of_the_same_length() -> None:
+    original = _jing_builder()
+    patched = jars.without_restriction_checks(original)
+    assert patched is not None and len(patched) == len(original)
+    changed = [i for i, (a, b) in enumerate(zip(original, patched, strict=True)) if a != b]
+    assert len(changed) == 3 and changed == list(range(changed[0], changed[0] + 3))
+    assert original[changed[0]] == jars.INVOKEVIRTUAL
+    assert patched[changed[0] : changed[0] + 3] == bytes([jars.POP2, jars.POP2, jars.NOP])
+    assert jars.without_restriction_checks(patched) is None  # no call left: nothing more to drop
+    assert jars.jing_builder(epubcheck_jar()) == patched
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        lambda d: d[:9],  # cut short
+        lambda d: d.replace(b"expandPattern", b"expandPatterm"),  # no such method
+        lambda d: d.replace(b"checkRestrictions", b"checkRestrictionz"),  # no such call
+    ],
+)
+def test_a_builder_that_reads_otherwise_is_left_alone(damage: object) -> None:
+    assert jars.without_restriction_checks(damage(_jing_builder())) is None  # type: ignore[operator]
+
+
+def test_no_jing_beside_the_jar_means_no_builder(tmp_path: Path) -> None:
+    (tmp_path / "lib").mkdir()
+    assert jars.jing_builder(tmp_path / "epubcheck.jar") is None

@@ -49,7 +49,8 @@ def jars_dir(jar: Path) -> Path | None:
     java = java_binary()
     if java is None:
         return None
-    key = digest("jars", stat_key(java), stat_key(jar), str(Path(jar).absolute()))
+    # "jars-2": schemas.jar holds Jing's SchemaBuilderImpl too (a folder made before lacks it)
+    key = digest("jars-2", stat_key(java), stat_key(jar), str(Path(jar).absolute()))
     return cache_dir().parent / "epubcheck-jars" / key[:16]
 
 
