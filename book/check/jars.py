@@ -264,13 +264,14 @@ def unsigned_copy(signed: Path, target: Path) -> bool:
 def jing_builder(jar: Path) -> bytes | None:
     """Jing's SchemaBuilderImpl without the restriction checks, from the jar's `lib/` (None: no Jing
     there, or a class that does not read as expected)."""
-    for lib in sorted((jar.parent / "lib").glob("jing-*.jar")):
-        try:
-            with zipfile.ZipFile(lib) as z:
-                return without_restriction_checks(z.read(BUILDER))
-        except (KeyError, OSError, zipfile.BadZipFile):
-            return None
-    return None
+    lib = next(iter(sorted((jar.parent / "lib").glob("jing-*.jar"))), None)
+    if lib is None:
+        return None
+    try:
+        with zipfile.ZipFile(lib) as z:
+            return without_restriction_checks(z.read(BUILDER))
+    except (KeyError, OSError, zipfile.BadZipFile):
+        return None
 
 
 def make_jars(jar: Path) -> Path | None:
