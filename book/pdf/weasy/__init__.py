@@ -14,6 +14,7 @@ WeasyPrint 70 lacks what Chinese print needs in a few places, and we patch exact
 - `percents`: a box's used margins, paddings and sizes resolved inline, not through two calls each.
 - `pangocache`: a text layout's Pango context and font description taken from an equal style's.
 - `markers`: an outside list marker's shrink-to-fit width measured once per marker text and style.
+- `pseudos`: list markers' and notes' pseudo-element styles computed when asked for, not for every element.
 
 The patches reach into WeasyPrint's internals, so they are installed only on the version they were
 written and tested against; on another version `install()` warns once and installs nothing.
@@ -108,10 +109,11 @@ def install() -> bool:
         from book.pdf.weasy import leaders
 
         leaders.install()
-        from book.pdf.weasy import markers, pangocache
+        from book.pdf.weasy import markers, pangocache, pseudos
 
         pangocache.install()
         markers.install()
+        pseudos.install()
     else:
         print(
             f"warning: WeasyPrint {version()} is not the pinned {PINNED_VERSION}: Chinese justification and the "
