@@ -45,14 +45,20 @@ def fixed_gaps(root: etree._Element) -> int:
     """Every Han–Latin U+0020 under `root` → a `cjk-gap` span; returns how many."""
     todo: dict[tuple[int, str], tuple[etree._Element, str, list[int]]] = {}
     for run in runs(root):
+        # each segment's characters before `upto`, counted once as the matches move right (a count
+        # from the run's start for every match was quadratic in a paragraph's length)
+        before: dict[int, int] = {}
+        upto = 0
         for m in GAP_RE.finditer(run.text):
             i = m.start()
             if run.locked(i):
                 continue
+            for c in run.chars[upto:i]:
+                before[c.seg] = before.get(c.seg, 0) + 1
+            upto = i
             ch = run.chars[i]
             seg = run.segs[ch.seg]
-            offset = sum(1 for c in run.chars[:i] if c.seg == ch.seg)
-            todo.setdefault((id(seg.node), seg.attr), (seg.node, seg.attr, []))[2].append(offset)
+            todo.setdefault((id(seg.node), seg.attr), (seg.node, seg.attr, []))[2].append(before.get(ch.seg, 0))
     for node, attr, offsets in todo.values():
         _split(root, node, attr, sorted(offsets))
     return sum(len(o) for *_, o in todo.values())
