@@ -10,7 +10,8 @@ its style the first time `style_for` asks for it, from the same parent and root 
 declarations, so every box gets the style it got and the PDF is the same bytes. A pseudo-element
 whose declarations set `anchor` (which is collected as the style is computed) is computed at once,
 as before. `::before` and `::after` are looked up for every element that has them and are left
-alone. Installed by `book.pdf.weasy.install()`. Idempotent.
+alone. Measured: a small part then a 30-page one, 11.558 → 11.415 G instructions (callgrind), no
+CPU-time change above this machine's ±15% noise. Installed by `book.pdf.weasy.install()`. Idempotent.
 """
 
 from __future__ import annotations
