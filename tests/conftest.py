@@ -6,7 +6,10 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -63,3 +66,16 @@ def sigint_default() -> None:
 # Builds run by the tests never start EPUBCheck's server (book.check.daemon): one left idling
 # would outlive the session. tests/test_epubcheck_daemon.py turns it on for its own servers.
 os.environ["BOOK_EPUBCHECK_DAEMON"] = "0"
+
+
+@contextmanager
+def weasyprint_own(patch: Any, owner: Any, *names: str) -> Iterator[None]:
+    """WeasyPrint's own `names` back on `owner` (from the patch module's ORIGINALS), the patch
+    installed again after: to compare a patched render with WeasyPrint's."""
+    for name in names:
+        setattr(owner, name, patch.ORIGINALS[name])
+    try:
+        yield
+    finally:
+        patch._installed = False
+        patch.install()

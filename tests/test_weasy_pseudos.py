@@ -6,6 +6,7 @@ from pathlib import Path
 
 from book.pdf.parallel import render_part_pdf
 from book.pdf.weasy import install, pseudos
+from tests.conftest import weasyprint_own
 
 CSS = """@page { size: A6; margin: 12mm 10mm; }
 body { font-family: "Noto Serif CJK SC", serif; font-size: 10pt; line-height: 1.6; }
@@ -29,13 +30,8 @@ def test_deferred_pseudo_styles_write_the_same_pdf(tmp_path: Path) -> None:
 
     install()
     patched = _render(tmp_path)
-    StyleFor.set_computed_styles = pseudos.ORIGINALS["set_computed_styles"]
-    StyleFor.__call__ = pseudos.ORIGINALS["__call__"]
-    try:
+    with weasyprint_own(pseudos, StyleFor, "set_computed_styles", "__call__"):
         own = _render(tmp_path)
-    finally:
-        pseudos._installed = False
-        pseudos.install()
     assert StyleFor.__call__ is not pseudos.ORIGINALS["__call__"]
     assert own == patched
 

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from book.pdf.parallel import render_part_pdf
 from book.pdf.weasy import install, markers, pangocache
+from tests.conftest import weasyprint_own
 
 CSS = """@page { size: A6; margin: 10mm 8% 12mm; }
 body { font-family: "Noto Serif CJK SC", serif; font-size: 10pt; line-height: 1.6; text-align: justify; }
@@ -91,12 +92,8 @@ def test_speed_patches_write_the_same_pdf(tmp_path: Path) -> None:
         own_setup = _render(tmp_path)
     from weasyprint.layout import absolute
 
-    absolute.shrink_to_fit = markers.ORIGINALS["shrink_to_fit"]
-    try:
+    with weasyprint_own(markers, absolute, "shrink_to_fit"):
         own_markers = _render(tmp_path)
-    finally:
-        markers._installed = False
-        markers.install()
     assert absolute.shrink_to_fit is not markers.ORIGINALS["shrink_to_fit"]
     assert own_resolve == patched
     assert own_setup == patched

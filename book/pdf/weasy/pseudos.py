@@ -45,8 +45,8 @@ def install() -> None:
         target_collector: Any = None,
     ) -> None:
         # Only StyleFor.__init__ sets an element's pseudo-element (parent is the element itself);
-        # page types and their margin boxes go through unchanged.
-        if pseudo_type in DEFERRED and parent is element and not isinstance(element, tuple):
+        # page types' pseudo-elements (@top-left…) are not DEFERRED and go through unchanged.
+        if pseudo_type in DEFERRED and parent is element:
             cascaded = self._cascaded_styles.get((element, pseudo_type), {})
             if "anchor" not in cascaded:
                 deferred = self.__dict__.setdefault(ATTRIBUTE, {})
