@@ -1,13 +1,14 @@
-"""book.pdf.weasy.styles: inherited and initial values taken directly; the same styles and the same
-PDF as WeasyPrint's own code."""
+"""book.pdf.weasy.styles and contexts: inherited and initial values taken directly, a part's layout
+context emptied once it is written; the same styles and the same PDF as WeasyPrint's own code."""
 
 from __future__ import annotations
 
+import gc
 from pathlib import Path
 from typing import Any
 
 from book.pdf.parallel import render_part_pdf
-from book.pdf.weasy import install, styles
+from book.pdf.weasy import contexts, install, styles
 from tests.conftest import weasyprint_own
 
 # What takes WeasyPrint's general path: declared properties, a logical property standing for a
@@ -85,3 +86,35 @@ def test_a_physical_property_follows_its_logical_declaration(tmp_path: Path) -> 
     values = {(where.split(":")[1], key): v for where, key, v in _all_values(tmp_path) if where.endswith(":div")}
     assert values["div", "margin_left"] != values["div", "margin_right"]
     assert values["div", "border_right_width"] > 0
+
+
+def test_a_written_part_leaves_no_box_for_the_cyclic_collector(tmp_path: Path) -> None:
+    install()
+    _render(tmp_path)
+    gc.collect()
+    with contexts.recording() as made:
+        result = _render(tmp_path)
+    assert len(made) == 1 and made[0].__dict__ == {}  # emptied by the part once written
+    assert result.page_count >= 2
+    gc.set_debug(gc.DEBUG_SAVEALL)
+    try:
+        gc.collect()
+        left = [type(o).__name__ for o in gc.garbage]
+    finally:
+        gc.set_debug(0)
+        gc.garbage.clear()
+    assert not {"TextBox", "LineBox", "BlockBox", "LayoutContext", "StyleFor"} & set(left)
+
+
+def test_recording_collects_the_contexts_of_its_block_only(tmp_path: Path) -> None:
+    from weasyprint import HTML as Document
+
+    install()
+    with contexts.recording() as outer:
+        Document(string="<p>一</p>", base_url=str(tmp_path) + "/").render()
+        with contexts.recording() as inner:
+            Document(string="<p>二</p>", base_url=str(tmp_path) + "/").render()
+        assert len(inner) == 1
+    assert len(outer) == 2 and outer[1] is inner[0]
+    contexts.release(outer)
+    assert outer == [] and inner[0].__dict__ == {}

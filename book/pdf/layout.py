@@ -20,7 +20,7 @@ from typing import Any
 from book import trust
 from book.engine import pillow_warnings
 from book.model import Build, PageMark
-from book.pdf.weasy import fixed_document_id, install
+from book.pdf.weasy import contexts, fixed_document_id, install
 
 BLOCK_ID = re.compile(r"-(?:p|b|s)\d+$")
 
@@ -130,11 +130,23 @@ def render_document(
 
     install()  # every layout goes through here: no render without our patches
     fonts, sheets, profiles, parse_warnings = stylesheets(css, base_url, policy)
-    with weasyprint_warnings() as messages, sparse_gc(), pillow_warnings.quiet():  # Pillow: told by images
+    # Pillow quiet: the images stage has told its warnings (book.engine.pillow_warnings)
+    with weasyprint_warnings() as messages, sparse_gc(), pillow_warnings.quiet(), contexts.recording() as made:
         doc = HTML(string=html, base_url=base_url, url_fetcher=trust.url_fetcher(policy, base_url)).render(
             stylesheets=sheets, font_config=fonts, color_profiles=profiles
         )
+    doc.__dict__[_CONTEXTS] = made
     return doc, [*parse_warnings, *messages]
+
+
+_CONTEXTS = "_book_layout_contexts"
+
+
+def release(doc: Any) -> None:
+    """The layout context of `doc` emptied, once everything wanted is read off `doc` and it is
+    written: its styles and boxes then go with reference counting, not the cyclic collector
+    (book.pdf.weasy.contexts)."""
+    contexts.release(doc.__dict__.pop(_CONTEXTS, []))
 
 
 def write_bytes(doc: Any, options: dict[str, Any], seed: str) -> bytes:

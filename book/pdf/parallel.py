@@ -54,9 +54,10 @@ def render_part_pdf(html: str, css: list[str], base_url: str, options: dict[str,
     area = options.pop("layout_check", None)
     global _rendered
     if _rendered:
-        # The last part's boxes form reference cycles: free them before this part, not at some
-        # later collection (the sparse GC of book.pdf.document runs seldom), so a worker holds one part at a
-        # time. Not after a part: its result would wait for the collection.
+        # What the last part left in reference cycles (its styles and boxes are freed as it returns,
+        # book.pdf.weasy.contexts): collected before this part, not at some later collection (the
+        # sparse GC of book.pdf.layout runs seldom), so a worker holds one part at a time. Not after
+        # a part: its result would wait for the collection.
         gc.collect()
     _rendered = True
     with layout.epoch_env(epoch):
@@ -90,6 +91,7 @@ def _render(
         data = layout.write_bytes(doc, options, seed=html + "".join(css))
     bookmarks = doc.make_bookmark_tree(SCALE, transform_pages=True)
     names = [layout.page_names(page) for page in doc.pages]
+    layout.release(doc)  # the part's styles and boxes freed as it returns, not by the next part's collection
     return PartLayout(
         data, len(doc.pages), anchors, links, _plain(bookmarks), warnings, dict(fonts), low_res, names, overflows
     )

@@ -16,6 +16,7 @@ WeasyPrint 70 lacks what Chinese print needs in a few places, and we patch exact
 - `markers`: an outside list marker's shrink-to-fit width measured once per marker text and style.
 - `pseudos`: list markers' and notes' pseudo-element styles computed when asked for, not for every element.
 - `styles`: a property no declaration sets takes its inherited or initial value without the general path.
+- `contexts`: a part's layout context, which holds its styles and boxes in a cycle, emptied once it is written.
 
 The patches reach into WeasyPrint's internals, so they are installed only on the version they were
 written and tested against; on another version `install()` warns once and installs nothing.
@@ -110,12 +111,13 @@ def install() -> bool:
         from book.pdf.weasy import leaders
 
         leaders.install()
-        from book.pdf.weasy import markers, pangocache, pseudos, styles
+        from book.pdf.weasy import contexts, markers, pangocache, pseudos, styles
 
         pangocache.install()
         markers.install()
         pseudos.install()
         styles.install()
+        contexts.install()
     else:
         print(
             f"warning: WeasyPrint {version()} is not the pinned {PINNED_VERSION}: Chinese justification and the "
