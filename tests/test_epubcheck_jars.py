@@ -3,13 +3,16 @@ a signed jar copied unsigned, and all kept only when the verdicts agree."""
 
 from __future__ import annotations
 
+import re
 import shutil
+import subprocess
 import zipfile
 from pathlib import Path
 
 import pytest
 
 from book.check import cds, jars
+from book.check.cds import small_epub
 from book.check.epubcheck import epubcheck_jar
 
 ENUM = "com.adobe.epubcheck.xml.XMLValidators"
@@ -116,8 +119,15 @@ def test_the_real_jar_gives_a_lazy_enum_with_the_same_verdicts(tmp_path: Path, m
     saxon = made / "unsigned-Saxon-HE-11.4.jar" if made else None
     assert made is not None and cds.class_path(jar) == [made / "schemas.jar", saxon, jar]
     with zipfile.ZipFile(made / "schemas.jar") as z:
-        assert z.namelist() == ["com/adobe/epubcheck/xml/XMLValidators.class", jars.BUILDER]
+        assert z.namelist() == ["SchematronReaders.class", "com/adobe/epubcheck/xml/XMLValidators.class",
+                                jars.BUILDER, jars.SERVICES]  # fmt: skip
+        assert z.read(jars.SERVICES) == b"SchematronReaders\n"
     assert cds.java_command(jar)[-1] == cds.CHECKER
+    # Jing's service loader asks our Schematron factory first: it is the one the check loads
+    epub = small_epub(tmp_path / "s.epub")
+    cmd = ["java", "-Xlog:class+load=info", *cds.java_command(jar)[1:], str(epub)]
+    loaded = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert re.search(r"SchematronReaders source: .*schemas\.jar", loaded.stdout), loaded.stdout[-2000:]
     # a new class path, a new class-data archive: the old one listed other classes
     monkeypatch.setattr(cds, "class_path", lambda j: [j])
     without = cds.archive_path(jar)
@@ -181,3 +191,15 @@ def test_a_builder_that_reads_otherwise_is_left_alone(damage: object) -> None:
 def test_no_jing_beside_the_jar_means_no_builder(tmp_path: Path) -> None:
     (tmp_path / "lib").mkdir()
     assert jars.jing_builder(tmp_path / "epubcheck.jar") is None
+
+
+@pytest.mark.skipif(not JDK, reason="needs a JDK (javap, javac)")
+def test_a_schematron_factory_that_does_not_compile_is_left_out(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    broken = tmp_path / "SchematronReaders.java"
+    broken.write_text("public final class SchematronReaders extends NoSuchFactory {}\n", encoding="utf-8")
+    monkeypatch.setattr(jars, "READERS", broken)
+    javac = shutil.which("javac")
+    assert javac is not None
+    assert not jars._compiled_readers(javac, epubcheck_jar(), tmp_path / "classes")

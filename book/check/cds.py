@@ -49,8 +49,9 @@ def jars_dir(jar: Path) -> Path | None:
     java = java_binary()
     if java is None:
         return None
-    # "jars-2": schemas.jar holds Jing's SchemaBuilderImpl too (a folder made before lacks it)
-    key = digest("jars-2", stat_key(java), stat_key(jar), str(Path(jar).absolute()))
+    # "jars-3": schemas.jar holds Jing's SchemaBuilderImpl and SchematronReaders too (a folder
+    # made before lacks them)
+    key = digest("jars-3", stat_key(java), stat_key(jar), str(Path(jar).absolute()))
     return cache_dir().parent / "epubcheck-jars" / key[:16]
 
 

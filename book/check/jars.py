@@ -28,6 +28,12 @@ its class-data archive, interleaved runs on a noisy 2-core machine, medians: the
 2.63 → 2.16 s wall, 3.81 → 3.44 s CPU (7 runs); the 30-chapter bench book's 3.80 → 3.14 s,
 5.03 → 4.29 s (3 runs); the same messages.
 
+Why one Schematron reader: Jing makes a reader for each Schematron schema it compiles, and each
+reader compiles Jing's skeleton stylesheet and its schema for Schematron again, the same each time.
+SchematronReaders.java, compiled into schemas.jar and listed first in its META-INF/services, keeps
+the first reader for the JVM's life. The early JVM's warm-up on the one-chapter EPUB (book.check.early,
+with its class-data archive, 4 interleaved runs): 2.69–2.91 → 2.32–2.53 s CPU; the same messages.
+
 `make tools` makes them (`python -m book.check.jars`, needs `javap` and `javac`) into the user's
 cache, before the class-data archive, and keeps them only if EPUBCheck gives the same messages with
 them as without them on a valid EPUB and a broken one; otherwise, or when the enum no longer reads
@@ -49,6 +55,8 @@ from pathlib import Path
 from book.check.cds import CHECKER, jars_dir, small_epub
 
 ENUM = "com.adobe.epubcheck.xml.XMLValidators"
+READERS = Path(__file__).with_name("SchematronReaders.java")  # one Schematron reader per JVM
+SERVICES = "META-INF/services/com.thaiopensource.validate.SchemaReaderFactory"
 BUILDER = "com/thaiopensource/relaxng/pattern/SchemaBuilderImpl.class"  # in Jing's jar
 PATTERN = "com/thaiopensource/relaxng/pattern/Pattern"
 RESTRICTIONS = ("checkRestrictions", "(ILcom/thaiopensource/relaxng/pattern/DuplicateAttributeDetector;"
@@ -274,6 +282,14 @@ def jing_builder(jar: Path) -> bytes | None:
         return None
 
 
+def _compiled_readers(javac: str, jar: Path, classes: Path) -> bool:
+    """SchematronReaders compiled into `classes` against `jar` (False: an EPUBCheck without the
+    Saxon factory it extends, and the jars are made without it)."""
+    cmd = [javac, "-nowarn", "-d", str(classes), "-cp", str(jar), str(READERS)]
+    done = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=TIMEOUT)
+    return done.returncode == 0 and (classes / f"{READERS.stem}.class").is_file()
+
+
 def make_jars(jar: Path) -> Path | None:
     """The jars' folder for `jar` made now (None: no JDK tools, an enum that does not read as
     expected, or a verdict that differs)."""
@@ -297,6 +313,7 @@ def make_jars(jar: Path) -> Path | None:
                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=TIMEOUT)  # fmt: skip
         if compiled.returncode != 0:
             return None
+        readers = _compiled_readers(javac, jar, classes)
         made = work / "jars"
         made.mkdir()
         builder = jing_builder(jar)
@@ -305,6 +322,8 @@ def make_jars(jar: Path) -> Path | None:
                 z.write(f, f.relative_to(classes).as_posix())
             if builder is not None:
                 z.writestr(BUILDER, builder)
+            if readers:
+                z.writestr(SERVICES, f"{READERS.stem}\n")
         for lib in sorted((jar.parent / "lib").glob("*.jar")):
             unsigned_copy(lib, made / f"unsigned-{lib.name}")
         ours = [made / "schemas.jar", *sorted(made.glob("unsigned-*.jar")), jar]
