@@ -13,8 +13,6 @@ face index.
 
 from __future__ import annotations
 
-import shutil
-import subprocess
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
@@ -112,13 +110,12 @@ def hb_version() -> str:
 @lru_cache(maxsize=16)
 def locate(pattern: str, family: str) -> tuple[Path, int]:
     """The font file and face index fontconfig resolves `pattern` to; the family must match."""
-    if not shutil.which("fc-match"):
-        raise error("fonts", None, "fc-match not found", "install fontconfig")
-    out = subprocess.run(
-        ["fc-match", "--format", "%{file}\n%{index}\n%{family}", pattern],
-        capture_output=True, text=True, check=True,
-    ).stdout.split("\n")  # fmt: skip
-    path, index, families = Path(out[0]), int(out[1] or 0), out[2].split(",")
+    from book.engine.fontmatch import match
+
+    found = match(pattern)
+    if found is None:
+        raise error("fonts", None, "fontconfig not found (no libfontconfig, no fc-match)", "install fontconfig")
+    path, index, families = found.file, found.index, found.families
     if family not in families:
         raise error(pattern, None, f"font '{family}' is not installed (fontconfig offers {families[0]})",
                     "run `make sysdeps` (fonts-noto-cjk, fonts-lxgw-wenkai)")  # fmt: skip

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import unicodedata
 from functools import lru_cache
 from pathlib import Path
@@ -43,18 +42,16 @@ def _cache_dir() -> Path:
 
 def font_files() -> list[tuple[str, int]]:
     """(file, face index) fontconfig picks for each family, installed ones only."""
+    from book.engine.fontmatch import match
+
     found: list[tuple[str, int]] = []
     for family in FAMILIES:
-        try:
-            out = subprocess.run(
-                ["fc-match", "-f", "%{family}\t%{file}\t%{index}", family],
-                capture_output=True, text=True, check=True,
-            ).stdout  # fmt: skip
-        except (OSError, subprocess.CalledProcessError):
+        m = match(family)
+        if m is None:
             continue
-        names, file, index = (out.split("\t") + ["", "", "0"])[:3]
-        if family.lower() in names.lower() and (file, int(index or 0)) not in found:
-            found.append((file, int(index or 0)))
+        names, face = ",".join(m.families), (str(m.file), m.index)
+        if family.lower() in names.lower() and face not in found:  # not a fallback for a missing family
+            found.append(face)
     return found
 
 
