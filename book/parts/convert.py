@@ -11,6 +11,7 @@ dollars, no digit after the closing one, so `$5 和 $10` stays text); they are w
 from __future__ import annotations
 
 import os
+import subprocess
 from pathlib import Path
 
 import pypandoc  # noqa: E402
@@ -43,52 +44,38 @@ READER = (
 # resident per conversion. A chapter needs far less: with these, 115 MB and the same speed
 # (measured on chapter 8: 0.06–0.09 s either way). Two conversions run at once during a build.
 PANDOC_RTS = ("+RTS", "-H8m", "-A2m", "-RTS")
-# pypandoc checks `format` and `to` against Pandoc's lists, which it asks Pandoc for on every call:
-# two more Pandoc runs per conversion (30 ms of a one-chapter rebuild). Ours are fixed and the
-# bundled Pandoc has them, so the check is skipped.
-VERIFY_FORMATS = False
+
+
+def pandoc_binary() -> str:
+    """The bundled Pandoc, else the one pypandoc finds on the machine."""
+    return str(BUNDLED_PANDOC) if BUNDLED_PANDOC.exists() else pypandoc.get_pandoc_path()
+
+
+def run_pandoc(args: list[str], text: str, source: Path | str = "") -> str:
+    """Pandoc's output for `text` on its standard input, as pypandoc's `convert_text` runs it but
+    without its checks: those asked Pandoc for its version twice in each worker process (four
+    Pandoc runs of a two-part build), and the bundled Pandoc is the one the arguments are for."""
+    try:
+        done = subprocess.run([pandoc_binary(), *args], input=text.encode("utf-8"), capture_output=True, check=False)
+    except OSError as exc:
+        raise BookError(Problem(str(source), None, f"Pandoc could not run: {exc}", "run `make setup`")) from None
+    if done.returncode != 0:
+        what = done.stderr.decode("utf-8", errors="replace").strip()[:200]
+        raise BookError(Problem(str(source), None, f"Pandoc could not convert the text: {what}"))
+    return done.stdout.decode("utf-8", errors="replace")
 
 
 def markdown_to_html(body: str, id_prefix: str, source: Path | str = "") -> str:
     """Return the HTML5 fragment Pandoc makes of `body`; ids are prefixed to be unique in the book."""
-    try:
-        return pypandoc.convert_text(
-            body,
-            "html5",
-            format=READER,
-            extra_args=[
-                "--section-divs",
-                "--wrap=none",
-                "--mathjax",
-                "--columns=100000",
-                f"--id-prefix={id_prefix}-",
-                *PANDOC_RTS,
-            ],
-            sandbox=True,
-            verify_format=VERIFY_FORMATS,
-        )
-    except RuntimeError as exc:
-        raise BookError(
-            Problem(str(source), None, f"Pandoc could not convert the text: {str(exc).strip()[:200]}")
-        ) from None
+    args = [f"--from={READER}", "--to=html5", "--sandbox", "--section-divs", "--wrap=none", "--mathjax",
+            "--columns=100000", f"--id-prefix={id_prefix}-", *PANDOC_RTS]  # fmt: skip
+    return run_pandoc(args, body, source)
 
 
 def markdown_to_ast(body: str, source: Path | str = "") -> dict:
     """Pandoc's JSON AST of `body`, read exactly as `markdown_to_html` reads it (for the editor's DOCX)."""
     import json
 
-    try:
-        return json.loads(
-            pypandoc.convert_text(
-                body,
-                "json",
-                format=READER,
-                extra_args=["--wrap=none", *PANDOC_RTS],
-                sandbox=True,
-                verify_format=VERIFY_FORMATS,
-            )
-        )
-    except RuntimeError as exc:
-        raise BookError(
-            Problem(str(source), None, f"Pandoc could not convert the text: {str(exc).strip()[:200]}")
-        ) from None
+    return json.loads(
+        run_pandoc([f"--from={READER}", "--to=json", "--sandbox", "--wrap=none", *PANDOC_RTS], body, source)
+    )
