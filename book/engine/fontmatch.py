@@ -16,6 +16,7 @@ import ctypes.util
 import shutil
 import subprocess
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -84,13 +85,18 @@ class _Fontconfig:
         return Match(file, index, tuple(families))
 
 
+def _sonames() -> Iterator[str]:
+    yield "libfontconfig.so.1"
+    found = ctypes.util.find_library("fontconfig")  # only if that failed: it runs `ldconfig -p`
+    if found:
+        yield found
+
+
 @lru_cache(maxsize=1)
 def _library() -> _Fontconfig | None:
-    for name in ("libfontconfig.so.1", ctypes.util.find_library("fontconfig")):
-        if not name:
-            continue
+    for soname in _sonames():
         try:
-            return _Fontconfig(ctypes.CDLL(name))
+            return _Fontconfig(ctypes.CDLL(soname))
         except (OSError, AttributeError):
             continue
     return None
