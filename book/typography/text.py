@@ -61,7 +61,7 @@ def is_protected(el: etree._Element) -> bool:
     return local(el.tag) in PROTECTED_TAGS or el.get("data-typography") == "off"
 
 
-@dataclass
+@dataclass(slots=True)
 class Seg:
     """One text slot of the tree: `node.text` or `node.tail`."""
 
@@ -71,7 +71,7 @@ class Seg:
     locked: bool
 
 
-@dataclass
+@dataclass(slots=True)
 class Ch:
     c: str
     seg: int
