@@ -20,7 +20,8 @@ h2 { font-family: "Noto Sans CJK SC", sans-serif; margin: 1em 0 5%; padding: 2px
 .caps { font-variant: small-caps; font-feature-settings: "liga" 0; text-decoration: underline; }
 .kai { font-family: "LXGW WenKai", serif; font-weight: bold; letter-spacing: 0.05em; }
 table { border-collapse: collapse; width: 100%; } td { border: 1px solid; padding: 1% 2px; width: 30%; }
-ol { list-style-position: outside; } li::marker { color: #555; }
+ol { list-style-position: outside; } li::marker { color: #555; } li.red::marker { color: #c00; }
+.float { float: right; width: 30%; height: 18mm; border: 1px solid; }
 """
 TEXT = "中文排版的段落，含 Latin words 与数字 2024 年，以及「引号」和——破折号。"
 HTML = f"""<html lang="zh-CN"><body>
@@ -28,6 +29,7 @@ HTML = f"""<html lang="zh-CN"><body>
 <div class="box"><p lang="en" class="caps">Small caps, ligatures off: office affluent.</p><p class="kai">{TEXT * 2}</p></div>
 <div class="half">半宽</div><table><tr><td>甲</td><td class="kai">乙 {TEXT}</td><td>3.14</td></tr></table>
 <ol>{"".join(f"<li>{TEXT[: 10 + i]}</li>" for i in range(12))}</ol>
+<div class="float">浮动</div><ul>{"<li>甲</li><li class='red'>乙</li>" * 3}</ul><ul>{"<li>丙</li>" * 30}</ul>
 <ul class="kai" style="font-size: 14pt">{"<li>甲</li><li>乙</li>" * 2}</ul><ol start="98"><li>九十八</li><li>九十九</li><li>一百</li></ol>
 <p lang="ja">日本語の文章も同じ段落に。</p><p style="direction: rtl">RTL paragraph 右到左</p>
 </body></html>"""
@@ -92,9 +94,10 @@ def test_speed_patches_write_the_same_pdf(tmp_path: Path) -> None:
         own_setup = _render(tmp_path)
     from weasyprint.layout import absolute
 
-    with weasyprint_own(markers, absolute, "shrink_to_fit"):
+    with weasyprint_own(markers, absolute, "shrink_to_fit", "absolute_block"):
         own_markers = _render(tmp_path)
     assert absolute.shrink_to_fit is not markers.ORIGINALS["shrink_to_fit"]
+    assert absolute.absolute_block is not markers.ORIGINALS["absolute_block"]
     assert own_resolve == patched
     assert own_setup == patched
     assert own_markers == patched
@@ -156,3 +159,52 @@ def test_fonts_copied_only_when_needed_write_the_same_pdf(tmp_path: Path) -> Non
             wfonts.Font.__init__ = patched  # type: ignore[method-assign]
     assert lazy == plain
     assert len(copied) >= 3 and set(copied) == {0}  # serif, sans and Kai faces met, none copied whole
+
+
+def test_a_repeated_marker_is_the_one_weasyprint_lays_out_with_its_own_element(tmp_path: Path) -> None:
+    """Every outside marker of the document: the same geometry and text as WeasyPrint's own layout,
+    and the element and style of its own list item."""
+    from weasyprint.layout import absolute
+
+    assert install()
+    seen: list[tuple[object, ...]] = []
+    patched = absolute.absolute_block
+
+    def geometry(box: object) -> tuple[object, ...]:
+        # Moved into place rather than laid out there: the same to within a rounding (1e-14 px), the
+        # PDF the same bytes (above)
+        own = tuple(
+            round(v, 6) if isinstance(v, float) else v
+            for v in (
+                getattr(box, n, None) for n in ("position_x", "position_y", "width", "height", "text", "baseline")
+            )
+        )
+        return (type(box).__name__, own, tuple(geometry(c) for c in getattr(box, "children", ())))
+
+    def spy(context: object, box: object, *args: object) -> object:
+        new_box, resume_at = patched(context, box, *args)
+        if box.is_outside_marker:  # type: ignore[attr-defined]
+            assert new_box.element is box.element and new_box.style is box.style  # type: ignore[attr-defined]
+            seen.append(geometry(new_box))
+        return new_box, resume_at
+
+    absolute.absolute_block = spy
+    try:
+        _render(tmp_path)
+        _render(tmp_path)  # the second time every marker is a repeat
+    finally:
+        absolute.absolute_block = patched
+    ours = seen[: len(seen) // 2], seen[len(seen) // 2 :]
+    seen.clear()
+    with weasyprint_own(markers, absolute, "absolute_block"):
+        absolute.absolute_block = spy_own = absolute.absolute_block
+
+        def own_spy(context: object, box: object, *args: object) -> object:
+            new_box, resume_at = spy_own(context, box, *args)
+            if box.is_outside_marker:  # type: ignore[attr-defined]
+                seen.append(geometry(new_box))
+            return new_box, resume_at
+
+        absolute.absolute_block = own_spy
+        _render(tmp_path)
+    assert len(seen) > 40 and ours[0] == seen and ours[1] == seen

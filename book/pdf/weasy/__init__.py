@@ -13,7 +13,8 @@ WeasyPrint 70 lacks what Chinese print needs in a few places, and we patch exact
 - `leaders`: a leader's dots, copies of one text box, drawn once and replayed at each dot's x.
 - `percents`: a box's used margins, paddings and sizes resolved inline, not through two calls each.
 - `pangocache`: a text layout's Pango context and font description taken from an equal style's.
-- `markers`: an outside list marker's shrink-to-fit width measured once per marker text and style.
+- `markers`: an outside list marker's shrink-to-fit width measured, and its line laid out, once per
+  marker text and style.
 - `pseudos`: list markers' and notes' pseudo-element styles computed when asked for, not for every element.
 - `styles`: a property no declaration sets takes its inherited or initial value without the general path.
 - `contexts`: a part's layout context, which holds its styles and boxes in a cycle, emptied once it is written.
