@@ -117,13 +117,6 @@ def ours(config: Path, out: Path, clean: bool) -> Run:
     return run
 
 
-def pandoc_binary() -> str:
-    import pypandoc
-
-    bundled = Path(pypandoc.__file__).parent / "files" / "pandoc"
-    return str(bundled) if bundled.exists() else "pandoc"
-
-
 def plain(sources: list[Path], work: Path) -> Run:
     """pandoc (all sources → one standalone HTML, minimal CJK CSS) then the weasyprint CLI, A4."""
     shutil.rmtree(work, ignore_errors=True)
@@ -131,6 +124,8 @@ def plain(sources: list[Path], work: Path) -> Run:
     css = work / "plain.css"
     css.write_text(PLAIN_CSS, encoding="utf-8")
     html, pdf = work / "plain.html", work / "plain.pdf"
+    from book.parts.convert import pandoc_binary
+
     pandoc = [pandoc_binary(), "-f", "markdown", "-t", "html5", "--standalone", "--embed-resources",
               "--metadata", "lang=zh-CN", "--metadata", "title=plain", "--css", str(css),
               "-o", str(html), *map(str, sources)]  # fmt: skip

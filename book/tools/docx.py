@@ -22,12 +22,6 @@ BODY_STYLES = ("Normal", "Body Text", "First Paragraph", "Compact", "Block Text"
 HEADING_STYLES = ("Title", "Subtitle", *(f"Heading {n}" for n in range(1, 7)))
 
 
-def pandoc() -> str:
-    import pypandoc
-
-    return pypandoc.get_pandoc_path()
-
-
 def _set_fonts(style, latin: str, east_asian: str) -> None:  # type: ignore[no-untyped-def]
     from docx.oxml.ns import qn
 
@@ -48,8 +42,10 @@ def reference_docx(target: Path, language: str = "zh-CN") -> Path:
     from docx.oxml.ns import qn
     from docx.shared import Pt
 
+    from book.parts.convert import pandoc_binary
+
     raw = subprocess.run(
-        [pandoc(), "--print-default-data-file", "reference.docx"], capture_output=True, check=True
+        [pandoc_binary(), "--print-default-data-file", "reference.docx"], capture_output=True, check=True
     ).stdout
     with tempfile.TemporaryDirectory() as tmp:
         src = Path(tmp) / "reference.docx"

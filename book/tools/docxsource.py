@@ -266,8 +266,7 @@ def cached_reference(build: Build) -> Path:
 
 def write_source_docx(build: Build, target: Path, package: str = "") -> list[Block]:
     """The manuscript → `target` (DOCX), returning the bookmark map."""
-    from book.parts.convert import BUNDLED_PANDOC, PANDOC_RTS
-    from book.tools.docx import pandoc
+    from book.parts.convert import PANDOC_RTS, pandoc_binary
 
     config = build.config
     ast, tagged = book_ast(build)
@@ -279,8 +278,7 @@ def write_source_docx(build: Build, target: Path, package: str = "") -> list[Blo
     if package:
         meta[PACKAGE_PROPERTY] = {"t": "MetaString", "c": package}
     ref = cached_reference(build)
-    exe = str(BUNDLED_PANDOC) if BUNDLED_PANDOC.exists() else pandoc()
-    args = [exe, "--from=json", "--to=docx", f"--reference-doc={ref}", "--sandbox", *PANDOC_RTS]
+    args = [pandoc_binary(), "--from=json", "--to=docx", f"--reference-doc={ref}", "--sandbox", *PANDOC_RTS]
     if config.bibliography:
         args += ["--citeproc", f"--csl={config.csl}", *(f"--bibliography={p}" for p in config.bibliography)]
     target.parent.mkdir(parents=True, exist_ok=True)
