@@ -6,11 +6,13 @@ the screen profile's (a tagged PDF's structure tree cannot be stitched from part
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 from book.engine.atomic import atomic_path
 from book.model import Build, PdfResult
 from book.pdf import document, finish, imagewarn, imprint, layout
+from book.pdf.weasy import leaders
 from book.pdf.weasy.fonts import font_data_when_needed
 
 
@@ -20,13 +22,17 @@ def write_one_document(
     """Lay the book out in one WeasyPrint document and write it; the print profile's page map with it."""
     css = document.stylesheet_texts(build, profile, tuple(extra_stylesheets))
     html = document.print_document(build, drafts=document.draft_ids(build, profile))
-    doc, messages = layout.render_document(
-        imprint.fill_sheets(html, None), css, str(build.config.root) + "/", document.read_policy(build)
-    )
-    if profile == "print" and imprint.has_sheets(html):  # 印张 from the page count: a second layout
+    # A tagged PDF marks each leader dot as a span of its own: WeasyPrint's one box per dot.
+    tagged = document.render_options(profile).get("pdf_tags", False)
+    with leaders.separate_dots() if tagged else contextlib.nullcontext():
         doc, messages = layout.render_document(
-            imprint.fill_sheets(html, len(doc.pages)), css, str(build.config.root) + "/", document.read_policy(build)
+            imprint.fill_sheets(html, None), css, str(build.config.root) + "/", document.read_policy(build)
         )
+        if profile == "print" and imprint.has_sheets(html):  # 印张 from the page count: a second layout
+            doc, messages = layout.render_document(
+                imprint.fill_sheets(html, len(doc.pages)), css, str(build.config.root) + "/",
+                document.read_policy(build),
+            )  # fmt: skip
     with atomic_path(target) as tmp, layout.epoch_env(str(build.source_date_epoch())):
         with layout.sparse_gc(), font_data_when_needed():
             doc.write_pdf(str(tmp), **document.render_options(profile))
