@@ -26,3 +26,38 @@ def test_a_url_and_code_keep_their_spaces() -> None:
     body = "<p>见 https://example.com/a 页，<code>x 的 y</code> 中</p>"
     out = fixed_spaces(body)
     assert "<code>x 的 y</code>" in out and "https://example.com/a" in out
+
+
+def _by_runs(body: str) -> str:
+    """The same conversion through the typography stage's Runs (one Ch per character): what
+    fixed_gaps did before it read the text slots directly."""
+    from lxml import etree
+
+    from book.epub import spacing
+    from book.typography.text import runs
+
+    root = etree.fromstring(f'<div xmlns="{spacing.XHTML_NS}">{body}</div>'.encode())
+    todo: dict[tuple[int, str], tuple[object, str, list[int]]] = {}
+    for run in runs(root):
+        for m in spacing.GAP_RE.finditer(run.text):
+            if run.locked(m.start()):
+                continue
+            ch = run.chars[m.start()]
+            seg = run.segs[ch.seg]
+            offset = sum(1 for c in run.chars[: m.start()] if c.seg == ch.seg)
+            todo.setdefault((id(seg.node), seg.attr), (seg.node, seg.attr, []))[2].append(offset)
+    for node, attr, offsets in todo.values():
+        spacing._split(root, node, attr, sorted(offsets))
+    out = (root.text or "") + "".join(etree.tostring(child, encoding="unicode") for child in root)
+    return out.replace(f' xmlns="{spacing.XHTML_NS}"', "")
+
+
+def test_gaps_are_where_the_typography_stages_runs_put_them() -> None:
+    bodies = [
+        "<p>中<em></em> <strong>A</strong> 中 <span>B</span> 中</p><pre>中 A</pre><p data-typography='off'>中 A</p>",
+        "<ul><li>中 A<ul><li>B 中</li></ul> 中</li></ul><p>中<!-- c --> A <br/>B 中</p>",
+        "<p>见 https://example.com/中 a 与 <a href='https://x.org/'>https://x.org/ 中</a> 乙 <code>x 中</code> 中</p>",
+        "<table><tr><td>甲 A</td><td>B 乙</td></tr></table><p><b><i>深 X</i></b> 浅 <kbd>K 中</kbd> 尾</p>",
+    ]
+    for body in bodies:
+        assert fixed_spaces(body) == _by_runs(body), body

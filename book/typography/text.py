@@ -182,8 +182,9 @@ class Run:
                 setattr(s.node, s.attr, new or None)
 
 
-def runs(root: etree._Element) -> Iterator[Run]:
-    """Every inline run under `root`, skipping protected blocks entirely."""
+def segments(root: etree._Element) -> Iterator[list[Seg]]:
+    """Every inline run's text slots under `root` (protected blocks skipped), before any Run is
+    made of them: a reader that only looks (book.epub.spacing) needs no Ch per character."""
     pending: list[list[Seg]] = []
 
     def walk_block(el: etree._Element, depth: int) -> None:
@@ -219,10 +220,16 @@ def runs(root: etree._Element) -> Iterator[Run]:
     walk_block(root, 0)
     for segs in pending:
         if any(getattr(s.node, s.attr) for s in segs):
-            run = Run(segs)
-            for m in URL_RE.finditer(run.text):
-                run.lock(m.start(), m.end())
-            yield run
+            yield segs
+
+
+def runs(root: etree._Element) -> Iterator[Run]:
+    """Every inline run under `root`, skipping protected blocks entirely; URLs locked."""
+    for segs in segments(root):
+        run = Run(segs)
+        for m in URL_RE.finditer(run.text):
+            run.lock(m.start(), m.end())
+        yield run
 
 
 # ---- character helpers -------------------------------------------------------------------------
