@@ -276,8 +276,7 @@ def _characters(bodies: Iterable[str], css_texts: list[str]) -> dict[tuple[str, 
     descendant that switches family still counts for its ancestors' family), in its element's
     weight: the last matching `font-weight` by specificity, else the parent's, else HTML's default."""
     matcher, generated = _stylesheet_rules(tuple(css_texts))
-    chars: dict[tuple[str, str], set[str]] = {}
-    extra = {c for s in generated for c in s if not c.isspace()}
+    texts: dict[tuple[str, str], list[str]] = {}  # the text of each face, joined and split once at the end
     for body in bodies:
         # Whole XHTML documents as they are; body fragments wrapped into one.
         doc = body if body.lstrip().startswith(("<?xml", "<!DOCTYPE", "<html")) else (
@@ -289,21 +288,27 @@ def _characters(bodies: Iterable[str], css_texts: list[str]) -> dict[tuple[str, 
         for el in wrapper.iter_subtree():
             node = el.etree_element
             families, weight = state.get(id(node.getparent()), (frozenset(), "normal"))
-            if etree.QName(node).localname in BOLD_BY_DEFAULT:
+            tag = node.tag
+            if isinstance(tag, str) and tag.rpartition("}")[2] in BOLD_BY_DEFAULT:
                 weight = "bold"
-            matches = sorted(matcher.match(el), key=lambda m: m[:2])  # (specificity, order): the last wins
-            families = families | {value for *_, (what, value) in matches if what == "family"}
-            weight = next(  # a ::before's weight is its own, not the element's
-                (value for _, _, pseudo, (what, value) in reversed(matches) if what == "weight" and pseudo is None),
-                weight,
-            )
+            matches = matcher.match(el)
+            if matches:
+                matches = sorted(matches, key=lambda m: m[:2])  # (specificity, order): the last wins
+                families = families | {value for *_, (what, value) in matches if what == "family"}
+                weight = next(  # a ::before's weight is its own, not the element's
+                    (value for _, _, pseudo, (what, value) in reversed(matches) if what == "weight" and pseudo is None),
+                    weight,
+                )
             state[id(node)] = (families, weight)
             if not families:
                 continue
             own = (node.text or "") + "".join(child.tail or "" for child in node)
-            text = {c for c in own if not c.isspace()}
             for fam in families:
-                chars.setdefault((fam, weight), set()).update(text | extra)
+                texts.setdefault((fam, weight), []).append(own)
+    extra = {c for s in generated for c in s if not c.isspace()}
+    chars: dict[tuple[str, str], set[str]] = {}
+    for face, found in texts.items():
+        chars[face] = {c for c in "".join(found) if not c.isspace()} | extra
     return chars
 
 
