@@ -23,6 +23,7 @@ LONG = 7  # letters: a single word this long is worth hyphenating (Pyphen's limi
 TAG = re.compile(r"<(/?)([a-zA-Z][\w-]*)\b[^>]*?(/?)>|<!--[\s\S]*?-->")
 SKIP = frozenset({"code", "pre", "kbd", "samp", "var", "script", "style", "math", "svg", "h1", "h2", "h3", "h4",
                   "h5", "h6", "figcaption", "table"})  # fmt: skip
+LETTER = re.compile(r"[A-Za-z]")  # RUN and HYPHENATED_NAME both need one: text without any is left as it is
 TEXT_BLOCKS = frozenset({"p", "li", "dd"})
 VOID = frozenset({"br", "img", "hr", "wbr", "input", "meta", "link", "col", "area", "source"})
 
@@ -86,7 +87,7 @@ def tag_latin(body: str) -> str:
     pos = 0
     for m in TAG.finditer(body):
         text = body[pos : m.start()]
-        if text and blocks and not skipping and "://" not in text:
+        if text and blocks and not skipping and "://" not in text and LETTER.search(text):
             text = _tag_runs(text, terms)
         out.append(text)
         out.append(m.group(0))
