@@ -66,7 +66,7 @@ def process_parts(
     `meanwhile` runs in this process while the workers work (or after the parts, without them), and
     only when some part had to be processed.
     """
-    from book.engine.workers import pool, worker_count
+    from book.engine.workers import part_workers, pool
     from book.parts.process import deps_current, run_part
 
     book_wide = (config_key(config), tree_digest(config.template_dirs))  # once, not once per part
@@ -85,7 +85,7 @@ def process_parts(
     advance(len(parts) - len(todo))
     cache_dir = Path(out) / CACHE_DIR / "images" if out is not None else None
     memo_dir = cache.root if cache.enabled else None  # the typography stage's blocks (book.typography.blocks)
-    workers = worker_count(len(todo), jobs)
+    workers = part_workers(len(todo), jobs)
     if workers <= 1:
         for i in todo:
             results[i] = run_part(config, parts[i], diag.strict, cache_dir, memo_dir)
