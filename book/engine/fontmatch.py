@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import os
 import shutil
 import subprocess
 import threading
@@ -51,11 +52,10 @@ class _Fontconfig:
         self.config = lib.FcInitLoadConfigAndFonts()  # this process's own: never the library's global one
         if not self.config:
             raise OSError("fontconfig did not load its configuration")
-        self.lock = threading.Lock()  # a configuration is not safe to match with from two threads
 
     def match(self, pattern: str) -> Match | None:
         lib = self.lib
-        with self.lock:
+        with _LOCK:
             pat = lib.FcNameParse(pattern.encode("utf-8"))
             if not pat:
                 return None
@@ -92,11 +92,21 @@ def _sonames() -> Iterator[str]:
         yield found
 
 
+# Every call into fontconfig holds this lock: a configuration is not safe to match with from two
+# threads, and a process forked while another thread is inside fontconfig (the preview's warm-up
+# thread beside a build's worker pools) would start with that thread's half-done state and a lock
+# no one releases. So a fork waits until no call is running.
+_LOCK = threading.Lock()
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(before=_LOCK.acquire, after_in_parent=_LOCK.release, after_in_child=_LOCK.release)
+
+
 @lru_cache(maxsize=1)
 def _library() -> _Fontconfig | None:
-    for soname in _sonames():
+    for soname in _sonames():  # find_library runs `ldconfig -p`: not under the lock a fork takes
         try:
-            return _Fontconfig(ctypes.CDLL(soname))
+            with _LOCK:
+                return _Fontconfig(ctypes.CDLL(soname))
         except (OSError, AttributeError):
             continue
     return None
