@@ -148,6 +148,7 @@ def write_pdf_parallel(
         (document.print_document(build, g, drafts=drafts, targets=targets, ref_pages=refs), css, base_url, options)
         for g in groups
     ]
+    document.trim_typeset_cache(build)
 
     own_pool = executor is None
     pool = executor or process_pool(workers)

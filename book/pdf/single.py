@@ -22,6 +22,7 @@ def write_one_document(
     """Lay the book out in one WeasyPrint document and write it; the print profile's page map with it."""
     css = document.stylesheet_texts(build, profile, tuple(extra_stylesheets))
     html = document.print_document(build, drafts=document.draft_ids(build, profile))
+    document.trim_typeset_cache(build)
     # A tagged PDF marks each leader dot as a span of its own: WeasyPrint's one box per dot.
     tagged = document.render_options(profile).get("pdf_tags", False)
     with leaders.separate_dots() if tagged else contextlib.nullcontext():
