@@ -50,9 +50,10 @@ def _running() -> int:
         return -1
 
 
-def worker_count(n: int, jobs: int | None = None) -> int:
-    """Processes for `n` tasks: at most one per core, per task, and `jobs` when given."""
-    return max(1, min(cores(), n, jobs or n))
+def worker_count(n: int, jobs: int | None = None, over_cores: int = 0) -> int:
+    """Processes for `n` tasks: at most one per core (and `over_cores` more), per task, and `jobs`
+    when given."""
+    return max(1, min(cores() + over_cores, n, jobs or n))
 
 
 # A part's worker waits on its Pandoc runs (conversion, citeproc) and its cache writes, and two
@@ -64,7 +65,7 @@ PART_WORKERS_OVER_CORES = 1
 def part_workers(n: int, jobs: int | None = None) -> int:
     """Processes for `n` parts: one more than the cores (see above), at most one per part, and
     `jobs` when given."""
-    return max(1, min(cores() + PART_WORKERS_OVER_CORES, n, jobs or n))
+    return worker_count(n, jobs, PART_WORKERS_OVER_CORES)
 
 
 def pool(workers: int) -> ProcessPoolExecutor:

@@ -111,10 +111,9 @@ def _typeset(body: str, build: Build | None) -> str:
     def compute() -> str:
         return latin.tag_latin(keeps.mark(body))
 
-    cache = build.cache if build is not None else None
-    if cache is None or not cache.enabled:
+    if build is None or build.cache is None:
         return compute()
-    return cache.memo(TYPESET_STAGE, digest(TYPESET_STAGE, toolchain_fingerprint(), body), compute)
+    return build.cache.memo(TYPESET_STAGE, digest(TYPESET_STAGE, toolchain_fingerprint(), body), compute)
 
 
 def trim_typeset_cache(build: Build) -> None:

@@ -10,7 +10,8 @@ WeasyPrint 70 lacks what Chinese print needs in a few places, and we patch exact
 - `fixed_document_id()` (while a part is written): the XMP DocumentID comes from the content, not
   from a random uuid4, so a part's PDF is a pure function of its inputs.
 - `htmlparse`: tinyhtml5's scanner finds its regex in its cache (it stored it under the wrong key).
-- `leaders`: a leader's dots, copies of one text box, drawn once and replayed at each dot's x.
+- `leaders`: a leader's dots one box in the layout (not a copy of the dot's text box per dot), each
+  dot drawn as WeasyPrint draws it, replayed at its x once the operators repeat.
 - `percents`: a box's used margins, paddings and sizes resolved inline, not through two calls each.
 - `pangocache`: a text layout's Pango context and font description taken from an equal style's.
 - `markers`: an outside list marker's shrink-to-fit width measured, and its line laid out, once per

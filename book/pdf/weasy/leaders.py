@@ -23,7 +23,6 @@ from typing import Any
 
 _last: list[Any] = []  # [stream, layout, key, operators] of the line drawn last
 _collapse = contextvars.ContextVar("book_leader_collapse", default=True)
-_run_class: list[type] = []  # LeaderRun, made once WeasyPrint is imported
 
 
 @contextlib.contextmanager
@@ -76,7 +75,6 @@ def install() -> None:
                 self.dots = tuple((x + dx, w) for x, w in self.dots)
             super().translate(dx, dy, ignore_floats)
 
-    _run_class.append(LeaderRun)
     original_handle = inline.handle_leader
 
     @functools.wraps(original_handle)
@@ -139,7 +137,7 @@ def _repeatable(stream: Any, start: int, after_text: bool, textbox: Any) -> tupl
     from weasyprint.matrix import Matrix
 
     ops = stream.stream
-    if after_text and len(ops) >= start and ops[start - 1] != b"ET":  # the last dot's ET taken back
+    if after_text and ops[start - 1] != b"ET":  # the last dot's ET taken back
         added = ops[start - 1 :]
     elif ops[start : start + 1] == [b"BT"]:
         added = ops[start + 1 :]
