@@ -148,3 +148,62 @@ def test_a_server_that_dies_mid_check_falls_back_to_the_command_line(
         shutil.rmtree(root, ignore_errors=True)
     assert run.answer is None and result.ok and len(jvm_runs(log)) == 1  # the CLI's JVM gave the verdict
     assert cds.CHECKER in jvm_runs(log)[0]  # the command line: EPUBCheck's own main class
+
+
+def _variant(path: Path, change: tuple[bytes, bytes] | None) -> Path:
+    """The small EPUB written at `path` (one address, as a book rebuilt in place), its chapter changed."""
+    good = cds.small_epub(path.with_name("source.epub"))
+    with zipfile.ZipFile(good) as src, zipfile.ZipFile(path, "w") as out:
+        for info in src.infolist():
+            data = src.read(info)
+            if change is not None and info.filename.endswith("c1.xhtml"):
+                data = data.replace(*change, 1)
+            out.writestr(info, data)
+    return path
+
+
+def _report_messages(report: Path) -> list[object]:
+    import json
+
+    return json.loads(report.read_text(encoding="utf-8"))["messages"]
+
+
+@pytest.mark.slow
+def test_a_server_that_remembers_clean_documents_reports_as_the_command_line(
+    server_cache: Path, tmp_path: Path
+) -> None:
+    """book/check/RememberingValidator.java: the same book path checked again and again in one JVM,
+    its chapter clean, then changed and still clean, then broken (schema, Schematron and reference
+    errors, with their lines and columns), then clean again: each report's messages are the
+    command line's, which checks every document in full."""
+    from book.check import jars
+
+    log = tmp_path / "remembered.log"
+    mp = pytest.MonkeyPatch()
+    mp.setenv("BOOK_EPUBCHECK_REMEMBERED_LOG", str(log))  # the server started below inherits it
+    jar = epubcheck_jar()
+    assert jars.make_jars(jar) is not None  # in this test's cache: with the remembering enum
+    assert daemon.compile_server(jar) is not None
+    epub = tmp_path / "book.epub"
+    broken = (b"<p>", b'<p id="a"><a href="gone.xhtml">x</a><blink/>')
+    steps = [None, None, (b"<p>", b"<p>\xe6\x94\xb9"), broken, broken, None, (b"<p>", b'<p id="b">')]
+    expected_chapter = [["validated"], ["remembered"], ["replayed"], ["replayed"], ["remembered", "validated"],
+                        ["replayed", "validated"], ["replayed"]]  # fmt: skip
+    for n, change in enumerate(steps):
+        _variant(epub, change)
+        served = tmp_path / f"served-{n}.json"
+        log.unlink(missing_ok=True)
+        assert daemon.check(jar, epub, served, start=True) is not None  # the server answered
+        seen = log.read_text(encoding="utf-8").splitlines() if log.exists() else []
+        jars_messages = jars._messages(cds.class_path(jar), epub, tmp_path)
+        assert jars_messages is not None
+        assert _report_messages(served) == jars_messages, f"step {n}"
+        chapter = sorted({line.split()[0] for line in seen if line.endswith("c1.xhtml")})
+        nav = sorted({line.split()[0] for line in seen if line.endswith("nav.xhtml")})
+        # Each of the chapter's schemas: the first visit validates; the same bytes are remembered;
+        # changed bytes are recorded, then replayed to the schema; a schema that found an error
+        # there validates the next time as on a first visit, and the others remember or replay.
+        assert chapter == expected_chapter[n], f"step {n}: {seen}"
+        assert nav == (["validated"] if n == 0 else ["remembered"]), f"step {n}: {seen}"
+    mp.undo()
+    assert sum(proc.poll() is None for proc in daemon.STARTED) == 1  # one server checked them all

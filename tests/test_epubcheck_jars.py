@@ -119,7 +119,8 @@ def test_the_real_jar_gives_a_lazy_enum_with_the_same_verdicts(tmp_path: Path, m
     saxon = made / "unsigned-Saxon-HE-11.4.jar" if made else None
     assert made is not None and cds.class_path(jar) == [made / "schemas.jar", saxon, jar]
     with zipfile.ZipFile(made / "schemas.jar") as z:
-        assert z.namelist() == ["SchematronReaders.class", "com/adobe/epubcheck/xml/XMLValidators.class",
+        names = [n for n in z.namelist() if not n.startswith("bookcheck/RememberingValidator")]
+        assert names == ["SchematronReaders.class", "com/adobe/epubcheck/xml/XMLValidators.class",
                                 jars.BUILDER, jars.SERVICES]  # fmt: skip
         assert z.read(jars.SERVICES) == b"SchematronReaders\n"
     assert cds.java_command(jar)[-1] == cds.CHECKER

@@ -50,8 +50,10 @@ def jars_dir(jar: Path) -> Path | None:
     if java is None:
         return None
     # "jars-3": schemas.jar holds Jing's SchemaBuilderImpl and SchematronReaders too (a folder
-    # made before lacks them)
-    key = digest("jars-3", stat_key(java), stat_key(jar), str(Path(jar).absolute()))
+    # made before lacks them); the Java sources compiled into it, by content
+    here = Path(__file__).parent
+    sources = [here / "SchematronReaders.java", here / "RememberingValidator.java"]
+    key = digest("jars-3", stat_key(java), stat_key(jar), str(Path(jar).absolute()), sources)
     return cache_dir().parent / "epubcheck-jars" / key[:16]
 
 

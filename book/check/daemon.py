@@ -66,7 +66,9 @@ def server_dir(jar: Path) -> Path | None:
     java = java_binary()
     if java is None:
         return None
-    return cache_dir().parent / "epubcheck-server" / digest("server", stat_key(java), stat_key(jar), SOURCE)[:16]
+    # by the class path too: a server started on jars that book.check.jars has since remade is not asked
+    key = digest("server", stat_key(java), stat_key(jar), SOURCE, [str(p) for p in class_path(jar)])
+    return cache_dir().parent / "epubcheck-server" / key[:16]
 
 
 def socket_path(jar: Path) -> Path | None:
