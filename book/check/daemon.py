@@ -53,8 +53,9 @@ SOCKET_LIMIT = 100  # bytes: sun_path holds 108
 # time back from the second check on. The heap as small as the command line's between checks (the
 # server collects after each); an OutOfMemoryError ends the JVM, so the client falls back at once.
 STARTED: list[subprocess.Popen[bytes]] = []  # the servers this process started
+# book.remember: the schemas skip a document they found clean before (RememberingValidator.java).
 JVM_OPTIONS = ("-XX:+UseSerialGC", "-Xms8m", "-XX:MinHeapFreeRatio=10", "-XX:MaxHeapFreeRatio=20",
-               "-XX:+ExitOnOutOfMemoryError")  # fmt: skip
+               "-XX:+ExitOnOutOfMemoryError", "-Dbook.remember=true")  # fmt: skip
 
 
 def enabled() -> bool:
