@@ -39,7 +39,8 @@ import org.xml.sax.helpers.AttributesImpl;
  * address was clean before, the events are recorded with the locator's line and column, and at
  * the end of the document either their digest is the clean one (nothing to report, nothing
  * validated) or they are replayed in order to a real validator, which reports with the recorded
- * positions. The command line's JVM checks each address once, so it always takes the first path.
+ * positions. Only EPUBCheck's server turns it on (-Dbook.remember=true, book.check.daemon): the
+ * command line meets each address once, where it would only add the digest's cost.
  */
 public final class RememberingValidator extends XMLValidator {
     private static final int REMEMBERED = 4096; // addresses per schema: a book has a few hundred documents
