@@ -85,13 +85,14 @@ $(MERMAID_STAMP): scripts/mermaid/package.json scripts/mermaid/package-lock.json
 
 # EPUBCheck's lazy schemas, Jing without its restriction checks and unsigned Saxon (book.check.jars) in ~/.cache/book/epubcheck-jars and its
 # class-data archive (book.check.cds) in ~/.cache/book/cds, once per Java runtime and jar (the archive
-# after the jars: it lists their class path): each EPUBCheck run then starts faster; a missing or stale one
-# only means a slower start.
+# after the jars: it lists their class path), and the small book a first build's EPUBCheck JVM warms up on
+# (book.tools.warmup): each EPUBCheck run then starts faster; a missing or stale one only means a slower start.
 .PHONY: epubcheck-cds
 tools: epubcheck-cds
 epubcheck-cds: $(STAMP)
 	-$(PY) -m book.check.jars
 	-$(PY) -m book.check.cds
+	-$(PY) -m book.tools.warmup
 # EPUBCheck's server (book.check.daemon), compiled into ~/.cache/book/epubcheck-server when javac is there.
 .PHONY: epubcheck-server
 tools: epubcheck-server

@@ -7,7 +7,9 @@ line's options (C1 only, the serial collector, the class-data archive), a privat
 9.3 s of CPU for the small one, 1.3 s for the book, against 9.3 s for the book on the command line
 (load 4). So the JVM's ~9 s (class loading, the schemas, Jing's and Saxon's set-up) go where a core
 is idle — the parts and the PDF's largest part laid out by one worker while the other waits — and
-after the EPUB is written only the book's own check is left on the critical path.
+after the EPUB is written only the book's own check is left on the critical path. The small EPUB
+is the toolchain's own two-chapter book where `make tools` has built it (book.tools.warmup), so
+that the book's check meets no schema or check for the first time (cds.warmup_epub has figures).
 
 The server is this build's own: a socket in a private temporary folder, not the user's shared one
 (book.check.daemon), started with the command line's options, and stopped when the build ends. It
@@ -31,7 +33,7 @@ import time
 from pathlib import Path
 
 from book.check import daemon
-from book.check.cds import class_path, share_options, small_epub
+from book.check.cds import class_path, share_options, warmup_epub
 from book.check.epubcheck import JVM_OPTIONS
 from book.engine.workers import cores, process_cpu, spare_core
 
@@ -89,7 +91,7 @@ class EarlyCheck:
     def __init__(self, jar: Path, home: Path, tmp: Path) -> None:
         self.jar, self.tmp = jar, tmp
         self.sock = tmp / "sock"
-        small = small_epub(tmp / "small.epub")
+        small = warmup_epub(tmp / "small.epub")  # the toolchain's own small book, where made
         cp = os.pathsep.join(map(str, [*class_path(jar), home]))
         cmd = ["java", *JVM_OPTIONS, "-XX:+ExitOnOutOfMemoryError", *share_options(jar), "-cp", cp, daemon.MAIN,
                str(self.sock), str(IDLE_SECONDS)]  # fmt: skip
