@@ -18,13 +18,11 @@ import threading
 from book.cli import main
 
 code = main()
-shutdown = getattr(threading, "_shutdown", None)  # what Py_FinalizeEx calls first
-if shutdown is not None:
-    shutdown()
+threading._shutdown()  # what Py_FinalizeEx calls first (CPython 3.11+, as pyproject requires)
 atexit._run_exitfuncs()
 for stream in (sys.stdout, sys.stderr):
     try:
         stream.flush()
     except (OSError, ValueError):  # a closed pipe (`book … | head`): nothing left to say
         pass
-os._exit(code if isinstance(code, int) else 0)
+os._exit(code)

@@ -38,7 +38,10 @@ def make_warmup(force: bool = False) -> Path | None:
         cmd = [sys.executable, "-m", "book", "build", "--format", "epub", "--no-check",
                "--config", str(folder / "book.yaml"), "--out", str(out)]  # fmt: skip
         env = {**os.environ, "BOOK_PROGRESS": "0", "SOURCE_DATE_EPOCH": "0"}
-        done = subprocess.run(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=TIMEOUT)
+        try:
+            done = subprocess.run(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=TIMEOUT)
+        except (OSError, subprocess.TimeoutExpired):
+            return None
         made = sorted(out.glob("*.epub"))
         if done.returncode != 0 or not made:
             return None
